@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * The `flash` binary. The only place that exits the process or installs
+ * signal handlers; commands are loaded lazily so `flash worker` does not pay
+ * for Koa, esbuild or dockerode.
+ */
+import { createLogger } from "../shared/logger.js";
+import { isAppError } from "../shared/errors.js";
+import { renderError } from "./render-error.js";
+import type { Command, CommandContext } from "./context.js";
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  dev: { summary: "serve the project's remote functions on localhost with hot reload", load: () => import("./commands/dev.js") },
+  worker: { summary: "run the worker runtime (what a Runpod worker runs)", load: () => import("./commands/worker.js") },
+  emulator: { summary: "run the local emulator of Runpod Serverless", load: () => import("./commands/emulator.js") },
+};
+
+function usage(): string {
+  const lines = ["Usage: flash <command> [options]", "", "Commands:"];
+  for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
+  lines.push("", "Run `flash <command> --help` for the options of a command.");
+  return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage() + "\n");
+    return name ? 0 : 1;
+  }
+  if (name === "--version" || name === "-v") {
+    const { readPackageVersion } = await import("../shared/package-info.js");
+    process.stdout.write(readPackageVersion() + "\n");
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`flash: unknown command "${name}"\n\n${usage()}\n`);
+    return 1;
+  }
+
+  const shutdownHandlers: ((signal: NodeJS.Signals, force: boolean) => void)[] = [];
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (shutdownHandlers.length === 0) process.exit(130);
+    for (const handler of shutdownHandlers) handler(signal, signals > 1);
+    if (signals > 2) process.exit(130);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const ctx: CommandContext = {
+    cwd: process.cwd(),
+    env: process.env,
+    logger: createLogger(),
+    stderr: (text) => void process.stderr.write(text),
+    stdout: (text) => void process.stdout.write(text),
+    onShutdown: (handler) => void shutdownHandlers.push(handler),
+    isInteractive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+  };
+  const command = (await entry.load()).default;
+  return command(rest, ctx);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Commands close their own handles; a stray timer in user code must not keep us alive.
+    setTimeout(() => process.exit(code), 1000).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(renderError(error) + "\n");
+    process.exit(isAppError(error) && error.isUserError ? 1 : 2);
+  },
+);

@@ -1,0 +1,221 @@
+/**
+ * Runpod Serverless wire contracts, as TypeScript types. Both the clients in
+ * this folder and the emulator implement these; neither imports the other.
+ * Sources: ../shared/reference/runpod-contracts.md and the REST v2 OpenAPI.
+ */
+
+// ---------------------------------------------------------------------------
+// REST v2 control plane: /v2/serverless
+
+export type EndpointType = "QUEUE" | "LOAD_BALANCER";
+export type FlashBoot = "OFF" | "FLASHBOOT" | "PRIORITY_FLASHBOOT";
+
+export type EndpointScaling =
+  | { type: "QUEUE_DELAY"; queueDelay: number }
+  | { type: "REQUEST_COUNT"; requestCount: number };
+
+export interface EndpointWorkers {
+  min?: number;
+  max?: number;
+  /** Seconds before an idle worker scales down (1–3600). */
+  idleTimeout?: number;
+}
+
+export interface EndpointGpuConfig {
+  pools: string[];
+  excludedTypes?: string[];
+  count?: number;
+  allowedCudaVersions?: string[];
+  minCudaVersion?: string | null;
+}
+
+export interface CpuConfig {
+  id: string;
+  vcpuCount: number;
+  memory?: number;
+}
+
+/** Container settings shared by create, update and the endpoint object. */
+export interface ContainerConfig {
+  image?: string;
+  /** The start command passed to the container entrypoint. */
+  args?: string;
+  disk?: number;
+  env?: Record<string, string>;
+  ports?: string[];
+  registry?: string | null;
+}
+
+export interface CreateEndpointRequest extends ContainerConfig {
+  name: string;
+  type: EndpointType;
+  scaling: EndpointScaling;
+  templateId?: string;
+  gpu?: EndpointGpuConfig;
+  cpu?: CpuConfig[];
+  workers?: EndpointWorkers;
+  dataCenterIds?: string[];
+  networkVolumes?: string[];
+  /** Per-request execution timeout in ms (default 300000). */
+  timeout?: number;
+  flashboot?: FlashBoot;
+}
+
+export type UpdateEndpointRequest = Partial<Omit<CreateEndpointRequest, "type">>;
+
+export interface QueueRequestUrls {
+  run: string;
+  runSync: string;
+  status: string;
+  stream: string;
+  cancel: string;
+  retry: string;
+  purgeQueue: string;
+  health: string;
+}
+
+export interface LoadBalancerRequestUrls {
+  base: string;
+  health: string;
+}
+
+export interface Endpoint extends ContainerConfig {
+  id: string;
+  name: string;
+  type: EndpointType;
+  requestUrls?: QueueRequestUrls | LoadBalancerRequestUrls;
+  gpu?: EndpointGpuConfig | null;
+  cpu?: CpuConfig[];
+  workers: Required<Pick<EndpointWorkers, "min" | "max">> & Pick<EndpointWorkers, "idleTimeout">;
+  scaling: EndpointScaling;
+  dataCenterIds: string[];
+  networkVolumes: string[];
+  timeout: number;
+  flashboot: FlashBoot;
+  createdAt: string;
+  /** Fields we do not model are kept and echoed. */
+  [extra: string]: unknown;
+}
+
+export interface ListEndpointsResponse {
+  endpoints: Endpoint[];
+}
+
+/** RFC 9457 problem details, the REST v2 error body. */
+export interface ProblemDetails {
+  title: string;
+  status: number;
+  detail: string;
+  errors?: string[];
+}
+
+// ---------------------------------------------------------------------------
+// Job API (queue-based endpoints): {ENDPOINT_BASE}/{endpointId}/...
+
+export type JobStatus = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED" | "FAILED" | "CANCELLED" | "TIMED_OUT";
+
+export const JOB_STATUSES: readonly JobStatus[] = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
+export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]);
+
+export function isTerminalStatus(status: string): boolean {
+  return TERMINAL_JOB_STATUSES.has(status as JobStatus);
+}
+
+export interface JobPolicy {
+  /** Per-job execution timeout in ms. */
+  executionTimeout?: number;
+  lowPriority?: boolean;
+  /** Total lifetime of the job in ms from submission. */
+  ttl?: number;
+}
+
+/** Body of /run and /runsync. */
+export interface JobRequest {
+  input: unknown;
+  webhook?: string;
+  policy?: JobPolicy;
+  s3Config?: Record<string, unknown>;
+}
+
+/** The job object returned by /status, /runsync, /status-sync and webhooks. */
+export interface JobState {
+  id: string;
+  status: JobStatus;
+  /** ms from submission until a worker took the job. */
+  delayTime: number;
+  /** ms the job ran on a worker. */
+  executionTime: number;
+  workerId?: string;
+  output?: unknown;
+  error?: string;
+  retries?: number;
+}
+
+export interface RunResponse {
+  id: string;
+  status: JobStatus;
+}
+
+export interface StreamChunk {
+  output: unknown;
+}
+
+export interface StreamResponse {
+  status: JobStatus;
+  stream: StreamChunk[];
+  id?: string;
+}
+
+export interface CancelResponse {
+  id: string;
+  status: JobStatus;
+}
+
+export interface PurgeQueueResponse {
+  removed: number;
+  status: "completed";
+}
+
+export interface HealthResponse {
+  jobs: { completed: number; failed: number; inProgress: number; inQueue: number; retried: number };
+  workers: { idle: number; initializing: number; ready: number; running: number; throttled: number; unhealthy: number };
+}
+
+// ---------------------------------------------------------------------------
+// Worker protocol (worker -> platform), as runpod-python speaks it.
+
+/** Environment variables the platform gives a worker. */
+export const WORKER_ENV = {
+  GET_JOB: "RUNPOD_WEBHOOK_GET_JOB",
+  POST_OUTPUT: "RUNPOD_WEBHOOK_POST_OUTPUT",
+  POST_STREAM: "RUNPOD_WEBHOOK_POST_STREAM",
+  PING: "RUNPOD_WEBHOOK_PING",
+  PING_INTERVAL: "RUNPOD_PING_INTERVAL",
+  POD_ID: "RUNPOD_POD_ID",
+  AI_API_KEY: "RUNPOD_AI_API_KEY",
+  ENDPOINT_ID: "RUNPOD_ENDPOINT_ID",
+  PORT: "PORT",
+  PORT_HEALTH: "PORT_HEALTH",
+  HEALTH_CHECK_PATH: "HEALTH_CHECK_PATH",
+} as const;
+
+/** A job as delivered by job-take: the whole object is what a handler receives. */
+export interface WorkerJob {
+  id: string;
+  input: unknown;
+  webhook?: string;
+  [extra: string]: unknown;
+}
+
+/** Body a worker posts to job-done. `status: "IN_PROGRESS"` marks a progress update instead of a result. */
+export interface JobDoneBody {
+  output?: unknown;
+  error?: string;
+  stopPod?: boolean;
+  status?: "IN_PROGRESS";
+}
+
+/** Body of the per-job stop channel (job-stop). */
+export interface JobStopResponse {
+  jobsToStop: string[];
+}

@@ -1,0 +1,274 @@
+/**
+ * Resource configs: which kind of Runpod Serverless endpoint runs a set of
+ * remote functions. Mirrors Flash's LiveServerless / CpuLiveServerless /
+ * LiveLoadBalancer / CpuLiveLoadBalancer, with the same field names and
+ * defaults, validated when constructed.
+ */
+import { AppError } from "../shared/errors.js";
+import { stableHash } from "../shared/hash.js";
+import { isCpuInstanceType, isGpuGroup, isGpuType, CpuInstanceType, GpuGroup } from "./hardware.js";
+import type { GpuType } from "./hardware.js";
+
+export type ScalerType = "QUEUE_DELAY" | "REQUEST_COUNT";
+export type EndpointKind = "QB" | "LB";
+export type ComputeKind = "GPU" | "CPU";
+
+/** Fields shared by every resource config. */
+export interface BaseResourceOptions {
+  /** Endpoint name; the endpoint is created as `live-<name>`. Letters, digits, `-`, `_`, `.`. */
+  name: string;
+  /** Workers kept warm (they bill while idle). Default 0. */
+  workersMin?: number;
+  /** Upper bound on workers. Default 1. */
+  workersMax?: number;
+  /** Seconds an idle worker is kept before it stops (1–3600). Default 60. */
+  idleTimeout?: number;
+  /** Per-request execution timeout in ms; 0 means the platform default. Default 0. */
+  executionTimeoutMs?: number;
+  /** Environment variables for the workers. */
+  env?: Record<string, string>;
+  /** Autoscaler signal. Default QUEUE_DELAY for queue-based, REQUEST_COUNT for load-balanced. */
+  scalerType?: ScalerType;
+  /** Seconds of queue delay, or requests per worker. Default 4. */
+  scalerValue?: number;
+  /** Network volume to attach. */
+  networkVolumeId?: string;
+  /** Data center id (e.g. `EU-RO-1`); default: any. */
+  datacenter?: string;
+}
+
+export interface GpuResourceOptions extends BaseResourceOptions {
+  /** GPU pools and/or types a worker may run on. Default [GpuGroup.ANY]. */
+  gpus?: (GpuGroup | GpuType | string)[];
+  /** GPUs per worker. Default 1. */
+  gpuCount?: number;
+}
+
+export interface CpuResourceOptions extends BaseResourceOptions {
+  /** CPU instance types. Default [CpuInstanceType.CPU3G_2_8]. */
+  instanceIds?: (CpuInstanceType | string)[];
+}
+
+/** The normalised, JSON-safe description of a resource config (what is hashed and provisioned). */
+export interface ResourceSpec {
+  name: string;
+  /** `live-<name>` */
+  endpointName: string;
+  kind: EndpointKind;
+  compute: ComputeKind;
+  className: string;
+  workersMin: number;
+  workersMax: number;
+  idleTimeout: number;
+  executionTimeoutMs: number;
+  env: Record<string, string>;
+  scalerType: ScalerType;
+  scalerValue: number;
+  networkVolumeId?: string;
+  datacenter?: string;
+  /** GPU configs only: pools and/or types, sorted and de-duplicated. */
+  gpus?: string[];
+  gpuCount?: number;
+  /** CPU configs only. */
+  instanceIds?: string[];
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function invalid(className: string, name: string | undefined, message: string, hint?: string): never {
+  const who = name ? `${className}("${name}")` : className;
+  throw new AppError("INVALID_CONFIG", `${who}: ${message}`, hint ? { hint } : {});
+}
+
+function checkInt(className: string, name: string, field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+    invalid(className, name, `${field} must be ${range} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/** Base class of the four resource configs. */
+export abstract class ResourceConfig {
+  readonly name: string;
+  readonly workersMin: number;
+  readonly workersMax: number;
+  readonly idleTimeout: number;
+  readonly executionTimeoutMs: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly scalerType: ScalerType;
+  readonly scalerValue: number;
+  readonly networkVolumeId: string | undefined;
+  readonly datacenter: string | undefined;
+  abstract readonly kind: EndpointKind;
+  abstract readonly compute: ComputeKind;
+
+  protected constructor(options: BaseResourceOptions, kind: EndpointKind) {
+    const className = new.target.name;
+    if (!options || typeof options !== "object") invalid(className, undefined, "expected an options object with at least a `name`");
+    const name = options.name;
+    if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+      invalid(
+        className,
+        typeof name === "string" ? name : undefined,
+        `name must be 1–63 letters, digits, '-', '_' or '.', starting with a letter or digit (got ${JSON.stringify(name)})`,
+      );
+    }
+    if (name.startsWith("live-")) {
+      invalid(className, name, "name must not start with 'live-': flash adds that prefix to the endpoint name itself");
+    }
+    this.name = name;
+    this.workersMin = checkInt(className, name, "workersMin", options.workersMin ?? 0, 0, 1000);
+    this.workersMax = checkInt(className, name, "workersMax", options.workersMax ?? 1, 0, 1000);
+    if (this.workersMin > this.workersMax) {
+      invalid(className, name, `workersMin (${this.workersMin}) cannot be greater than workersMax (${this.workersMax})`);
+    }
+    this.idleTimeout = checkInt(className, name, "idleTimeout", options.idleTimeout ?? 60, 1, 3600);
+    this.executionTimeoutMs = checkInt(className, name, "executionTimeoutMs", options.executionTimeoutMs ?? 0, 0, 7 * 24 * 3600 * 1000);
+    const env = options.env ?? {};
+    if (typeof env !== "object" || env === null || Array.isArray(env)) invalid(className, name, "env must be an object of string values");
+    for (const [key, value] of Object.entries(env)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) invalid(className, name, `env key ${JSON.stringify(key)} is not a valid variable name`);
+      if (typeof value !== "string") invalid(className, name, `env.${key} must be a string (got ${typeof value})`);
+    }
+    this.env = Object.freeze({ ...env });
+    const defaultScaler: ScalerType = kind === "LB" ? "REQUEST_COUNT" : "QUEUE_DELAY";
+    const scalerType = options.scalerType ?? defaultScaler;
+    if (scalerType !== "QUEUE_DELAY" && scalerType !== "REQUEST_COUNT") {
+      invalid(className, name, `scalerType must be "QUEUE_DELAY" or "REQUEST_COUNT" (got ${JSON.stringify(scalerType)})`);
+    }
+    if (kind === "LB" && scalerType === "QUEUE_DELAY") {
+      invalid(className, name, "load-balanced endpoints scale on REQUEST_COUNT; QUEUE_DELAY is for queue-based endpoints", 'Remove scalerType or set it to "REQUEST_COUNT".');
+    }
+    this.scalerType = scalerType;
+    this.scalerValue = checkInt(className, name, "scalerValue", options.scalerValue ?? 4, 1, 10_000);
+    if (options.networkVolumeId !== undefined && (typeof options.networkVolumeId !== "string" || options.networkVolumeId === "")) {
+      invalid(className, name, "networkVolumeId must be a non-empty string");
+    }
+    this.networkVolumeId = options.networkVolumeId;
+    if (options.datacenter !== undefined && (typeof options.datacenter !== "string" || !/^[A-Z]{2}-[A-Z]{2,4}-\d+$/.test(options.datacenter))) {
+      invalid(className, name, `datacenter must look like "EU-RO-1" (got ${JSON.stringify(options.datacenter)})`);
+    }
+    this.datacenter = options.datacenter;
+  }
+
+  /** The endpoint name flash provisions for this config. */
+  get endpointName(): string {
+    return `live-${this.name}`;
+  }
+
+  /** The normalised spec: plain JSON, the same for the same config every time. */
+  toSpec(): ResourceSpec {
+    const spec: ResourceSpec = {
+      name: this.name,
+      endpointName: this.endpointName,
+      kind: this.kind,
+      compute: this.compute,
+      className: this.constructor.name,
+      workersMin: this.workersMin,
+      workersMax: this.workersMax,
+      idleTimeout: this.idleTimeout,
+      executionTimeoutMs: this.executionTimeoutMs,
+      env: { ...this.env },
+      scalerType: this.scalerType,
+      scalerValue: this.scalerValue,
+    };
+    if (this.networkVolumeId) spec.networkVolumeId = this.networkVolumeId;
+    if (this.datacenter) spec.datacenter = this.datacenter;
+    return spec;
+  }
+
+  /** A short hash of the normalised spec. */
+  get configHash(): string {
+    return stableHash(this.toSpec());
+  }
+
+  toJSON(): ResourceSpec {
+    return this.toSpec();
+  }
+}
+
+abstract class GpuResourceConfig extends ResourceConfig {
+  readonly compute = "GPU" as const;
+  readonly gpus: readonly string[];
+  readonly gpuCount: number;
+
+  protected constructor(options: GpuResourceOptions, kind: EndpointKind) {
+    super(options, kind);
+    const className = new.target.name;
+    const gpus = options.gpus ?? [GpuGroup.ANY];
+    if (!Array.isArray(gpus) || gpus.length === 0) invalid(className, this.name, "gpus must be a non-empty array of GpuGroup or GpuType values");
+    for (const gpu of gpus) {
+      if (typeof gpu !== "string" || (!isGpuGroup(gpu) && !isGpuType(gpu))) {
+        invalid(className, this.name, `unknown GPU ${JSON.stringify(gpu)}`, "Use a GpuGroup (e.g. GpuGroup.ADA_24) or a GpuType (e.g. GpuType.NVIDIA_GEFORCE_RTX_4090).");
+      }
+    }
+    this.gpus = Object.freeze([...new Set(gpus)].sort());
+    this.gpuCount = checkInt(className, this.name, "gpuCount", options.gpuCount ?? 1, 1, 8);
+  }
+
+  override toSpec(): ResourceSpec {
+    return { ...super.toSpec(), gpus: [...this.gpus], gpuCount: this.gpuCount };
+  }
+}
+
+abstract class CpuResourceConfig extends ResourceConfig {
+  readonly compute = "CPU" as const;
+  readonly instanceIds: readonly string[];
+
+  protected constructor(options: CpuResourceOptions, kind: EndpointKind) {
+    super(options, kind);
+    const className = new.target.name;
+    if ("gpus" in options || "gpuCount" in options) {
+      invalid(className, this.name, "CPU configs take instanceIds, not gpus/gpuCount", "Use LiveServerless or LiveLoadBalancer for GPU workers.");
+    }
+    const ids = options.instanceIds ?? [CpuInstanceType.CPU3G_2_8];
+    if (!Array.isArray(ids) || ids.length === 0) invalid(className, this.name, "instanceIds must be a non-empty array of CpuInstanceType values");
+    for (const id of ids) {
+      if (typeof id !== "string" || !isCpuInstanceType(id)) {
+        invalid(className, this.name, `unknown CPU instance type ${JSON.stringify(id)}`, `Use a CpuInstanceType, e.g. ${CpuInstanceType.CPU3G_2_8}.`);
+      }
+    }
+    this.instanceIds = Object.freeze([...new Set(ids)].sort());
+  }
+
+  override toSpec(): ResourceSpec {
+    return { ...super.toSpec(), instanceIds: [...this.instanceIds] };
+  }
+}
+
+/** A queue-based endpoint on GPU workers. */
+export class LiveServerless extends GpuResourceConfig {
+  readonly kind = "QB" as const;
+  constructor(options: GpuResourceOptions) {
+    super(options, "QB");
+  }
+}
+
+/** A queue-based endpoint on CPU workers. */
+export class CpuLiveServerless extends CpuResourceConfig {
+  readonly kind = "QB" as const;
+  constructor(options: CpuResourceOptions) {
+    super(options, "QB");
+  }
+}
+
+/** A load-balanced endpoint (HTTP routes) on GPU workers. */
+export class LiveLoadBalancer extends GpuResourceConfig {
+  readonly kind = "LB" as const;
+  constructor(options: GpuResourceOptions) {
+    super(options, "LB");
+  }
+}
+
+/** A load-balanced endpoint (HTTP routes) on CPU workers. */
+export class CpuLiveLoadBalancer extends CpuResourceConfig {
+  readonly kind = "LB" as const;
+  constructor(options: CpuResourceOptions) {
+    super(options, "LB");
+  }
+}
+
+export function isResourceConfig(value: unknown): value is ResourceConfig {
+  return value instanceof ResourceConfig;
+}
