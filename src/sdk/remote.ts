@@ -124,7 +124,6 @@ function publicAsyncMethods(cls: abstract new (...args: never[]) => unknown): st
 }
 
 function createRemoteClass<C extends abstract new (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, cls: C): C {
-  if (config.kind === "LB") configError(config, "@remote classes are queue-based; use a QB config (LiveServerless or CpuLiveServerless)");
   const registry = getRegistry();
   const methods = publicAsyncMethods(cls);
   if (methods.length === 0) {
@@ -177,6 +176,7 @@ export function remote(config: ResourceConfig, optionsOrFn?: RemoteOptions | ((.
   if (typeof optionsOrFn === "function") return createRemoteFunction(config, resolveOptions(config, undefined), optionsOrFn);
   if (typeof maybeFn === "function") return createRemoteFunction(config, resolveOptions(config, optionsOrFn), maybeFn);
   if (maybeFn !== undefined) configError(config, "the last argument must be the function to run remotely");
+  if (config.kind === "LB") configError(config, "@remote classes are queue-based; use a QB config (LiveServerless or CpuLiveServerless)");
   const options = resolveOptions(config, optionsOrFn);
   return <C extends abstract new (...args: never[]) => unknown>(target: C, context: ClassDecoratorContext<C>): C => {
     if (context?.kind !== "class") configError(config, "@remote(config) decorates classes; for functions write remote(config, fn)");

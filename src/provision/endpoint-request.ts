@@ -1,0 +1,104 @@
+/**
+ * Turns a normalised resource spec into the REST v2 body that creates (or
+ * updates) its endpoint, and hashes what matters for drift.
+ *
+ * A live endpoint runs this package's worker runtime on a stock Node image
+ * (`npx -y flash-ts@<version> worker`), so nothing has to be built or pushed;
+ * the local emulator recognises that start command and runs its own copy.
+ */
+import { stableHash } from "../shared/hash.js";
+import { resolveGpuSelection } from "../sdk/hardware.js";
+import type { ResourceSpec } from "../sdk/resources.js";
+import type { CreateEndpointRequest, UpdateEndpointRequest } from "../runpod/wire-types.js";
+
+/** Env var carrying the id of the project that created an endpoint (how a lost cache is recovered). */
+export const PROJECT_MARKER_ENV = "FLASH_PROJECT_ID";
+/** Env var carrying the hash of the spec an endpoint was created from. */
+export const CONFIG_HASH_ENV = "FLASH_CONFIG_HASH";
+
+export interface WorkerRuntimeSettings {
+  /** Image for CPU endpoints. Default node:24-bookworm-slim. */
+  cpuImage: string;
+  /** Image for GPU endpoints (FLASH_GPU_IMAGE). Default node:24-bookworm-slim. */
+  gpuImage: string;
+  /** The start command, e.g. `npx -y flash-ts@0.1.0 worker`. */
+  startCommand: string;
+  /** The project id stamped on every endpoint. */
+  projectId: string;
+  /**
+   * Extra env given to workers but not part of the config hash (e.g. the API
+   * key a worker needs to call other endpoints). Never written to the cache.
+   */
+  secretEnv?: Record<string, string>;
+}
+
+export const DEFAULT_WORKER_IMAGE = "node:24-bookworm-slim";
+/** REST v2's default per-request execution timeout. */
+export const DEFAULT_EXECUTION_TIMEOUT_MS = 300_000;
+
+/** Resolves worker runtime settings from the environment and the package version. */
+export function resolveWorkerRuntime(env: NodeJS.ProcessEnv, version: string, projectId: string): WorkerRuntimeSettings {
+  return {
+    cpuImage: env.FLASH_CPU_IMAGE?.trim() || DEFAULT_WORKER_IMAGE,
+    gpuImage: env.FLASH_GPU_IMAGE?.trim() || DEFAULT_WORKER_IMAGE,
+    startCommand: env.FLASH_WORKER_COMMAND?.trim() || `npx -y flash-ts@${version} worker`,
+    projectId,
+  };
+}
+
+/** The hash that decides whether an endpoint must be updated: spec + runtime, never secrets. */
+export function endpointConfigHash(spec: ResourceSpec, runtime: WorkerRuntimeSettings): string {
+  return stableHash({
+    spec,
+    image: spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage,
+    startCommand: runtime.startCommand,
+  });
+}
+
+/** The REST v2 create body for a spec. */
+export function toCreateEndpointRequest(spec: ResourceSpec, runtime: WorkerRuntimeSettings): CreateEndpointRequest {
+  const hash = endpointConfigHash(spec, runtime);
+  const body: CreateEndpointRequest = {
+    name: spec.endpointName,
+    type: spec.kind === "LB" ? "LOAD_BALANCER" : "QUEUE",
+    scaling:
+      spec.scalerType === "REQUEST_COUNT"
+        ? { type: "REQUEST_COUNT", requestCount: spec.scalerValue }
+        : { type: "QUEUE_DELAY", queueDelay: spec.scalerValue },
+    image: spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage,
+    args: runtime.startCommand,
+    env: {
+      ...spec.env,
+      [PROJECT_MARKER_ENV]: runtime.projectId,
+      [CONFIG_HASH_ENV]: hash,
+      ...(runtime.secretEnv ?? {}),
+    },
+    workers: { min: spec.workersMin, max: spec.workersMax, idleTimeout: spec.idleTimeout },
+    flashboot: "FLASHBOOT",
+  };
+  if (spec.executionTimeoutMs > 0) body.timeout = spec.executionTimeoutMs;
+  if (spec.compute === "GPU") {
+    const selection = resolveGpuSelection(spec.gpus ?? []);
+    body.gpu = {
+      pools: selection.pools,
+      ...(selection.excludedTypes.length > 0 ? { excludedTypes: selection.excludedTypes } : {}),
+      count: spec.gpuCount ?? 1,
+    };
+  } else {
+    body.cpu = (spec.instanceIds ?? []).map((id) => {
+      const [flavor, vcpus] = id.split("-");
+      return { id: flavor ?? id, vcpuCount: Number(vcpus) };
+    });
+  }
+  if (spec.datacenter) body.dataCenterIds = [spec.datacenter];
+  if (spec.networkVolumeId) body.networkVolumes = [spec.networkVolumeId];
+  return body;
+}
+
+/** The PATCH body that brings an existing endpoint to `spec` (everything but the routing type, which cannot change). */
+export function toUpdateEndpointRequest(spec: ResourceSpec, runtime: WorkerRuntimeSettings): UpdateEndpointRequest {
+  const { type: _type, ...rest } = toCreateEndpointRequest(spec, runtime);
+  // PATCH changes only what is sent: state the platform default explicitly so
+  // removing executionTimeoutMs from the code resets it.
+  return { ...rest, timeout: spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS };
+}

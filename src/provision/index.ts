@@ -1,0 +1,4 @@
+export * from "./endpoint-request.js";
+export * from "./resource-cache.js";
+export * from "./project-id.js";
+export * from "./provisioner.js";

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { parseFunctionRequest, parseFunctionResponse, isFunctionRequest } from "../../../src/shared/function-protocol.js";
+import { sha256 } from "../../../src/shared/hash.js";
+
+const hash = sha256("export {}");
+
+describe("function protocol", () => {
+  it("accepts a valid request and drops unknown fields", () => {
+    const req = parseFunctionRequest({
+      flash: 1,
+      module: { hash, code: "export {}" },
+      target: { file: "a.ts", export: "f" },
+      args: [1],
+      endpoints: { gpu: { id: "abc", name: "live-gpu", kind: "QB" } },
+      extra: "dropped",
+    });
+    expect(req).toEqual({
+      flash: 1,
+      module: { hash, code: "export {}" },
+      target: { file: "a.ts", export: "f" },
+      args: [1],
+      endpoints: { gpu: { id: "abc", name: "live-gpu", kind: "QB" } },
+    });
+    expect(isFunctionRequest(req)).toBe(true);
+    expect(isFunctionRequest({ input: 1 })).toBe(false);
+  });
+
+  it.each([
+    [null, /expected an object/],
+    [{ flash: 2 }, /unsupported protocol version/],
+    [{ flash: 1, module: { hash: "xyz" } }, /module.hash/],
+    [{ flash: 1, module: { hash }, target: { file: "a.ts" } }, /target/],
+    [{ flash: 1, module: { hash }, target: { file: "a", export: "b" }, args: {} }, /args/],
+    [{ flash: 1, module: { hash }, target: { file: "a", export: "b" }, args: [], endpoints: { x: { id: 1 } } }, /endpoints.x/],
+  ])("rejects %j", (value, message) => {
+    expect(() => parseFunctionRequest(value)).toThrow(message);
+  });
+
+  it("parses responses and rejects things that are not one", () => {
+    expect(parseFunctionResponse({ flash: 1, ok: true, result: 3, logs: [{ stream: "stdout", text: "hi" }, { bad: 1 }], durationMs: 2 })).toEqual({
+      flash: 1,
+      ok: true,
+      result: 3,
+      logs: [{ stream: "stdout", text: "hi" }],
+      durationMs: 2,
+    });
+    expect(parseFunctionResponse({ flash: 1, ok: false, error: { kind: "weird", message: "m" } })).toMatchObject({
+      ok: false,
+      error: { kind: "runtime", name: "Error", message: "m" },
+    });
+    expect(() => parseFunctionResponse({ hello: 1 })).toThrow(/not a flash-ts function response/);
+  });
+});
