@@ -1,0 +1,267 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AppError } from "../../../src/shared/errors.js";
+import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { RunpodError } from "../../../src/runpod/errors.js";
+import { createHttpClient, retryAfterMs } from "../../../src/runpod/http.js";
+import type { HttpClient } from "../../../src/runpod/http.js";
+import { refusedUrl, sendJson, startFakeServer } from "./fake-server.js";
+import type { FakeServer } from "./fake-server.js";
+
+let server: FakeServer;
+let http: HttpClient;
+
+beforeEach(async () => {
+  server = await startFakeServer();
+  http = createHttpClient({ userAgent: "flash-ts-test" });
+});
+
+afterEach(async () => {
+  await http.close();
+  await server.close();
+});
+
+const FAST_RETRY = { attempts: 3, baseDelayMs: 1 };
+
+describe("createHttpClient request/response", () => {
+  it("sends JSON with content-type and user-agent and parses a JSON answer", async () => {
+    server.handle((req, res) => sendJson(res, 200, { echo: req.json }));
+    const response = await http.request({ method: "POST", url: `${server.url}/a/b?x=1`, json: { n: 1 }, timeoutMs: 2000 });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ echo: { n: 1 } });
+    expect(response.headers["content-type"]).toBe("application/json");
+    const [req] = server.requests;
+    expect(req?.method).toBe("POST");
+    expect(req?.url).toBe("/a/b?x=1");
+    expect(req?.headers["content-type"]).toBe("application/json");
+    expect(req?.headers["user-agent"]).toBe("flash-ts-test");
+  });
+
+  it("parses problem+json, keeps text as text, and gives undefined for empty bodies", async () => {
+    server.handle((req, res) => {
+      if (req.path === "/problem") {
+        res.writeHead(404, { "content-type": "application/problem+json" });
+        res.end(JSON.stringify({ title: "Not Found", status: 404, detail: "nope" }));
+      } else if (req.path === "/text") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end("hello");
+      } else if (req.path === "/broken-json") {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end("{not json");
+      } else {
+        res.writeHead(204);
+        res.end();
+      }
+    });
+    expect((await http.request({ method: "GET", url: `${server.url}/problem`, timeoutMs: 2000 })).body).toEqual({ title: "Not Found", status: 404, detail: "nope" });
+    expect((await http.request({ method: "GET", url: `${server.url}/text`, timeoutMs: 2000 })).body).toBe("hello");
+    expect((await http.request({ method: "GET", url: `${server.url}/broken-json`, timeoutMs: 2000 })).body).toBe("{not json");
+    const empty = await http.request({ method: "DELETE", url: `${server.url}/gone`, timeoutMs: 2000 });
+    expect(empty.status).toBe(204);
+    expect(empty.body).toBeUndefined();
+  });
+
+  it("returns non-2xx answers instead of throwing", async () => {
+    server.handle((_req, res) => sendJson(res, 418, { error: "teapot" }));
+    const response = await http.request({ method: "GET", url: server.url, timeoutMs: 2000 });
+    expect(response).toMatchObject({ status: 418, body: { error: "teapot" } });
+  });
+});
+
+describe("timeouts and aborts", () => {
+  it("fires the per-call timeout as UPSTREAM_TIMEOUT", async () => {
+    server.handle(() => {}); // never answers
+    const started = performance.now();
+    const error = await http.request({ method: "GET", url: `${server.url}/slow`, timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunpodError);
+    expect(error).toMatchObject({ code: "UPSTREAM_TIMEOUT", status: 504, upstreamStatus: undefined });
+    // Well before undici's own header timer (timeout + 1 s), so this is the per-call timer.
+    expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it("limits the whole call, not just the gaps between body chunks", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      const trickle = setInterval(() => res.write("."), 20);
+      res.on("close", () => clearInterval(trickle));
+    });
+    const started = performance.now();
+    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    expect(performance.now() - started).toBeLessThan(1200);
+  });
+
+  it("does not retry a timed-out call", async () => {
+    server.handle(() => {});
+    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 50, retry: FAST_RETRY })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("rejects with the caller's abort reason, not a RunpodError", async () => {
+    server.handle(() => {});
+    const controller = new AbortController();
+    const pending = http.request({ method: "GET", url: server.url, timeoutMs: 5000, signal: controller.signal });
+    await server.nextRequest();
+    const reason = new Error("caller gave up");
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+  });
+
+  it("rejects at once when the signal is already aborted", async () => {
+    const reason = new Error("already");
+    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 1000, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("retries", () => {
+  it("retries 503 until success when the call has a retry policy", async () => {
+    let n = 0;
+    server.handle((_req, res) => (++n < 3 ? sendJson(res, 503, { error: "busy" }) : sendJson(res, 200, { ok: true })));
+    const response = await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: FAST_RETRY });
+    expect(response).toMatchObject({ status: 200, body: { ok: true } });
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it.each([408, 429, 500, 502])("retries %i", async (status) => {
+    let n = 0;
+    server.handle((_req, res) => (++n === 1 ? sendJson(res, status, {}) : sendJson(res, 200, {})));
+    expect((await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: FAST_RETRY })).status).toBe(200);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("does not retry other 4xx", async () => {
+    server.handle((_req, res) => sendJson(res, 400, {}));
+    expect((await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: FAST_RETRY })).status).toBe(400);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("never retries without a retry policy", async () => {
+    server.handle((_req, res) => sendJson(res, 503, {}));
+    expect((await http.request({ method: "POST", url: server.url, json: {}, timeoutMs: 2000 })).status).toBe(503);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("returns the last answer when the attempts run out", async () => {
+    server.handle((_req, res) => sendJson(res, 500, { n: server.requests.length }));
+    const response = await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: FAST_RETRY });
+    expect(response).toMatchObject({ status: 500, body: { n: 3 } });
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it("retries dropped connections", async () => {
+    server.handle((req, res) => {
+      if (server.requests.length === 1) res.socket?.destroy();
+      else sendJson(res, 200, { ok: true });
+    });
+    const response = await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: FAST_RETRY });
+    expect(response.body).toEqual({ ok: true });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("does not retry a dropped connection without a policy", async () => {
+    server.handle((_req, res) => void res.socket?.destroy());
+    await expect(http.request({ method: "POST", url: server.url, json: {}, timeoutMs: 2000 })).rejects.toMatchObject({ code: "UPSTREAM_ERROR", upstreamStatus: undefined });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("honours Retry-After (seconds) instead of the backoff", async () => {
+    const arrivals: number[] = [];
+    server.handle((_req, res) => {
+      arrivals.push(performance.now());
+      if (arrivals.length === 1) sendJson(res, 429, { error: "slow down" }, { "retry-after": "1" });
+      else sendJson(res, 200, {});
+    });
+    await http.request({ method: "GET", url: server.url, timeoutMs: 5000, retry: { attempts: 2, baseDelayMs: 1 } });
+    expect(arrivals).toHaveLength(2);
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
+  });
+
+  it("gives up when Retry-After asks for more than maxDelayMs", async () => {
+    server.handle((_req, res) => sendJson(res, 429, {}, { "retry-after": "120" }));
+    const response = await http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1000 } });
+    expect(response.status).toBe(429);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it("stops waiting between attempts when the caller aborts", async () => {
+    server.handle((_req, res) => sendJson(res, 503, {}, { "retry-after": "20" }));
+    const controller = new AbortController();
+    const pending = http.request({ method: "GET", url: server.url, timeoutMs: 2000, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 60_000 }, signal: controller.signal });
+    await server.nextRequest();
+    const reason = new Error("stop");
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe("transport errors", () => {
+  it("maps a refused connection to UPSTREAM_ERROR with the caller's hint", async () => {
+    const url = await refusedUrl();
+    const error = await http.request({ method: "GET", url, timeoutMs: 2000, errors: { hint: "check RUNPOD_API_BASE_URL" } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunpodError);
+    expect(error).toMatchObject({ code: "UPSTREAM_ERROR", status: 502, upstreamStatus: undefined, hint: "check RUNPOD_API_BASE_URL" });
+    expect((error as Error).message).toContain("ECONNREFUSED");
+  });
+
+  it("uses the caller's code for unreachable hosts", async () => {
+    const url = await refusedUrl();
+    await expect(http.request({ method: "POST", url, timeoutMs: 2000, errors: { unreachableCode: "WORKER_UNREACHABLE" } })).rejects.toMatchObject({ code: "WORKER_UNREACHABLE", status: 502 });
+  });
+
+  it("retries refused connections for idempotent calls, then fails", async () => {
+    const url = await refusedUrl();
+    const logger = createMemoryLogger("debug");
+    const client = createHttpClient({ logger });
+    try {
+      await expect(client.request({ method: "GET", url, timeoutMs: 2000, retry: FAST_RETRY })).rejects.toMatchObject({ code: "UPSTREAM_ERROR" });
+      expect(logger.lines.filter((l) => l.includes("ECONNREFUSED"))).toHaveLength(3);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("rejects bad URLs before sending", async () => {
+    await expect(http.request({ method: "GET", url: "not a url", timeoutMs: 100 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(http.request({ method: "GET", url: "ftp://x/y", timeoutMs: 100 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 0 })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(http.request({ method: "GET", url: server.url, timeoutMs: Number.NaN })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("logging and lifecycle", () => {
+  it("logs method, URL, status and duration at debug level without the Authorization header", async () => {
+    const logger = createMemoryLogger("debug");
+    const client = createHttpClient({ logger });
+    try {
+      await client.request({ method: "GET", url: `${server.url}/v2/ep/health`, headers: { authorization: "Bearer rpa_SECRETSECRETSECRET" }, timeoutMs: 2000 });
+      expect(server.requests[0]?.headers.authorization).toBe("Bearer rpa_SECRETSECRETSECRET");
+      expect(logger.lines).toHaveLength(1);
+      expect(logger.lines[0]).toMatch(new RegExp(`^GET ${server.url}/v2/ep/health → 200 in \\d+\\.\\d ms$`));
+      expect(logger.lines.join("\n")).not.toContain("SECRET");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses work after close, and close is idempotent", async () => {
+    await http.close();
+    await http.close();
+    const error = await http.request({ method: "GET", url: server.url, timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: "DISPOSED" });
+  });
+});
+
+describe("retryAfterMs", () => {
+  it("reads delay-seconds and HTTP dates", () => {
+    expect(retryAfterMs("3")).toBe(3000);
+    expect(retryAfterMs("0.25")).toBe(250);
+    expect(retryAfterMs(undefined)).toBeUndefined();
+    expect(retryAfterMs("soon")).toBeUndefined();
+    expect(retryAfterMs("-1")).toBeUndefined();
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    expect(retryAfterMs("Thu, 01 Jan 2026 00:00:05 GMT", now)).toBe(5000);
+    expect(retryAfterMs("Thu, 01 Jan 2025 00:00:05 GMT", now)).toBe(0);
+  });
+});
