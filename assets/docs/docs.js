@@ -1,0 +1,360 @@
+// The /docs page of `flash dev`: reads /openapi.json, lists the routes grouped
+// by file, and gives each one a "Try it" form. Plain DOM, no framework, no
+// build step; every string from the document goes through textContent.
+
+const $ = (selector) => document.querySelector(selector);
+
+/** Creates an element: h("div", { class: "x", onclick }, child, "text"). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false || value === null) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+let uid = 0;
+const nextId = (prefix) => `${prefix}-${++uid}`;
+
+const METHODS = ["get", "post", "put", "patch", "delete"];
+
+/** Flattens the document into operations, attaching aliases to their primary route. */
+function collectOperations(doc) {
+  const ops = [];
+  const aliases = new Map();
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const aliasOf = op["x-flash-alias-of"];
+      if (aliasOf) {
+        const key = `${method} ${aliasOf}`;
+        aliases.set(key, [...(aliases.get(key) ?? []), path]);
+        continue;
+      }
+      ops.push({ path, method, op, fn: op["x-flash-function"] });
+    }
+  }
+  for (const entry of ops) entry.aliases = aliases.get(`${entry.method} ${entry.path}`) ?? [];
+  return ops;
+}
+
+/** Groups operations by defining file; the server's own routes come last. */
+function groupByFile(ops) {
+  const groups = new Map();
+  for (const entry of ops) {
+    const key = entry.fn?.file ?? "";
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(entry);
+  }
+  return [...groups.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
+}
+
+function exampleBody(op) {
+  const media = op.requestBody?.content?.["application/json"];
+  return media?.example ?? {};
+}
+
+function statusClass(status) {
+  if (status >= 500) return "status--5xx";
+  if (status >= 400) return "status--4xx";
+  return "status--2xx";
+}
+
+function shellQuote(text) {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The "Try it" form of one operation. */
+function tryItForm(entry) {
+  const { path, method, op } = entry;
+  const params = op.parameters ?? [];
+  const pathParams = params.filter((p) => p.in === "path");
+  const takesQuery = params.some((p) => p.in === "query");
+  const takesBody = Boolean(op.requestBody);
+  const form = h("form", { class: "try", novalidate: true });
+  const fields = new Map();
+
+  if (pathParams.length > 0) {
+    const set = h("fieldset", { class: "try__set" }, h("legend", {}, "Path parameters"));
+    for (const p of pathParams) {
+      const id = nextId("param");
+      const input = h("input", { id, name: p.name, required: true, autocomplete: "off", spellcheck: "false" });
+      fields.set(p.name, input);
+      set.append(h("div", { class: "field" }, h("label", { for: id }, p.name), input));
+    }
+    form.append(set);
+  }
+
+  const queryRows = h("div", { class: "query-rows" });
+  const addQueryRow = (key = "", value = "") => {
+    const keyId = nextId("qk");
+    const valueId = nextId("qv");
+    const row = h(
+      "div",
+      { class: "query-row" },
+      h("label", { for: keyId, class: "sr-only" }, "Query parameter name"),
+      h("input", { id: keyId, class: "query-key", placeholder: "name", value: key, autocomplete: "off", spellcheck: "false" }),
+      h("label", { for: valueId, class: "sr-only" }, "Query parameter value"),
+      h("input", { id: valueId, class: "query-value", placeholder: "value", value, autocomplete: "off", spellcheck: "false" }),
+    );
+    row.append(h("button", { type: "button", class: "btn btn--ghost", "aria-label": "Remove this query parameter", onclick: () => row.remove() }, "✕"));
+    queryRows.append(row);
+  };
+  if (takesQuery) {
+    addQueryRow();
+    form.append(
+      h(
+        "fieldset",
+        { class: "try__set" },
+        h("legend", {}, "Query parameters"),
+        queryRows,
+        h("button", { type: "button", class: "btn btn--ghost", onclick: () => addQueryRow() }, "+ Add query parameter"),
+      ),
+    );
+  }
+
+  let bodyInput;
+  const bodyError = h("p", { class: "field-error", role: "alert", hidden: true });
+  if (takesBody) {
+    const id = nextId("body");
+    const hintId = nextId("hint");
+    bodyInput = h("textarea", { id, class: "code", rows: 6, spellcheck: "false", "aria-describedby": hintId });
+    bodyInput.value = JSON.stringify(exampleBody(op), null, 2);
+    const hint = entry.fn?.kind === "QB"
+      ? 'The function receives the value of "input" (or the whole object when there is no "input").'
+      : "A JSON object; path parameters are merged into it.";
+    form.append(
+      h("div", { class: "field" }, h("label", { for: id }, "Request body (JSON)"), bodyInput, h("p", { id: hintId, class: "muted small" }, hint), bodyError),
+    );
+    bodyInput.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+  }
+
+  const send = h("button", { type: "submit", class: "btn btn--primary" }, "Send request");
+  form.append(h("div", { class: "try__actions" }, send, takesBody ? h("span", { class: "muted small" }, "Ctrl/⌘ + Enter") : null));
+
+  const output = h("section", { class: "response", "aria-live": "polite", "aria-label": "Response", hidden: true });
+  form.append(output);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    bodyError.hidden = true;
+    let url = path;
+    for (const [name, input] of fields) {
+      if (!input.value) {
+        input.focus();
+        bodyError.textContent = `Fill in the path parameter "${name}".`;
+        bodyError.hidden = false;
+        return;
+      }
+      url = url.replace(`{${name}}`, encodeURIComponent(input.value));
+    }
+    if (takesQuery) {
+      const query = new URLSearchParams();
+      for (const row of queryRows.querySelectorAll(".query-row")) {
+        const key = row.querySelector(".query-key").value;
+        if (key) query.append(key, row.querySelector(".query-value").value);
+      }
+      const qs = query.toString();
+      if (qs) url += `?${qs}`;
+    }
+    const init = { method: method.toUpperCase(), headers: {} };
+    if (takesBody) {
+      const text = bodyInput.value.trim();
+      if (text) {
+        try {
+          JSON.parse(text);
+        } catch (err) {
+          bodyError.textContent = `The body is not valid JSON: ${err.message}`;
+          bodyError.hidden = false;
+          bodyInput.focus();
+          return;
+        }
+        init.body = text;
+        init.headers["Content-Type"] = "application/json";
+      }
+    }
+    send.disabled = true;
+    send.textContent = "Sending…";
+    output.hidden = false;
+    output.replaceChildren(h("p", { class: "muted" }, "Waiting for the response…"));
+    const started = performance.now();
+    try {
+      const response = await fetch(url, init);
+      const text = await response.text();
+      renderResponse(output, { response, text, ms: performance.now() - started, url, init });
+    } catch (err) {
+      output.replaceChildren(h("p", { class: "field-error" }, `The request failed: ${err.message}`));
+    } finally {
+      send.disabled = false;
+      send.textContent = "Send request";
+    }
+  });
+  return form;
+}
+
+function renderResponse(output, { response, text, ms, url, init }) {
+  let pretty = text;
+  try {
+    if (text) pretty = JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    // not JSON: show as is
+  }
+  const requestId = response.headers.get("x-request-id");
+  const curl = [`curl -X ${init.method}`, shellQuote(new URL(url, location.href).href)];
+  if (init.body !== undefined) curl.push("-H 'Content-Type: application/json'", `-d ${shellQuote(init.body)}`);
+  output.replaceChildren(
+    h(
+      "div",
+      { class: "response__meta" },
+      h("span", { class: `status ${statusClass(response.status)}`, "data-role": "status" }, `${response.status} ${response.statusText}`),
+      h("span", { class: "muted", "data-role": "time" }, `${Math.round(ms)} ms`),
+      requestId ? h("span", { class: "muted small" }, `request ${requestId}`) : null,
+    ),
+    h("pre", { class: "code response__body", tabindex: "0", "data-role": "body" }, pretty === "" ? "(no content)" : pretty),
+    h("details", { class: "curl" }, h("summary", {}, "curl"), h("pre", { class: "code" }, curl.join(" "))),
+  );
+}
+
+function operationView(entry) {
+  const { path, method, op, fn } = entry;
+  const badges = [];
+  if (fn) badges.push(h("span", { class: `badge badge--${fn.kind.toLowerCase()}` }, fn.kind));
+  if (fn?.local) badges.push(h("span", { class: "badge badge--local" }, "local"));
+  const details = h(
+    "details",
+    { class: "op", "data-search": [path, fn?.file, fn?.endpoint, op.summary, ...entry.aliases].filter(Boolean).join(" ").toLowerCase() },
+    h(
+      "summary",
+      { class: "op__summary" },
+      h("span", { class: `method method--${method}` }, method.toUpperCase()),
+      h("code", { class: "op__path" }, path),
+      h("span", { class: "op__name" }, op.summary ?? ""),
+      h("span", { class: "op__badges" }, badges, fn ? h("span", { class: "endpoint" }, fn.endpoint) : null),
+    ),
+  );
+  const body = h("div", { class: "op__body" });
+  if (op.description) body.append(h("p", { class: "op__desc" }, op.description.replace(/`/g, "")));
+  if (entry.aliases.length > 0) body.append(h("p", { class: "muted small" }, `Also served at ${entry.aliases.join(", ")}`));
+  body.append(tryItForm(entry));
+  details.append(body);
+  return details;
+}
+
+function groupView([file, entries]) {
+  const headingId = nextId("group");
+  const kinds = [...new Set(entries.map((e) => e.fn?.kind).filter(Boolean))];
+  const endpoints = [...new Set(entries.map((e) => e.fn?.endpoint).filter(Boolean))];
+  return h(
+    "section",
+    { class: "group", "aria-labelledby": headingId },
+    h(
+      "header",
+      { class: "group__header" },
+      h("h2", { id: headingId }, file || "Dev server"),
+      h("span", { class: "muted small" }, file ? `${kinds.join(" + ")} · ${endpoints.join(", ")}` : "health checks"),
+    ),
+    h("div", { class: "group__ops" }, entries.map(operationView)),
+  );
+}
+
+function renderNotices(doc) {
+  const notices = $("#notices");
+  notices.replaceChildren();
+  const failure = doc["x-flash-reload-error"];
+  if (failure) {
+    notices.append(
+      h(
+        "div",
+        { class: "notice notice--error", role: "alert" },
+        h("strong", {}, "The last reload failed; the previous code is still served."),
+        h("pre", { class: "code" }, [failure.message, ...(failure.issues ?? [])].join("\n")),
+      ),
+    );
+  }
+  const issues = doc["x-flash-issues"] ?? [];
+  if (issues.length > 0) {
+    notices.append(
+      h(
+        "div",
+        { class: "notice notice--warn", role: "status" },
+        h("strong", {}, `${issues.length} problem${issues.length === 1 ? "" : "s"} in your functions`),
+        h("ul", {}, issues.map((i) => h("li", {}, `${i.file}${i.line ? `:${i.line}` : ""}: ${i.message}`))),
+      ),
+    );
+  }
+}
+
+function applyFilter() {
+  const term = $("#filter").value.trim().toLowerCase();
+  for (const group of document.querySelectorAll(".group")) {
+    let visible = 0;
+    for (const op of group.querySelectorAll(".op")) {
+      const show = !term || op.dataset.search.includes(term);
+      op.hidden = !show;
+      if (show) visible++;
+    }
+    group.hidden = visible === 0;
+  }
+}
+
+let generation;
+
+async function load() {
+  const status = $("#status");
+  try {
+    const response = await fetch("/openapi.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const doc = await response.json();
+    generation = doc["x-flash-generation"];
+    document.title = `${doc.info?.title ?? "Flash Dev Server"} · API`;
+    $("#title").textContent = doc.info?.title ?? "Flash Dev Server";
+    renderNotices(doc);
+    const ops = collectOperations(doc);
+    const groups = groupByFile(ops);
+    $("#groups").replaceChildren(...groups.map(groupView));
+    const count = ops.filter((o) => o.fn).length;
+    status.textContent = count === 0 ? "No remote functions are served yet." : `${count} route${count === 1 ? "" : "s"}`;
+    applyFilter();
+  } catch (err) {
+    status.textContent = `Could not load /openapi.json: ${err.message}`;
+  }
+}
+
+/** After a hot reload the routes may differ: offer to refresh instead of wiping open forms. */
+async function checkForReload() {
+  if (document.visibilityState !== "visible" || generation === undefined) return;
+  try {
+    const doc = await (await fetch("/openapi.json", { cache: "no-store" })).json();
+    if (doc["x-flash-generation"] === generation || $("#reload-notice")) return;
+    $("#notices").prepend(
+      h(
+        "div",
+        { class: "notice", id: "reload-notice", role: "status" },
+        "The routes changed after a reload. ",
+        h("button", { type: "button", class: "btn btn--ghost", onclick: () => load() }, "Show the new routes"),
+      ),
+    );
+  } catch {
+    // the server may be restarting; try again on the next visit
+  }
+}
+
+$("#origin").textContent = location.origin;
+$("#filter").addEventListener("input", applyFilter);
+document.addEventListener("visibilitychange", checkForReload);
+window.addEventListener("focus", checkForReload);
+void load();

@@ -1,0 +1,168 @@
+/**
+ * The dev server's Koa app. It never listens (see start-http-server.ts):
+ * the app, the HTTP server and the port are separate so tests and the dev
+ * loop can each own what they need.
+ *
+ * Middleware order matters:
+ *   1. error boundary (request id, abort signal, every error → JSON)
+ *   2. request log (one line when the response is done)
+ *   3. built-in routes (/, /ping, /docs, /openapi.json, docs assets)
+ *   4. function routes of the current generation (answers everything else)
+ */
+import Koa from "koa";
+import type { Middleware } from "koa";
+import { AppError, hasCode, isAppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { readPackageVersion } from "../shared/package-info.js";
+import { sendJson, toJsonText } from "./dev-context.js";
+import type { DevContext, DevState } from "./dev-context.js";
+import { DEFAULT_DOCS_DIR, DOCS_ASSET_PREFIX, isDocsAsset, sendDocsAsset } from "./docs.js";
+import { errorBoundary } from "./error-boundary.js";
+import { allowHeader, functionRoutes } from "./function-routes.js";
+import type { FunctionInvoker } from "./invoker.js";
+import { buildOpenApiDocument } from "./openapi.js";
+import { requestLog } from "./request-log.js";
+import type { RequestLogSink } from "./request-log.js";
+import { BUILT_IN_PREFIXES } from "./route-generation.js";
+import type { RouteGeneration } from "./route-generation.js";
+import { splitPath } from "./route-matcher.js";
+import type { RouteTable } from "./route-table.js";
+import { formatIssue } from "./route-table.js";
+
+/** The default request body limit: 10 MB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** Options of {@link createDevApp}. */
+export interface DevAppOptions {
+  /** The swappable routes; the dev loop reloads them. */
+  routes: RouteTable;
+  /** Runs functions (the dev backend, or a fake in tests). */
+  invoker: FunctionInvoker;
+  /** Request lines and internal errors go here. */
+  logger: Logger;
+  /**
+   * Largest accepted request body.
+   * @default DEFAULT_BODY_LIMIT_BYTES (10 MB)
+   */
+  bodyLimitBytes?: number;
+  /**
+   * Deepest accepted JSON nesting.
+   * @default 512
+   */
+  maxJsonDepth?: number;
+  /**
+   * The OpenAPI title shown on /docs.
+   * @default "Flash Dev Server"
+   */
+  title?: string;
+  /** Receives each finished request instead of the default console line. */
+  onRequestLog?: RequestLogSink;
+  /**
+   * Folder of the /docs page assets.
+   * @default `<package root>/assets/docs`
+   */
+  docsDir?: string;
+}
+
+type Handler = (ctx: DevContext) => Promise<void> | void;
+
+/**
+ * The one `app.on("error")` handler. Bugs (non-AppErrors, INTERNAL) are
+ * logged with their stack; system AppErrors (an outage, a reload that
+ * timed out) with their message and cause, the stack only at debug level,
+ * since it points into flash-ts rather than at anything the user can fix.
+ */
+function logAppError(logger: Logger, err: unknown, ctx: DevContext | undefined): void {
+  const where = ctx ? ` on ${ctx.method} ${ctx.path} (request ${ctx.state.requestId})` : "";
+  const stackOf = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+  const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  const bug = !isAppError(err) || err.code === "INTERNAL";
+  const verbose = bug || logger.level === "debug";
+  let text = isAppError(err) ? `${err.code}${where}: ${verbose ? stackOf(err) : err.message}` : `Internal error${where}: ${stackOf(err)}`;
+  if (err instanceof Error && err.cause !== undefined) text += `\nCaused by: ${verbose ? stackOf(err.cause) : messageOf(err.cause)}`;
+  logger.error(text);
+}
+
+/** Builds the dev server app (it does not listen). */
+export function createDevApp(options: DevAppOptions): Koa<DevState> {
+  const { routes, logger } = options;
+  const docsDir = options.docsDir ?? DEFAULT_DOCS_DIR;
+  const version = readPackageVersion();
+  const openApiCache = new WeakMap<RouteGeneration, string>();
+
+  const openApiText = (generation: RouteGeneration | undefined): string => {
+    const cached = generation && openApiCache.get(generation);
+    if (cached) return cached;
+    const doc = buildOpenApiDocument(generation, { title: options.title, version });
+    const text = toJsonText(doc);
+    if (generation) openApiCache.set(generation, text);
+    return text;
+  };
+
+  const openApi: Handler = async (ctx) => {
+    // Wait for a running reload so the page shows the routes about to be
+    // served; past the bound, show what is served now rather than fail.
+    try {
+      await routes.waitForReload(ctx.state.signal);
+    } catch (err) {
+      if (!hasCode(err, "RELOAD_TIMEOUT")) throw err;
+    }
+    let text = openApiText(routes.current);
+    const failure = routes.lastFailure;
+    if (failure) {
+      // The failure is reported on top of whatever generation is served.
+      const doc = JSON.parse(text) as Record<string, unknown>;
+      doc["x-flash-reload-error"] = {
+        message: isAppError(failure.error) || failure.error instanceof Error ? failure.error.message : String(failure.error),
+        issues: failure.issues.map(formatIssue),
+        at: failure.at.toISOString(),
+      };
+      text = toJsonText(doc);
+    }
+    ctx.status = 200;
+    ctx.type = "application/json; charset=utf-8";
+    ctx.set("Cache-Control", "no-cache");
+    ctx.body = text;
+  };
+
+  const builtIns: Record<string, Handler> = {
+    "/": (ctx) => sendJson(ctx, 200, { message: "Flash Dev Server", docs: "/docs" }),
+    "/ping": (ctx) => sendJson(ctx, 200, { status: "healthy" }),
+    "/docs": (ctx) => sendDocsAsset(ctx, docsDir, "index.html"),
+    "/openapi.json": openApi,
+  };
+
+  const builtInRoutes: Middleware<DevState> = async (ctx, next) => {
+    const path = "/" + splitPath(ctx.path).join("/");
+    let handler = builtIns[path];
+    if (!handler && path.startsWith(DOCS_ASSET_PREFIX)) {
+      const name = path.slice(DOCS_ASSET_PREFIX.length);
+      if (isDocsAsset(name)) handler = (c) => sendDocsAsset(c, docsDir, name);
+    }
+    if (!handler && BUILT_IN_PREFIXES.some((prefix) => path.startsWith(prefix))) throw new AppError("ROUTE_NOT_FOUND", `No route matches ${ctx.method} ${ctx.path}`);
+    if (!handler) return next();
+    if (ctx.method === "GET" || ctx.method === "HEAD") return handler(ctx);
+    const allow = allowHeader(["GET"]);
+    if (ctx.method === "OPTIONS") {
+      ctx.set("Allow", [...allow, "OPTIONS"].join(", "));
+      ctx.status = 204;
+      return;
+    }
+    throw new AppError("METHOD_NOT_ALLOWED", `${ctx.method} is not allowed on ${ctx.path}`, { hint: "Use GET.", details: { allow } });
+  };
+
+  const app = new Koa<DevState>();
+  app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));
+  app.use(errorBoundary());
+  app.use(requestLog({ logger, ...(options.onRequestLog ? { onRequestLog: options.onRequestLog } : {}) }));
+  app.use(builtInRoutes);
+  app.use(
+    functionRoutes({
+      routes,
+      invoker: options.invoker,
+      bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+      maxJsonDepth: options.maxJsonDepth ?? 512,
+    }),
+  );
+  return app;
+}

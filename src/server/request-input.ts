@@ -1,0 +1,83 @@
+/**
+ * How a request becomes the function's input, and how a result becomes the
+ * response. The rules (PRODUCT §3.2):
+ *
+ * - QB: the body must be a JSON object (an empty body counts as `{}`); the
+ *   input is `body.input` when the key exists (even when it is null), else
+ *   the whole body.
+ * - LB with a body method (POST, PUT, PATCH, DELETE): the JSON body (empty
+ *   counts as `{}`), which must be an object for POST/PUT/PATCH; path
+ *   parameters are merged in and win over body keys.
+ * - LB GET (and HEAD): the query string as a string map (repeated keys: the
+ *   last wins), with path parameters merged in (they win).
+ */
+import type { IncomingMessage } from "node:http";
+import type { HttpMethod } from "../sdk/registry.js";
+import { AppError } from "../shared/errors.js";
+import { readJsonBody } from "./body-reader.js";
+import type { ReadJsonBodyOptions } from "./body-reader.js";
+
+/** Methods whose LB routes read a JSON body. */
+const BODY_METHODS: ReadonlySet<HttpMethod> = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
+/** Methods whose LB body must be an object (so path params can always be merged). */
+const OBJECT_BODY_METHODS: ReadonlySet<HttpMethod> = new Set<HttpMethod>(["POST", "PUT", "PATCH"]);
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/** True when an LB route with this method takes its input from a JSON body. */
+export function lbReadsBody(method: HttpMethod): boolean {
+  return BODY_METHODS.has(method);
+}
+
+/** The QB input of a request body. */
+export async function readQbInput(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<unknown> {
+  const body = await readJsonBody(req, options);
+  const value = body.present ? body.value : {};
+  if (!isPlainObject(value)) {
+    throw new AppError("INVALID_BODY", `A queue-based route takes a JSON object, not ${describe(value)}`, {
+      hint: 'Send {"input": <your input>}; the function receives the value of "input".',
+    });
+  }
+  return Object.hasOwn(value, "input") ? value.input : value;
+}
+
+/** The query string as a flat string map; a repeated key keeps its last value. */
+export function queryToMap(querystring: string): Record<string, string> {
+  const map = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(querystring)) map.set(key, value);
+  // fromEntries defines own properties: `?__proto__=x` stays an ordinary key.
+  return Object.fromEntries(map);
+}
+
+/** The LB input of a request. */
+export async function readLbInput(
+  req: IncomingMessage,
+  method: HttpMethod,
+  querystring: string,
+  params: Record<string, string>,
+  options: ReadJsonBodyOptions,
+): Promise<unknown> {
+  if (!lbReadsBody(method)) return { ...queryToMap(querystring), ...params };
+  const body = await readJsonBody(req, options);
+  const value = body.present ? body.value : {};
+  if (isPlainObject(value)) return { ...value, ...params };
+  if (OBJECT_BODY_METHODS.has(method)) {
+    throw new AppError("INVALID_BODY", `A ${method} route takes a JSON object, not ${describe(value)}`, {
+      hint: "Wrap the value in an object, e.g. {\"items\": [...]}.",
+    });
+  }
+  if (Object.keys(params).length > 0) {
+    throw new AppError("INVALID_BODY", `This ${method} route has path parameters, so its body must be a JSON object, not ${describe(value)}`, {
+      hint: `The path parameters (${Object.keys(params).join(", ")}) are merged into the body object.`,
+    });
+  }
+  return value;
+}
