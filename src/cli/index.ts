@@ -43,9 +43,10 @@ async function main(argv: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
-    if (shutdownHandlers.length === 0) process.exit(130);
+    if (shutdownHandlers.length === 0 || signals > 2) process.exit(130);
     for (const handler of shutdownHandlers) handler(signal, signals > 1);
-    if (signals > 2) process.exit(130);
+    // A forced stop gets a moment to clean up (e.g. remove a container), then exits regardless.
+    if (signals > 1) setTimeout(() => process.exit(130), 5000).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

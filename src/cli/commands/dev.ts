@@ -1,8 +1,169 @@
-/** `flash dev` (being built). */
-import type { Command } from "../context.js";
+/**
+ * `flash dev`: serve the project's remote functions on localhost with hot
+ * reload — in the dev container when a Docker engine answers, directly
+ * otherwise (or with --no-container, or inside the container itself).
+ */
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { AppError } from "../../shared/errors.js";
+import { registerSecret } from "../../shared/redact.js";
+import { resolveDevOptions } from "../../dev/dev-options.js";
+import type { DevFlags } from "../../dev/dev-options.js";
+import { applyEnvFile, readEnvFile } from "../../dev/env-file.js";
+import { startDevSession } from "../../dev/dev-session.js";
+import type { Command, CommandContext } from "../context.js";
 
-const command: Command = async (_argv, ctx) => {
-  ctx.stderr("flash dev: not available in this build yet\n");
-  return 1;
+export const DEV_HELP = `Usage: flash dev [options]
+
+Serve every remote function of the project as an HTTP route, hot-reloaded on
+every save, executed on Runpod Serverless (RUNPOD_API_KEY set) or on the local
+emulator of it (no key, or --local).
+
+Options:
+  --host <host>        interface to listen on (env FLASH_HOST; default localhost)
+  -p, --port <port>    port (env FLASH_PORT; default 8888; the next free one if taken)
+  --reload             reload on file changes (default)
+  --no-reload          do not watch files
+  --local              run on the local emulator even if RUNPOD_API_KEY is set
+  --runpod             run on Runpod (needs RUNPOD_API_KEY)
+  --auto-provision     provision every endpoint before serving, delete orphans
+  -y, --yes            do not ask before provisioning more than 5 endpoints
+  --cleanup            delete this project's endpoints on exit
+  --no-container       run directly on this machine, not in the dev container
+                       (env FLASH_CONTAINER=0)
+  --image <image>      dev container image to use (env FLASH_DEV_IMAGE)
+  --cwd <dir>          the project folder (default: the current folder)
+  -h, --help           show this help
+
+The project's .env is loaded (the shell's environment wins); editing it
+restarts the server with the new values.
+`;
+
+interface ParsedDevArgs {
+  flags: DevFlags;
+  noContainer: boolean;
+  image?: string;
+  cwd?: string;
+  help: boolean;
+  /** The options to forward to a `flash dev` inside the container. */
+  forward: string[];
+}
+
+export function parseDevArgs(argv: string[]): ParsedDevArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowNegative: true,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string", short: "p" },
+        reload: { type: "boolean" },
+        local: { type: "boolean" },
+        runpod: { type: "boolean" },
+        "auto-provision": { type: "boolean" },
+        yes: { type: "boolean", short: "y" },
+        cleanup: { type: "boolean" },
+        container: { type: "boolean" },
+        image: { type: "string" },
+        cwd: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash dev --help` for the options." });
+  }
+  const v = parsed.values;
+  const flags: DevFlags = {};
+  if (v.host !== undefined) flags.host = v.host;
+  if (v.port !== undefined) flags.port = v.port;
+  if (v.reload !== undefined) flags.reload = v.reload;
+  if (v.local !== undefined) flags.local = v.local;
+  if (v.runpod !== undefined) flags.runpod = v.runpod;
+  if (v["auto-provision"] !== undefined) flags.autoProvision = v["auto-provision"];
+  if (v.yes !== undefined) flags.yes = v.yes;
+  if (v.cleanup !== undefined) flags.cleanup = v.cleanup;
+  const forward: string[] = [];
+  if (flags.reload === false) forward.push("--no-reload");
+  if (flags.local) forward.push("--local");
+  if (flags.runpod) forward.push("--runpod");
+  if (flags.autoProvision) forward.push("--auto-provision");
+  if (flags.yes) forward.push("--yes");
+  if (flags.cleanup) forward.push("--cleanup");
+  return {
+    flags,
+    noContainer: v.container === false,
+    ...(v.image !== undefined ? { image: v.image } : {}),
+    ...(v.cwd !== undefined ? { cwd: v.cwd } : {}),
+    help: v.help === true,
+    forward,
+  };
+}
+
+async function resolveProjectRoot(ctx: CommandContext, cwd: string | undefined): Promise<string> {
+  const root = resolve(ctx.cwd, cwd ?? ".");
+  const info = await stat(root).catch(() => undefined);
+  if (!info?.isDirectory()) throw new AppError("INVALID_INPUT", `project folder ${root} does not exist`);
+  return root;
+}
+
+function askYesNo(ctx: CommandContext): ((question: string) => Promise<boolean>) | undefined {
+  if (!ctx.isInteractive) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`${question} [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+const command: Command = async (argv, ctx) => {
+  const args = parseDevArgs(argv);
+  if (args.help) {
+    ctx.stdout(DEV_HELP);
+    return 0;
+  }
+  const root = await resolveProjectRoot(ctx, args.cwd);
+  const env = ctx.env;
+  const envFile = applyEnvFile(env, await readEnvFile(root)).state;
+  registerSecret(env.RUNPOD_API_KEY);
+  const options = resolveDevOptions(args.flags, env, root);
+
+  const wantContainer = !args.noContainer && env.FLASH_CONTAINER !== "0" && !options.inContainer;
+  if (wantContainer) {
+    const { runInContainerIfAvailable } = await import("./dev-container.js");
+    const code = await runInContainerIfAvailable({ ctx, root, options, image: args.image ?? env.FLASH_DEV_IMAGE, forward: args.forward });
+    if (code !== undefined) return code;
+  }
+
+  const confirm = askYesNo(ctx);
+  const session = await startDevSession({
+    ...options,
+    env,
+    logger: ctx.logger,
+    print: (text) => ctx.stderr(text + "\n"),
+    envFile,
+    ...(confirm ? { confirm } : {}),
+  });
+  await new Promise<void>((resolveStop) => {
+    ctx.onShutdown((_signal, force) => {
+      if (force) {
+        ctx.stderr("Forcing stop.\n");
+        return;
+      }
+      ctx.stderr("\nStopping… (press Ctrl+C again to force)\n");
+      resolveStop();
+    });
+  });
+  await session.close();
+  ctx.stderr("Server stopped.\n");
+  return 0;
 };
+
 export default command;

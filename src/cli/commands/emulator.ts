@@ -1,8 +1,84 @@
-/** `flash emulator` (being built). */
+/** `flash emulator`: run the local Runpod Serverless emulator until Ctrl-C. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { AppError } from "../../shared/errors.js";
 import type { Command } from "../context.js";
 
-const command: Command = async (_argv, ctx) => {
-  ctx.stderr("flash emulator: not available in this build yet\n");
-  return 1;
+const USAGE = `Usage: flash emulator [options]
+
+Runs a local emulator of Runpod Serverless (REST v2, job API, worker protocol,
+load-balanced routing) with real worker processes.
+
+Options:
+  --port <n>         port to listen on (default 0: any free port)
+  --host <host>      interface to bind (default 127.0.0.1)
+  --state-dir <dir>  keep endpoints in <dir> so their ids survive restarts
+  --api-key <key>    require this key from clients (Bearer or raw Authorization)
+  -h, --help         show this help
+`;
+
+const command: Command = async (argv, ctx) => {
+  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        "state-dir": { type: "string" },
+        "api-key": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new AppError("INVALID_INPUT", (error as Error).message, { hint: "Run `flash emulator --help` for the options." });
+  }
+  if (values.help) {
+    ctx.stdout(USAGE);
+    return 0;
+  }
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AppError("INVALID_INPUT", `--port must be an integer between 0 and 65535, got "${values.port}"`);
+  }
+
+  const { startEmulator } = await import("../../emulator/index.js");
+  const emulator = await startEmulator({
+    port,
+    host: values.host ?? "127.0.0.1",
+    ...(values["state-dir"] ? { stateDir: resolve(ctx.cwd, values["state-dir"]) } : {}),
+    ...(values["api-key"] ? { apiKey: values["api-key"] } : {}),
+    logger: ctx.logger,
+    cwd: ctx.cwd,
+    env: ctx.env,
+  });
+
+  ctx.stdout(
+    [
+      `Runpod Serverless emulator listening on ${emulator.url}`,
+      "Point clients at it with:",
+      `  export RUNPOD_API_BASE_URL=${emulator.url}`,
+      `  export RUNPOD_ENDPOINT_BASE_URL=${emulator.url}/v2`,
+      "",
+    ].join("\n"),
+  );
+  if (values["state-dir"]) ctx.logger.info(`Endpoints are kept in ${resolve(ctx.cwd, values["state-dir"])}`);
+  ctx.logger.info("Press Ctrl-C to stop.");
+
+  await new Promise<void>((done) => {
+    ctx.onShutdown((_signal, force) => {
+      // A second Ctrl-C does not wait for workers' grace period.
+      if (force) void emulator.close({ force: true });
+      done();
+    });
+  });
+  ctx.logger.info("Stopping the emulator and its workers…");
+  const started = Date.now();
+  await emulator.close();
+  ctx.logger.info(`Stopped in ${Date.now() - started} ms`);
+  return 0;
 };
+
 export default command;

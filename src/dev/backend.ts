@@ -1,0 +1,97 @@
+/**
+ * The execution backend of a dev session: Runpod (RUNPOD_API_KEY) or the
+ * embedded emulator, behind the same clients. Only the base URLs and the key
+ * differ, so the local path exercises exactly the code the Runpod path runs.
+ */
+import { join } from "node:path";
+import { startEmulator } from "../emulator/index.js";
+import type { EmulatorHandle } from "../emulator/index.js";
+import type { Logger } from "../shared/logger.js";
+import { readPackageVersion } from "../shared/package-info.js";
+import {
+  createControlPlaneClient,
+  createHttpClient,
+  createJobClient,
+  createLoadBalancerClient,
+  loadBalancerBaseUrl,
+  resolveRunpodConfig,
+} from "../runpod/index.js";
+import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRuntime } from "../provision/index.js";
+import type { Provisioner } from "../provision/index.js";
+import type { BackendChoice } from "./dev-options.js";
+import type { LoadBalancerTransport, QueueTransport } from "./remote-invoker.js";
+
+export interface Backend {
+  kind: BackendChoice;
+  /** Human description for the banner, e.g. "local emulator at http://127.0.0.1:43121". */
+  description: string;
+  provisioner: Provisioner;
+  queue: QueueTransport;
+  loadBalancer: LoadBalancerTransport;
+  loadBalancerUrl(endpointId: string): string;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  kind: BackendChoice;
+  projectRoot: string;
+  /** `<project>/.runpod` */
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Where worker output goes (already prefixed with the endpoint name). */
+  printWorkerLine: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export async function startBackend(options: BackendOptions): Promise<Backend> {
+  const { kind, stateDir, env, logger } = options;
+  const version = readPackageVersion();
+  const projectId = await loadProjectId(stateDir);
+  const runtime = resolveWorkerRuntime(env, version, projectId);
+  let emulator: EmulatorHandle | undefined;
+  let apiKey: string | undefined;
+  let apiBaseUrl: string;
+  let endpointBaseUrl: string;
+  if (kind === "local") {
+    emulator = await startEmulator({
+      stateDir: join(stateDir, "emulator"),
+      cwd: options.projectRoot,
+      logger: logger.child("emulator"),
+      onWorkerLog: (line) => options.printWorkerLine(`[${line.endpointName}] ${line.line}`, line.stream),
+    });
+    apiBaseUrl = emulator.url;
+    endpointBaseUrl = `${emulator.url}/v2`;
+  } else {
+    const config = resolveRunpodConfig(env);
+    apiKey = config.apiKey;
+    apiBaseUrl = config.apiBaseUrl;
+    endpointBaseUrl = config.endpointBaseUrl;
+    // Workers call other endpoints (pipelines) with the key; it goes to the
+    // endpoint's env only, never into the cache or the config hash.
+    if (apiKey) runtime.secretEnv = { RUNPOD_API_KEY: apiKey };
+  }
+  const http = createHttpClient({ userAgent: `flash-ts/${version}`, logger: logger.child("http") });
+  const controlPlane = createControlPlaneClient({ apiKey, apiBaseUrl, http });
+  const jobs = createJobClient({ apiKey, endpointBaseUrl, http });
+  const lb = createLoadBalancerClient({ apiKey, endpointBaseUrl, http });
+  const provisioner = createProvisioner({
+    controlPlane,
+    cache: createResourceCache(stateDir, logger),
+    backend: kind,
+    runtime,
+    logger,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    kind,
+    description: emulator ? `local emulator at ${emulator.url}` : `Runpod (${apiBaseUrl})`,
+    provisioner,
+    queue: jobs,
+    loadBalancer: lb,
+    loadBalancerUrl: (id) => loadBalancerBaseUrl(id, endpointBaseUrl),
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.allSettled([emulator?.close(), http.close()]);
+      })()),
+  };
+}

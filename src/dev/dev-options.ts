@@ -1,0 +1,96 @@
+/**
+ * `flash dev` options: flags and environment resolved once, at the edge, into
+ * typed values (the flag beats the env var; `.env` has been applied to the
+ * environment before this runs, with the shell winning).
+ */
+import { AppError } from "../shared/errors.js";
+
+export type BackendChoice = "local" | "runpod";
+
+/** Raw flags as the CLI parsed them (undefined = not given). */
+export interface DevFlags {
+  host?: string;
+  port?: string;
+  reload?: boolean;
+  autoProvision?: boolean;
+  local?: boolean;
+  runpod?: boolean;
+  cleanup?: boolean;
+  yes?: boolean;
+}
+
+export interface ResolvedDevOptions {
+  projectRoot: string;
+  /** Host to bind (`localhost` binds 127.0.0.1). */
+  host: string;
+  port: number;
+  /** The port was chosen explicitly (flag or env) rather than defaulted. */
+  portExplicit: boolean;
+  reload: boolean;
+  autoProvision: boolean;
+  backend: BackendChoice;
+  cleanup: boolean;
+  yes: boolean;
+  /** Running inside the flash dev container. */
+  inContainer: boolean;
+}
+
+export const DEFAULT_PORT = 8888;
+
+function parsePort(value: string, source: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new AppError("INVALID_INPUT", `${source} must be a port number (got ${JSON.stringify(value)})`, { hint: "Use a number from 1 to 65535." });
+  }
+  const port = Number(value);
+  if (port < 0 || port > 65535) throw new AppError("INVALID_INPUT", `${source} must be from 1 to 65535 (got ${port})`);
+  return port;
+}
+
+function checkHost(value: string, source: string): string {
+  const host = value.trim();
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host) || host.length > 253) {
+    throw new AppError("INVALID_INPUT", `${source} is not a host name or address (got ${JSON.stringify(value)})`);
+  }
+  return host;
+}
+
+export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, projectRoot: string): ResolvedDevOptions {
+  const inContainer = env.FLASH_IN_CONTAINER === "1";
+  const host =
+    flags.host !== undefined
+      ? checkHost(flags.host, "--host")
+      : env.FLASH_HOST
+        ? checkHost(env.FLASH_HOST, "FLASH_HOST")
+        : inContainer
+          ? "0.0.0.0"
+          : "localhost";
+  let port = DEFAULT_PORT;
+  let portExplicit = false;
+  if (flags.port !== undefined) {
+    port = parsePort(flags.port, "--port");
+    portExplicit = true;
+  } else if (env.FLASH_PORT) {
+    port = parsePort(env.FLASH_PORT, "FLASH_PORT");
+    portExplicit = true;
+  }
+  if (flags.local && flags.runpod) throw new AppError("INVALID_INPUT", "--local and --runpod cannot be used together");
+  const hasKey = Boolean(env.RUNPOD_API_KEY?.trim());
+  if (flags.runpod && !hasKey) {
+    throw new AppError("INVALID_CONFIG", "--runpod needs RUNPOD_API_KEY", {
+      hint: "Set RUNPOD_API_KEY in your shell or in .env, or use --local to run on the local emulator.",
+    });
+  }
+  const backend: BackendChoice = flags.local ? "local" : flags.runpod ? "runpod" : hasKey ? "runpod" : "local";
+  return {
+    projectRoot,
+    host,
+    port,
+    portExplicit,
+    reload: flags.reload ?? true,
+    autoProvision: flags.autoProvision ?? false,
+    backend,
+    cleanup: flags.cleanup ?? false,
+    yes: flags.yes ?? false,
+    inContainer,
+  };
+}

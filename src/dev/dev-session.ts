@@ -1,0 +1,269 @@
+/**
+ * The composition root of `flash dev`: discovery, the watcher, the Koa
+ * server, provisioning and the execution backend, wired together.
+ *
+ *   const session = await startDevSession(options);
+ *   // … serving on session.url, reloading on every save …
+ *   await session.close();
+ */
+import { mkdir } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { createDiscovery } from "../discovery/index.js";
+import type { Discovery, Manifest } from "../discovery/index.js";
+import { createDevApp, findFreePort, formatIssue, formatRouteTable, RouteTable, startHttpServer } from "../server/index.js";
+import type { StartedHttpServer } from "../server/index.js";
+import { createWatcher, describeWatcher } from "../watch/index.js";
+import type { Watcher } from "../watch/index.js";
+import { setDispatcher } from "../sdk/registry.js";
+import type { ResourceSpec } from "../sdk/resources.js";
+import { AppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { formatDuration } from "../provision/index.js";
+import { startBackend } from "./backend.js";
+import type { Backend } from "./backend.js";
+import type { ResolvedDevOptions } from "./dev-options.js";
+import { applyEnvFile, readEnvFile } from "./env-file.js";
+import type { EnvFileState } from "./env-file.js";
+import { createLocalRunner } from "./local-runner.js";
+import { createReloader } from "./reloader.js";
+import { RemoteInvoker } from "./remote-invoker.js";
+import { provisionAll } from "./auto-provision.js";
+
+export interface DevSessionOptions extends ResolvedDevOptions {
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  /** Human output (banner, reload lines); default: the logger. */
+  print?: (text: string) => void;
+  /** What `.env` contributed to `env` before the session started. */
+  envFile?: EnvFileState;
+  /** Asks a yes/no question (auto-provision above 5 endpoints). Absent: non-interactive. */
+  confirm?: (question: string) => Promise<boolean>;
+}
+
+export interface DevSession {
+  /** e.g. `http://localhost:8888` */
+  url: string;
+  port: number;
+  /** Resolves when every reload triggered so far has finished. */
+  idle(): Promise<void>;
+  /** Triggers a reload as if `paths` had changed (all files when empty). */
+  reload(paths?: string[]): Promise<void>;
+  /** Stops everything: watcher, server, workers, emulator. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Files whose change can alter what is served. */
+const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs|tsx|jsx|json)$/;
+const CONFIG_FILES = new Set([".env", ".flashignore", ".gitignore", "package.json"]);
+
+function isRelevantChange(path: string): boolean {
+  return CONFIG_FILES.has(path) || (SOURCE_FILE.test(path) && !path.endsWith(".d.ts"));
+}
+
+function uniqueSpecs(manifest: Manifest): ResourceSpec[] {
+  const specs = new Map<string, ResourceSpec>();
+  for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
+  return [...specs.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function describeChange(paths: string[]): string {
+  const shown = paths.slice(0, 3).join(", ");
+  return paths.length > 3 ? `${shown} and ${paths.length - 3} more changed` : `${shown} changed`;
+}
+
+export async function startDevSession(options: DevSessionOptions): Promise<DevSession> {
+  const { projectRoot: root, logger, env } = options;
+  const print = options.print ?? ((text: string) => logger.info(text));
+  const stateDir = join(root, ".runpod");
+  await mkdir(stateDir, { recursive: true });
+
+  let envFile = options.envFile ?? { applied: new Map<string, string>() };
+  const printWorkerLine = (line: string, stream: "stdout" | "stderr"): void => {
+    if (stream === "stderr") logger.warn(line);
+    else logger.info(line);
+  };
+  const newBackend = (): Promise<Backend> =>
+    startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
+
+  let backend = await newBackend();
+  const cleanups: (() => Promise<unknown>)[] = [() => backend.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => logger.debug(`cleanup: ${String(e)}`));
+  };
+
+  let discovery: Discovery | undefined;
+  let server: StartedHttpServer | undefined;
+  let watcher: Watcher | undefined;
+  try {
+    const invoker = new RemoteInvoker({
+      ensureEndpoint: (spec) => backend.provisioner.ensureEndpoint(spec),
+      queue: { runToCompletion: (id, req, o) => backend.queue.runToCompletion(id, req, o) },
+      loadBalancer: { request: (target, o) => backend.loadBalancer.request(target, o) },
+      loadBalancerUrl: (id) => backend.loadBalancerUrl(id),
+      localRunner: createLocalRunner(),
+      logger,
+    });
+    const restoreDispatcher = setDispatcher(invoker);
+    cleanups.push(async () => restoreDispatcher());
+
+    discovery = createDiscovery({ root, logger: logger.child("discovery") });
+    const disc = discovery;
+    cleanups.push(() => disc.close());
+    const started = Date.now();
+    let manifest = await disc.discover();
+    for (const issue of manifest.issues) logger.error(`✖ ${formatIssue(issue)}`);
+    if (manifest.functions.length === 0 && manifest.issues.length === 0) {
+      throw new AppError("NO_FUNCTIONS", `no remote functions found in ${root}`, {
+        hint: [
+          "Export a function wrapped in remote() from a .ts or .js file, for example:",
+          "",
+          '  import { remote, LiveServerless } from "flash-ts";',
+          '  const gpu = new LiveServerless({ name: "gpu-worker" });',
+          "  export const hello = remote(gpu, async (input: { name?: string }) => ({ hello: input.name ?? \"world\" }));",
+        ].join("\n"),
+      });
+    }
+    invoker.registerManifest(manifest);
+    const routes = new RouteTable();
+    routes.load(manifest);
+
+    if (options.autoProvision) {
+      await provisionAll({
+        provisioner: backend.provisioner,
+        specs: uniqueSpecs(manifest),
+        yes: options.yes,
+        ...(options.confirm ? { confirm: options.confirm } : {}),
+        print,
+        logger,
+      });
+    } else {
+      const orphans = await backend.provisioner.findOrphans(uniqueSpecs(manifest)).catch(() => []);
+      if (orphans.length > 0) {
+        print(
+          `Note: ${orphans.length} endpoint(s) in .runpod/resources.json are no longer in the code: ${orphans.map((o) => o.name).join(", ")}.` +
+            " Start with --auto-provision to delete them.",
+        );
+      }
+    }
+
+    const app = createDevApp({ routes, invoker, logger, title: `Flash Dev Server (${basename(root)})` });
+    const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
+    let port = options.port;
+    if (port !== 0) {
+      const free = await findFreePort(bindHost, port);
+      if (free.moved) print(`Port ${free.requested} is in use, using ${free.port} instead.`);
+      port = free.port;
+    }
+    server = await startHttpServer(app, { host: bindHost, port });
+    const srv = server;
+    cleanups.push(() => srv.close());
+    const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
+
+    const reloader = createReloader({
+      onPending: () => routes.beginReload(),
+      run: async (paths) => {
+        const t0 = Date.now();
+        try {
+          if (paths.includes(".env")) {
+            const applied = applyEnvFile(env, await readEnvFile(root), envFile);
+            envFile = applied.state;
+            if (applied.changed.length > 0) {
+              print(`.env changed (${applied.changed.join(", ")}): restarting the backend with the new values`);
+              const old = backend;
+              backend = await newBackend();
+              await old.close();
+            }
+          }
+          const before = new Set(routes.routes().map((r) => `${r.method} ${r.path}`));
+          const next = await disc.discover(paths.includes(".env") ? undefined : paths);
+          invoker.registerManifest(next);
+          routes.endReload({ ok: true, manifest: next });
+          manifest = next;
+          watcher?.setHotFiles([...next.watchedInputs, ...next.candidates]);
+          const after = routes.routes().map((r) => `${r.method} ${r.path}`);
+          const added = after.filter((r) => !before.has(r));
+          const removed = [...before].filter((r) => !after.includes(r));
+          print(`Reloaded ${after.length} route(s) in ${Date.now() - t0} ms (${describeChange(paths)})`);
+          for (const r of added) print(`  + ${r}`);
+          for (const r of removed) print(`  - ${r}`);
+          for (const issue of next.issues) logger.error(`✖ ${formatIssue(issue)}`);
+        } catch (error) {
+          routes.endReload({ ok: false, error: error instanceof AppError ? error : new AppError("INTERNAL", String(error), { cause: error }) });
+          logger.error(`✖ reload failed after ${Date.now() - t0} ms: ${(error as Error).message}; still serving the last good version`);
+        }
+      },
+    });
+    cleanups.push(() => reloader.close());
+
+    let watchLine = "Reload is off (--no-reload).";
+    if (options.reload) {
+      watcher = createWatcher({ root, isIgnored: (rel, isDir) => disc.isIgnored(rel, isDir), logger: logger.child("watch") });
+      const w = watcher;
+      cleanups.push(() => w.close());
+      await w.ready;
+      w.setHotFiles([...manifest.watchedInputs, ...manifest.candidates]);
+      w.onChange((batch) => {
+        const relevant = batch.paths.filter(isRelevantChange);
+        if (relevant.length > 0) reloader.schedule(relevant);
+      });
+      watchLine = describeWatcher(w.stats());
+    }
+
+    print(
+      [
+        "",
+        formatRouteTable(routes.routes(), url),
+        `  Backend: ${backend.description}`,
+        `  ${watchLine}`,
+        `  Started in ${formatDuration(Date.now() - started)}. Press Ctrl+C to stop.`,
+        "",
+      ].join("\n"),
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port: srv.port,
+      idle: () => reloader.idle(),
+      async reload(paths) {
+        reloader.schedule(paths && paths.length > 0 ? paths : disc.scannedFiles());
+        await reloader.idle();
+      },
+      close: () =>
+        (closing ??= (async () => {
+          await watcher?.close();
+          await reloader.close();
+          await srv.close();
+          await finishEndpoints(backend, options, print, logger);
+          await closeAll();
+        })()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** On exit: delete this project's endpoints (--cleanup) or name the ones that keep billing. */
+async function finishEndpoints(backend: Backend, options: DevSessionOptions, print: (t: string) => void, logger: Logger): Promise<void> {
+  try {
+    const cached = await backend.provisioner.cachedEndpoints();
+    if (options.cleanup && cached.length > 0) {
+      const { deleted, failed } = await backend.provisioner.deleteEndpoints(cached);
+      for (const name of deleted) print(`  deleted ${name}`);
+      for (const f of failed) logger.warn(`  could not delete ${f.name}: ${f.error.message}`);
+      return;
+    }
+    if (backend.kind === "runpod") {
+      const warm = cached.filter((e) => e.workersMin > 0);
+      if (warm.length > 0) {
+        logger.warn(
+          `Kept endpoints with warm workers (they bill while idle): ${warm.map((e) => `${e.name} (workersMin ${e.workersMin})`).join(", ")}. ` +
+            "Use --cleanup to delete this project's endpoints on exit.",
+        );
+      }
+    }
+  } catch (error) {
+    logger.warn(`could not review endpoints on exit: ${(error as Error).message}`);
+  }
+}

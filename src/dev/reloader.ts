@@ -1,0 +1,50 @@
+/**
+ * Serialises reloads: changes that arrive while a reload runs are collected
+ * and handled by one more run afterwards (never two at once, never lost).
+ * Requests are held by the route table from the first change until the
+ * reload that covers it has finished.
+ */
+export interface Reloader {
+  /** Queues paths for the next reload; `onStart` runs synchronously when a reload becomes pending. */
+  schedule(paths: readonly string[]): void;
+  /** Resolves when no reload is pending or running. */
+  idle(): Promise<void>;
+  /** Stops scheduling new runs; resolves when the current one is done. */
+  close(): Promise<void>;
+}
+
+export function createReloader(options: {
+  run: (paths: string[]) => Promise<void>;
+  onPending: () => void;
+}): Reloader {
+  const pending = new Set<string>();
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const loop = async (): Promise<void> => {
+    while (pending.size > 0 && !closed) {
+      const paths = [...pending];
+      pending.clear();
+      await options.run(paths);
+    }
+  };
+
+  return {
+    schedule(paths) {
+      if (closed || paths.length === 0) return;
+      for (const p of paths) pending.add(p);
+      options.onPending();
+      running ??= loop().finally(() => {
+        running = undefined;
+      });
+    },
+    async idle() {
+      while (running) await running;
+    },
+    async close() {
+      closed = true;
+      pending.clear();
+      while (running) await running;
+    },
+  };
+}
