@@ -49,9 +49,12 @@ export function hasBody(req: IncomingMessage): boolean {
 
 /**
  * Checks Content-Type and Content-Encoding of a body route. Accepted:
- * `application/json` and `application/*+json` with no charset or UTF-8, or
- * no Content-Type at all (fetch/curl without -H). Anything else is 415, so a
- * form post is not silently misread.
+ * `application/json` and `application/*+json`, and — because `curl -d` sends
+ * `application/x-www-form-urlencoded` and people forget `-H` — that and
+ * `text/plain`, with no charset or UTF-8, or no Content-Type at all; the body
+ * must parse as JSON either way. Anything else (multipart, XML, …) is 415.
+ * Cross-site browser requests, which can use those "simple" types without a
+ * preflight, are refused before this by the cross-site guard.
  */
 export function checkJsonContentType(req: IncomingMessage): void {
   const encoding = req.headers["content-encoding"]?.trim().toLowerCase();
@@ -70,7 +73,8 @@ export function checkJsonContentType(req: IncomingMessage): void {
     ?.trim()
     .replace(/^"|"$/g, "")
     .toLowerCase();
-  const typeOk = JSON_TYPE.test(type.toLowerCase());
+  const lower = type.toLowerCase();
+  const typeOk = JSON_TYPE.test(lower) || lower === "application/x-www-form-urlencoded" || lower === "text/plain";
   if (!typeOk || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) {
     throw new AppError("INVALID_BODY", `Content-Type "${header}" is not supported; the body must be JSON`, {
       status: 415,

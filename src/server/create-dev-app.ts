@@ -151,11 +151,27 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
     throw new AppError("METHOD_NOT_ALLOWED", `${ctx.method} is not allowed on ${ctx.path}`, { hint: "Use GET.", details: { allow } });
   };
 
+  // Function routes spend money (GPU time). A web page on another site must
+  // not be able to make the developer's browser call them: browsers label
+  // such requests `Sec-Fetch-Site: cross-site` (curl and SDKs send nothing).
+  // Following a link (a top-level GET navigation) stays allowed.
+  const crossSiteGuard: Middleware<DevState> = async (ctx, next) => {
+    const site = ctx.get("sec-fetch-site").toLowerCase();
+    const navigation = ctx.method === "GET" && ctx.get("sec-fetch-mode").toLowerCase() === "navigate";
+    if (site === "cross-site" && !navigation) {
+      throw new AppError("FORBIDDEN", `cross-site browser requests to ${ctx.path} are refused`, {
+        hint: "Call the dev server from curl, your own code, or a page served from localhost.",
+      });
+    }
+    return next();
+  };
+
   const app = new Koa<DevState>();
   app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));
   app.use(errorBoundary());
   app.use(requestLog({ logger, ...(options.onRequestLog ? { onRequestLog: options.onRequestLog } : {}) }));
   app.use(builtInRoutes);
+  app.use(crossSiteGuard);
   app.use(
     functionRoutes({
       routes,

@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   METHOD_NOT_ALLOWED: 405, // the path exists with another method
   BODY_TOO_LARGE: 413, // the body exceeds the configured limit
   UNAUTHORIZED: 401, // missing or wrong API key
+  FORBIDDEN: 403, // refused on purpose (e.g. a cross-site browser request)
   CONFLICT: 409, // the request conflicts with current state
 
   // user code and configuration (user)
@@ -58,6 +59,7 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "METHOD_NOT_ALLOWED",
   "BODY_TOO_LARGE",
   "UNAUTHORIZED",
+  "FORBIDDEN",
   "CONFLICT",
   "FUNCTION_ERROR",
   "FUNCTION_TIMEOUT",

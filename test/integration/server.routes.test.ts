@@ -290,11 +290,30 @@ describe("errors", () => {
     expect(vendor.status).toBe(200);
   });
 
+  it("accepts curl's default form type and text/plain when the body is JSON", async () => {
+    for (const type of ["application/x-www-form-urlencoded", "text/plain"]) {
+      const res = await server.post("/gpu_worker/run_sync", '{"input":1}', { "content-type": type });
+      expect(res.status, type).toBe(200);
+    }
+    const notJson = await server.post("/gpu_worker/run_sync", "input=1", { "content-type": "application/x-www-form-urlencoded" });
+    expect(notJson.status).toBe(400);
+    expect(notJson.body).toMatchObject({ error: { code: "INVALID_JSON" } });
+  });
+
+  it("refuses cross-site browser requests to function routes (403), but not link navigations or built-ins", async () => {
+    const refused = await server.post("/gpu_worker/run_sync", '{"input":1}', { "content-type": "text/plain", "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: { code: "FORBIDDEN", hint: expect.any(String) } });
+    const sameSite = await server.post("/gpu_worker/run_sync", '{"input":1}', { "sec-fetch-site": "same-site", "sec-fetch-mode": "cors" });
+    expect(sameSite.status).toBe(200);
+    const docs = await server.fetch("/docs", { headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" } });
+    expect(docs.status).toBe(200);
+  });
+
   it("unsupported content type or encoding: 415", async () => {
     const cases: Record<string, string>[] = [
-      { "content-type": "application/x-www-form-urlencoded" },
-      { "content-type": "text/plain" },
       { "content-type": "multipart/form-data; boundary=x" },
+      { "content-type": "application/xml" },
       { "content-type": "application/json; charset=latin1" },
       { "content-type": "application/json", "content-encoding": "gzip" },
     ];

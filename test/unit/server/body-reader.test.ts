@@ -32,12 +32,12 @@ describe("body reader", () => {
     expect(hasBody(fakeRequest({ "transfer-encoding": "chunked" }, []))).toBe(true);
   });
 
-  it("accepts JSON types and no type; refuses others with 415", () => {
-    for (const type of ["application/json", "Application/JSON; Charset=UTF-8", "application/ld+json", 'application/json; charset="utf-8"']) {
+  it("accepts JSON types, curl's default form type, text/plain and no type; refuses others with 415", () => {
+    for (const type of ["application/json", "Application/JSON; Charset=UTF-8", "application/ld+json", 'application/json; charset="utf-8"', "application/x-www-form-urlencoded", "text/plain"]) {
       expect(() => checkJsonContentType(fakeRequest({ "content-type": type }, []))).not.toThrow();
     }
     expect(() => checkJsonContentType(fakeRequest({}, []))).not.toThrow();
-    for (const type of ["text/plain", "application/jsonx", "application/json; charset=iso-8859-1", "json"]) {
+    for (const type of ["multipart/form-data; boundary=x", "application/xml", "application/jsonx", "application/json; charset=iso-8859-1", "json"]) {
       let error: unknown;
       try {
         checkJsonContentType(fakeRequest({ "content-type": type }, []));
