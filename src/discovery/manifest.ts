@@ -48,29 +48,64 @@ export interface ModuleBundle {
   inputs: string[];
 }
 
-export type DiscoveryIssueCode = "FUNCTION_LOAD_FAILED" | "ROUTE_COLLISION" | "INVALID_CONFIG";
+/**
+ * - FUNCTION_LOAD_FAILED: the file did not build or its module did not load
+ *   (syntax error, unresolved import, top-level throw, top level that hangs);
+ *   none of its functions is served.
+ * - INVALID_CONFIG: a resource config or remote() option is invalid (thrown
+ *   while the module loaded); none of the file's functions is served.
+ * - ROUTE_COLLISION: two callables claim one route; that route is not served.
+ * - UNEXPORTED_REMOTE (warning): remote functions created but never
+ *   exported; they have no route.
+ * - DEPENDENCY_NOT_INSTALLED (warning): a package only `import()`ed inside
+ *   function bodies is neither installed nor declared, so the worker cannot
+ *   load it.
+ */
+export type DiscoveryIssueCode = "FUNCTION_LOAD_FAILED" | "ROUTE_COLLISION" | "INVALID_CONFIG" | "UNEXPORTED_REMOTE" | "DEPENDENCY_NOT_INSTALLED";
 
 /** A problem with one file: it is reported and the rest keep serving. */
 export interface DiscoveryIssue {
   code: DiscoveryIssueCode;
+  /** `error`: something is not served. `warning`: served, but probably not as meant. Absent means error. */
+  severity?: "error" | "warning";
   /** The file at fault, relative to the project root. */
   file: string;
+  /** 1-based. */
   line?: number;
+  /** 1-based. */
   column?: number;
   message: string;
-  /** Other files involved (the other side of a collision). */
+  /** What to do about it. */
+  hint?: string;
+  /** Load errors: the stack, with frames in project files shown as `workers/boom.ts:7:11`. */
+  stack?: string;
+  /** Other files involved (the other side of a collision; the candidate whose bundle failed when the fault is in a file it imports). */
   related?: string[];
+}
+
+/** What one discovery run did, for the reload log line. */
+export interface DiscoveryStats {
+  /** Wall time of the run. */
+  durationMs: number;
+  /** Candidate files whose bundle was rebuilt. */
+  rebuilt: string[];
+  /** Bundles imported to read their exports (new code). */
+  reloaded: string[];
+  /** True when the run rescanned the whole tree. */
+  fullScan: boolean;
 }
 
 export interface Manifest {
   /** Increases by one with every discovery run. */
   generation: number;
   functions: FunctionEntry[];
-  /** Bundles by entry file. */
+  /** Bundles by entry file: every file that built and loaded and defines at least one remote function. */
   modules: Record<string, ModuleBundle>;
   issues: DiscoveryIssue[];
   /** Files that were scanned as candidates (their text mentions `remote`). */
   candidates: string[];
-  /** Every project file the served code depends on (bundle inputs), for the watcher. */
+  /** Every project file the served code depends on (bundle inputs and candidates), for the watcher. */
   watchedInputs: string[];
+  /** Present on manifests built by discovery. */
+  stats?: DiscoveryStats;
 }
