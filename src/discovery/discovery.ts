@@ -76,6 +76,12 @@ interface ModuleState {
   inputs: string[];
   /** The read result of the last bundle imported, by its hash. */
   read?: { hash: string; result: ReadResult };
+  /**
+   * The last version of this file that built and loaded. While the file is
+   * broken (a syntax error mid-edit, a throw at top level) its routes keep
+   * serving this version instead of disappearing.
+   */
+  good?: { module: ModuleBundle; exports: LoadedModule["exports"] };
 }
 
 /** Files whose change invalidates every bundle. */
@@ -202,20 +208,31 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const build = state?.build;
       if (!state || !build) continue;
       for (const input of state.inputs) watched.add(input);
+      const keepLastGood = (fileIssues: DiscoveryIssue[]): void => {
+        if (state.good) {
+          for (const issue of fileIssues) issue.message += " (still serving the last version that loaded)";
+          loaded.push({ file, exports: state.good.exports });
+          modules[file] = state.good.module;
+        }
+        issues.push(...fileIssues);
+      };
       if (!build.ok) {
-        issues.push(...buildIssues(file, build.problems));
+        keepLastGood(buildIssues(file, build.problems));
         for (const problem of build.problems) watched.add(problem.file);
         continue;
       }
       const result = state.read?.hash === build.hash ? state.read.result : undefined;
       if (!result) continue; // closed mid-run
       if (!result.ok) {
-        issues.push(loadIssue(file, result.error, { bundleDir: bundler.bundlesDir, externals: build.externals, installed }));
+        keepLastGood([loadIssue(file, result.error, { bundleDir: bundler.bundlesDir, externals: build.externals, installed })]);
         continue;
       }
       const deps = resolveModuleDependencies(result.bundleDependencies, build.externals, installed);
       issues.push(...moduleWarnings(file, result.untagged, deps.missing));
-      if (result.exports.length === 0) continue;
+      if (result.exports.length === 0) {
+        state.good = undefined;
+        continue;
+      }
       loaded.push({ file, exports: result.exports });
       modules[file] = {
         file,
@@ -226,6 +243,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
         dependencies: deps.specs,
         inputs: build.inputs,
       };
+      state.good = { module: modules[file], exports: result.exports };
     }
     const routes = buildFunctionEntries(loaded);
     issues.push(...routes.issues);
@@ -245,7 +263,10 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     while (history.length > keepGenerations) history.shift();
     const keep = new Set(history.flatMap((set) => [...set]));
     // Bundles built but not served (failed to load, no remote exports) are kept while current: a revert reuses them.
-    for (const state of states.values()) if (state.build?.ok) keep.add(state.build.path.slice(bundler.bundlesDir.length + 1));
+    for (const state of states.values()) {
+      if (state.build?.ok) keep.add(state.build.path.slice(bundler.bundlesDir.length + 1));
+      if (state.good) keep.add(state.good.module.path.slice(bundler.bundlesDir.length + 1));
+    }
     await bundler.collectGarbage(keep);
   };
 

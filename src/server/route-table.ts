@@ -44,7 +44,7 @@ const MAX_ISSUES_IN_MESSAGE = 5;
 
 /** One line per issue: `file:line: message`. */
 export function formatIssue(issue: DiscoveryIssue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
+  const where = issue.line === undefined ? issue.file : issue.column === undefined ? `${issue.file}:${issue.line}` : `${issue.file}:${issue.line}:${issue.column}`;
   return `${where}: ${issue.message}`;
 }
 

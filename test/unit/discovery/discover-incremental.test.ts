@@ -67,7 +67,7 @@ describe("incremental discovery", () => {
     expect(full.generation).toBe(6);
   });
 
-  it("reports a syntax error while the other files keep their routes, and recovers when it is fixed", async () => {
+  it("reports a syntax error, keeps serving the broken file's last good version, and recovers when it is fixed", async () => {
     const root = writeProject({ "package.json": '{ "type": "module" }', "a.ts": qbModule("a"), "b.ts": qbModule("b") });
     const discovery = openDiscovery({ root });
     const good = await discovery.discover();
@@ -75,8 +75,9 @@ describe("incremental discovery", () => {
 
     writeFileSync(join(root, "a.ts"), qbModule("a").replace("return input;", "return input;;)"));
     const broken = await discovery.discover(["a.ts"]);
-    expect(routeList(broken)).toEqual(["POST /b/run_sync"]);
-    expect(broken.issues).toEqual([expect.objectContaining({ code: "FUNCTION_LOAD_FAILED", file: "a.ts", line: 3 })]);
+    expect(routeList(broken)).toEqual(["POST /a/run_sync", "POST /b/run_sync"]);
+    expect(broken.modules["a.ts"]!.hash).toBe(good.modules["a.ts"]!.hash);
+    expect(broken.issues).toEqual([expect.objectContaining({ code: "FUNCTION_LOAD_FAILED", file: "a.ts", line: 3, message: expect.stringMatching(/still serving the last version that loaded/) })]);
     expect(broken.stats!.reloaded).toEqual([]);
 
     // Reverting to the last good code reuses its bundle and its exports: nothing is imported.
