@@ -5,7 +5,8 @@
  */
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
-import type { WorkerHandle } from "../../worker/index.js";
+import type { Logger } from "../../shared/logger.js";
+import type { NestedCallTransport, WorkerHandle } from "../../worker/index.js";
 import type { Command } from "../context.js";
 
 const USAGE = `Usage: flash worker [options]
@@ -85,6 +86,30 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerFlags {
   return flags;
 }
 
+/**
+ * Nested calls (a remote function calling another) go through Runpod's job API
+ * and LB endpoints, with RUNPOD_API_KEY and RUNPOD_ENDPOINT_BASE_URL from the
+ * worker's environment. The clients are created on the first nested call, so
+ * workers that never make one do not load them.
+ */
+function runpodTransport(env: NodeJS.ProcessEnv, logger: Logger): NestedCallTransport {
+  let transport: Promise<NestedCallTransport> | undefined;
+  const get = (): Promise<NestedCallTransport> =>
+    (transport ??= (async () => {
+      const [runpod, { createNestedTransport }] = await Promise.all([import("../../runpod/index.js"), import("../../worker/index.js")]);
+      const { apiKey, endpointBaseUrl } = runpod.resolveRunpodConfig(env);
+      const http = runpod.createHttpClient({ logger });
+      return createNestedTransport({
+        jobs: runpod.createJobClient({ apiKey, endpointBaseUrl, http }),
+        loadBalancer: runpod.createLoadBalancerClient({ apiKey, endpointBaseUrl, http }),
+      });
+    })());
+  return {
+    callQueue: async (endpoint, request, options) => (await get()).callQueue(endpoint, request, options),
+    callLoadBalancer: async (endpoint, request, options) => (await get()).callLoadBalancer(endpoint, request, options),
+  };
+}
+
 const command: Command = async (argv, ctx) => {
   const flags = parseWorkerFlags(argv);
   if (flags.help) {
@@ -94,14 +119,34 @@ const command: Command = async (argv, ctx) => {
   registerSecret(ctx.env.RUNPOD_AI_API_KEY);
   registerSecret(ctx.env.RUNPOD_API_KEY);
 
-  // A stray rejection or throw in user code (a detached promise, a timer) must not take down
-  // a worker that is running other jobs; it is reported and the worker carries on.
-  process.on("unhandledRejection", (reason) => ctx.logger.error(`unhandled rejection in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
-  process.on("uncaughtException", (error) => ctx.logger.error(`uncaught exception in user code: ${error.stack ?? error.message}`));
-
   // Signals can arrive while the runtime starts; they are applied once it is up.
   const pending: { requested?: "close" | "abort"; handle?: WorkerHandle } = {};
   const apply = (h: WorkerHandle, how: "close" | "abort"): void => void (how === "abort" ? h.abort() : h.close());
+
+  // Our output pipe broke: whoever started us (the emulator, flash dev) is gone. Stop instead of
+  // logging into the void — and never log the failure itself, which would fail the same way.
+  let orphaned = false;
+  const onStdioError = (): void => {
+    if (orphaned) return;
+    orphaned = true;
+    if (pending.handle) apply(pending.handle, "abort");
+    else pending.requested = "abort";
+  };
+  process.stdout.on("error", onStdioError);
+  process.stderr.on("error", onStdioError);
+
+  // A stray rejection or throw in user code (a detached promise, a timer) must not take down
+  // a worker that is running other jobs; it is reported and the worker carries on.
+  const report = (what: string, reason: unknown): void => {
+    if (orphaned) return;
+    try {
+      ctx.logger.error(`${what} in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+    } catch {
+      onStdioError();
+    }
+  };
+  process.on("unhandledRejection", (reason) => report("unhandled rejection", reason));
+  process.on("uncaughtException", (error) => report("uncaught exception", error));
   ctx.onShutdown((signal, force) => {
     const how = force ? "abort" : "close";
     if (force) ctx.logger.warn(`${signal} again: stopping now`);
@@ -116,6 +161,7 @@ const command: Command = async (argv, ctx) => {
     cwd: ctx.cwd,
     logger: ctx.logger.child("worker"),
     stdout: ctx.stdout,
+    transport: runpodTransport(ctx.env, ctx.logger.child("nested")),
     ...(flags.handler !== undefined ? { handler: flags.handler } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.testInput !== undefined ? { testInput: flags.testInput } : {}),
