@@ -19,8 +19,12 @@ export interface DevProcess {
   output(): string;
   /** Waits until the output matches `pattern` (after `from` characters). */
   waitForOutput(pattern: RegExp, timeoutMs?: number, from?: number): Promise<RegExpMatchArray>;
-  /** Sends SIGINT and waits for the exit code. */
-  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /**
+   * Sends a signal (SIGINT by default) and waits for the exit code. Unless
+   * `reap` is false, any process of the session still alive afterwards is
+   * killed (tests that check the clean-up itself pass `reap: false`).
+   */
+  stop(signal?: NodeJS.Signals, options?: { timeoutMs?: number; reap?: boolean }): Promise<number | null>;
   /** Process ids of the CLI and every descendant (workers), as of now. */
   processTree(): number[];
 }
@@ -130,14 +134,23 @@ export async function startDevProcess(projectDir: string, args: string[] = [], e
     output: () => text,
     waitForOutput,
     processTree: () => descendants(child.pid!),
-    async stop(signal = "SIGINT", timeoutMs = 20_000) {
+    async stop(signal = "SIGINT", { timeoutMs = 20_000, reap = true } = {}) {
       if (child.exitCode !== null) return child.exitCode;
+      const tree = descendants(child.pid!);
       child.kill(signal);
       const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
       try {
         return await exited;
       } finally {
         clearTimeout(timer);
+        // Never leave workers behind, whatever happened to the CLI.
+        for (const pid of reap ? tree.slice(1) : []) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
       }
     },
   };

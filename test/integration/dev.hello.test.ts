@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dev?.stop("SIGKILL");
+  await dev?.stop();
   await removeProject(dir);
 });
 
@@ -83,7 +83,7 @@ describe("flash dev serving examples/hello", () => {
   it("stops cleanly on SIGINT: exit code 0 and no worker processes left", async () => {
     const tree = dev.processTree();
     expect(tree.length).toBeGreaterThan(1); // the CLI and its workers
-    const code = await dev.stop("SIGINT");
+    const code = await dev.stop("SIGINT", { reap: false });
     expect(code).toBe(0);
     await waitUntil(() => tree.every((pid) => !isAlive(pid)), "every process of the session to exit", 15_000);
   });

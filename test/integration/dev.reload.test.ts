@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dev?.stop("SIGKILL");
+  await dev?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -135,6 +135,22 @@ const command: Command = async (argv, ctx) => {
   process.stdout.on("error", onStdioError);
   process.stderr.on("error", onStdioError);
 
+  // Started by the local emulator: stop when it is gone, even if it was killed
+  // outright (SIGKILL skips its cleanup) and even if we never write output.
+  const parentPid = Number(ctx.env.FLASH_PARENT_PID);
+  if (Number.isInteger(parentPid) && parentPid > 1) {
+    const watch = setInterval(() => {
+      try {
+        process.kill(parentPid, 0);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ESRCH") return;
+        clearInterval(watch);
+        onStdioError();
+      }
+    }, 1000);
+    watch.unref();
+  }
+
   // A stray rejection or throw in user code (a detached promise, a timer) must not take down
   // a worker that is running other jobs; it is reported and the worker carries on.
   const report = (what: string, reason: unknown): void => {
