@@ -73,7 +73,11 @@ export function toCreateEndpointRequest(spec: ResourceSpec, runtime: WorkerRunti
       [CONFIG_HASH_ENV]: hash,
       ...(runtime.secretEnv ?? {}),
     },
-    workers: { min: spec.workersMin, max: spec.workersMax, idleTimeout: spec.idleTimeout },
+    // REST v2 rejects idleTimeout for queue endpoints that scale on REQUEST_COUNT.
+    workers:
+      spec.kind === "QB" && spec.scalerType === "REQUEST_COUNT"
+        ? { min: spec.workersMin, max: spec.workersMax }
+        : { min: spec.workersMin, max: spec.workersMax, idleTimeout: spec.idleTimeout },
     flashboot: "FLASHBOOT",
   };
   if (spec.executionTimeoutMs > 0) body.timeout = spec.executionTimeoutMs;

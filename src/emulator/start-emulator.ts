@@ -1,0 +1,249 @@
+/**
+ * `startEmulator()`: the local Runpod Serverless emulator on one port — REST
+ * v2, the job API, the worker protocol and load-balanced routing — with real
+ * worker processes. Point clients at it with
+ * `RUNPOD_API_BASE_URL={url}` and `RUNPOD_ENDPOINT_BASE_URL={url}/v2`.
+ */
+import { createServer, type Server } from "node:http";
+import { AppError } from "../shared/errors.js";
+import { createLogger, type Logger } from "../shared/logger.js";
+import { CLI_ENTRY } from "../shared/package-info.js";
+import { registerSecret } from "../shared/redact.js";
+import { createEmulatorApp } from "./create-emulator-app.js";
+import type { EmulatorContext } from "./emulator-context.js";
+import { EndpointStore } from "./endpoint-store.js";
+import { createFaultRegistry, type Faults } from "./faults.js";
+import { createWorkerKey } from "./ids.js";
+import { toJobState } from "./job-record.js";
+import { JobStore } from "./job-store.js";
+import { createWorkerAgent } from "./lb-proxy.js";
+import type { WorkerSnapshot } from "./pool-worker.js";
+import { StopChannel } from "./stop-channel.js";
+import { WebhookSender } from "./webhook-sender.js";
+import { WorkerPool, type WorkerLogLine } from "./worker-pool.js";
+
+/** Options of startEmulator; every field has a default. */
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Where endpoints are persisted (atomically) so their ids survive restarts. In memory when absent. */
+  stateDir?: string;
+  /** When set, every client request must carry it (`Authorization: Bearer <k>` or the raw key). */
+  apiKey?: string;
+  /** The key workers get as RUNPOD_AI_API_KEY (random by default). */
+  workerApiKey?: string;
+  logger?: Logger;
+  /** Prefix of worker output lines (`[<prefix>] …`); default the endpoint name. */
+  workerLogPrefix?: (endpoint: { id: string; name: string }) => string;
+  /** Receives worker output lines instead of the logger. */
+  onWorkerLog?: (line: WorkerLogLine) => void;
+  /** Working directory of worker processes; default process.cwd(). */
+  cwd?: string;
+  /** Where PATH, HOME, npm_config_* … for workers come from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra variables for every worker (the endpoint env wins). */
+  workerEnv?: Record<string, string>;
+  /** SIGTERM → SIGKILL grace when stopping a worker. Default 5000 ms. */
+  workerStopGraceMs?: number;
+  /** How long job-take / job-stop long-polls are held. Default 30000 ms. */
+  longPollMs?: number;
+  /** How long /stream holds with nothing new. Default 5000 ms. */
+  streamHoldMs?: number;
+  /** How long an LB request waits for a ready worker. Default 120000 ms (Runpod: 2 min). */
+  lbWorkerWaitMs?: number;
+  /** LB request processing timeout. Default 330000 ms (Runpod: 5.5 min). */
+  lbRequestTimeoutMs?: number;
+  /** Webhook retry delay. Default 10000 ms. */
+  webhookRetryDelayMs?: number;
+  /** How long ended jobs stay readable. Default /run 30 min, /runsync 1 min. */
+  resultRetention?: { runMs?: number; runsyncMs?: number };
+  /** LB health-check cadence. */
+  healthCheck?: { bootIntervalMs?: number; readyIntervalMs?: number };
+}
+
+/** The `/__emulator/state` document. */
+export interface EmulatorState {
+  url: string;
+  endpoints: {
+    id: string;
+    name: string;
+    type: string;
+    version: number;
+    jobs: { completed: number; failed: number; inProgress: number; inQueue: number; retried: number };
+    workers: WorkerSnapshot[];
+  }[];
+  faults: ReturnType<Faults["list"]>;
+}
+
+/** A running emulator. */
+export interface EmulatorHandle {
+  /** `http://<host>:<port>`; the REST base. The job API base is `${url}/v2`. */
+  readonly url: string;
+  readonly port: number;
+  /** The key workers authenticate with (for outside workers in tests). */
+  readonly workerApiKey: string;
+  /** Fault injection (latency, errors, dropped connections). */
+  readonly faults: Faults;
+  state(): EmulatorState;
+  /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and the server. Idempotent. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+/** Process-exit safety net: every live pool's workers are SIGKILLed if the host process exits without close(). */
+const livePools = new Set<WorkerPool>();
+const killAllOnExit = (): void => {
+  for (const pool of livePools) pool.killAll();
+};
+
+/** Starts the emulator (and `workers.min` workers of persisted endpoints); resolves once it listens. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  const logger = options.logger ?? createLogger();
+  const host = options.host ?? "127.0.0.1";
+  const workerKey = options.workerApiKey ?? createWorkerKey();
+  registerSecret(workerKey);
+  registerSecret(options.apiKey);
+
+  const endpoints = new EndpointStore({ ...(options.stateDir ? { stateDir: options.stateDir } : {}), logger });
+  await endpoints.load();
+
+  let baseUrl = "";
+  let closing = false;
+  const stops = new StopChannel();
+  const webhooks = new WebhookSender({ logger, ...(options.webhookRetryDelayMs !== undefined ? { retryDelayMs: options.webhookRetryDelayMs } : {}) });
+  // The pool and the job store refer to each other: the hooks below run only after `pool` exists.
+  const jobs = new JobStore({
+    hooks: {
+      queued: (endpointId) => pool.evaluate(endpointId),
+      assigned: (job) => pool.onAssigned(job.workerId!),
+      released: (job, workerId) => pool.onReleased(workerId, job.status === "COMPLETED"),
+      stop: (workerId, jobId) => stops.request(workerId, jobId),
+      terminal: (job) => {
+        if (job.webhook) webhooks.send(job.webhook, toJobState(job, Date.now()));
+      },
+    },
+    executionTimeout: (endpointId) => endpoints.get(endpointId)?.endpoint.timeout ?? 0,
+    ...(options.resultRetention ? { retention: options.resultRetention } : {}),
+  });
+  const pool = new WorkerPool({
+    baseUrl: () => baseUrl,
+    workerKey,
+    endpoints,
+    jobs,
+    stops,
+    logger,
+    cwd: options.cwd ?? process.cwd(),
+    hostEnv: options.env ?? process.env,
+    ...(options.workerEnv ? { workerEnv: options.workerEnv } : {}),
+    stopGraceMs: options.workerStopGraceMs ?? 5000,
+    runtime: { execPath: process.execPath, cliEntry: CLI_ENTRY },
+    ...(options.onWorkerLog ? { onWorkerLog: options.onWorkerLog } : {}),
+    ...(options.workerLogPrefix ? { workerLogPrefix: options.workerLogPrefix } : {}),
+    ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+  });
+  const faults = createFaultRegistry();
+
+  const state = (): EmulatorState => ({
+    url: baseUrl,
+    endpoints: endpoints.list().map((r) => ({
+      id: r.endpoint.id,
+      name: r.endpoint.name,
+      type: r.endpoint.type,
+      version: r.version,
+      jobs: jobs.counters(r.endpoint.id),
+      workers: pool.snapshot(r.endpoint.id),
+    })),
+    faults: faults.list(),
+  });
+
+  const context: EmulatorContext = {
+    endpoints,
+    jobs,
+    pool,
+    stops,
+    faults,
+    logger,
+    clientKeys: options.apiKey ? [options.apiKey, workerKey] : [],
+    workerKeys: options.apiKey ? [workerKey, options.apiKey] : [workerKey],
+    baseUrl: () => baseUrl,
+    timings: {
+      longPollMs: options.longPollMs ?? 30_000,
+      streamHoldMs: options.streamHoldMs ?? 5000,
+      lbWorkerWaitMs: options.lbWorkerWaitMs ?? 120_000,
+      lbRequestTimeoutMs: options.lbRequestTimeoutMs ?? 330_000,
+    },
+    state,
+    isClosing: () => closing,
+  };
+  const agent = createWorkerAgent();
+  const server = createServer(createEmulatorApp(context, agent).callback());
+  // Long-polls and runsync hold requests for minutes; Node's defaults would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+
+  let port: number;
+  try {
+    port = await listen(server, options.port ?? 0, host);
+  } catch (error) {
+    jobs.close();
+    stops.close();
+    agent.destroy();
+    throw error;
+  }
+  baseUrl = `http://${urlHost(host)}:${port}`;
+  if (livePools.size === 0) process.on("exit", killAllOnExit);
+  livePools.add(pool);
+  pool.evaluateAll();
+  logger.debug(`Emulator listening on ${baseUrl}`);
+
+  let closed: Promise<void> | undefined;
+  const close = (closeOptions: { force?: boolean } = {}): Promise<void> => {
+    if (closeOptions.force) pool.killAll();
+    closed ??= (async () => {
+      closing = true;
+      // Held runsync/status-sync/stream requests answer with the job as it is; held takes end empty.
+      jobs.close();
+      stops.close();
+      await pool.close();
+      webhooks.close();
+      agent.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await endpoints.flush();
+      livePools.delete(pool);
+      if (livePools.size === 0) process.off("exit", killAllOnExit);
+    })();
+    return closed;
+  };
+
+  return { url: baseUrl, port, workerApiKey: workerKey, faults, state, close };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === "EADDRINUSE") {
+        reject(new AppError("PORT_IN_USE", `Port ${port} on ${host} is already in use`, { hint: "Pick another port with --port, or 0 for any free port.", cause: error }));
+      } else {
+        reject(error);
+      }
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/** The host as it goes in a URL: wildcard binds are reached on loopback; IPv6 gets brackets. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

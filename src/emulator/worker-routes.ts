@@ -1,0 +1,95 @@
+/**
+ * The worker protocol (worker → platform), as runpod-python speaks it:
+ * `/v2/{endpointId}/job-take/{workerId}`, `job-take-batch/{workerId}`,
+ * `job-done/{workerId}/{jobId}`, `job-stream/{workerId}/{jobId}`,
+ * `ping/{workerId}` and `job-stop/{workerId}`. Bodies are JSON whatever the
+ * Content-Type says; the key is the raw worker key (RUNPOD_AI_API_KEY).
+ */
+import type { Context } from "koa";
+import type { JobDoneBody } from "../runpod/wire-types.js";
+import type { EmulatorContext } from "./emulator-context.js";
+import { BODY_LIMITS, isPlainObject, readJson } from "./http-body.js";
+import { HttpError } from "./http-error.js";
+import { toWorkerJob } from "./job-record.js";
+import { clampedQuery, onClientGone, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
+
+/** The `{operation}` segments served by handleWorkerRoute. */
+export const WORKER_OPERATIONS = new Set(["job-take", "job-take-batch", "job-done", "job-stream", "ping", "job-stop"]);
+
+/** Serves `/v2/{endpointId}/{op}/{workerId}[/{jobId}]` of the worker protocol. */
+export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endpointId: string, op: string, workerId: string | undefined, jobId: string | undefined): Promise<void> {
+  requireKey(ctx, app.workerKeys);
+  const record = app.endpoints.get(endpointId);
+  if (!record) throw new HttpError(404, `endpoint ${endpointId} not found`);
+  const withJob = op === "job-done" || op === "job-stream";
+  if (!workerId || withJob !== (jobId !== undefined)) throw new HttpError(404, `route not found: ${ctx.method} ${ctx.path}`);
+  const worker = app.pool.touch(endpointId, workerId);
+
+  switch (op) {
+    case "job-take":
+    case "job-take-batch": {
+      requireMethod(ctx, "GET", "POST");
+      const batch = op === "job-take-batch";
+      if (worker.stopping || app.isClosing()) {
+        ctx.status = 204;
+        return;
+      }
+      const max = batch ? Math.floor(clampedQuery(ctx, "batch_size", 1, 1, 1000)) : 1;
+      const take = app.jobs.take(endpointId, workerId, max, app.timings.longPollMs);
+      const detach = onClientGone(ctx, take.cancel);
+      const jobs = await take.jobs;
+      detach();
+      if (jobs.length === 0) {
+        ctx.status = 204;
+        return;
+      }
+      ctx.body = batch ? jobs.map(toWorkerJob) : toWorkerJob(jobs[0]!);
+      return;
+    }
+    case "job-done": {
+      requireMethod(ctx, "POST");
+      const body = await readJson(ctx.req, BODY_LIMITS.jobDone, {});
+      if (!isPlainObject(body)) throw new HttpError(400, "job-done body must be a JSON object");
+      const job = app.jobs.get(endpointId, jobId!);
+      if (!job) throw new HttpError(404, `job ${jobId} not found`);
+      const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true");
+      if (outcome === "done" && body.stopPod === true) app.pool.drainAfterJob(worker);
+      ctx.body = {};
+      return;
+    }
+    case "job-stream": {
+      requireMethod(ctx, "POST");
+      const body = await readJson(ctx.req, BODY_LIMITS.jobStream, {});
+      const job = app.jobs.get(endpointId, jobId!);
+      if (!job) throw new HttpError(404, `job ${jobId} not found`);
+      app.jobs.appendChunk(job, workerId, isPlainObject(body) && "output" in body ? body.output : body);
+      ctx.body = {};
+      return;
+    }
+    case "ping": {
+      requireMethod(ctx, "GET", "POST");
+      if (queryParam(ctx, "status") === "unhealthy") {
+        app.pool.markUnhealthy(worker);
+        const check = queryParam(ctx, "check") ?? "?";
+        app.logger.child(record.endpoint.name).warn(`worker ${workerId} reports unhealthy (${check}): ${queryParam(ctx, "reason") ?? ""}`);
+      }
+      ctx.body = {};
+      return;
+    }
+    case "job-stop": {
+      requireMethod(ctx, "GET", "POST");
+      const poll = app.stops.poll(workerId, app.isClosing() ? 0 : app.timings.longPollMs);
+      const detach = onClientGone(ctx, poll.cancel);
+      const jobsToStop = await poll.jobs;
+      detach();
+      if (jobsToStop.length === 0) {
+        ctx.status = 204;
+        return;
+      }
+      ctx.body = { jobsToStop };
+      return;
+    }
+    default:
+      throw new HttpError(404, `route not found: ${ctx.method} ${ctx.path}`);
+  }
+}

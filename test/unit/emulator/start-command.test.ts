@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { localWorkerArgs, resolveStartCommand, splitCommand } from "../../../src/emulator/start-command.js";
+
+const runtime = { execPath: "/usr/bin/node", cliEntry: "/pkg/dist/cli/index.js" };
+
+describe("splitCommand", () => {
+  it("splits words with quotes and escapes", () => {
+    expect(splitCommand(`flash worker --handler "my handler.js" 'a b' c\\ d`)).toEqual(["flash", "worker", "--handler", "my handler.js", "a b", "c d"]);
+    expect(splitCommand("  ")).toEqual([]);
+  });
+
+  it("gives up on shell syntax", () => {
+    for (const text of ["a | b", "a && b", "a; b", "echo $HOME", "a > f", "ls *.js", 'echo "$X"', "`x`", "unterminated 'quote"]) {
+      expect(splitCommand(text), text).toBeUndefined();
+    }
+  });
+});
+
+describe("localWorkerArgs", () => {
+  it("recognises this package's runtime in its usual spellings", () => {
+    expect(localWorkerArgs(["flash", "worker", "--handler", "h.js"])).toEqual(["--handler", "h.js"]);
+    expect(localWorkerArgs(["npx", "flash-ts", "worker"])).toEqual([]);
+    expect(localWorkerArgs(["npx", "-y", "flash-ts@0.1.0", "worker", "--concurrency", "2"])).toEqual(["--concurrency", "2"]);
+    expect(localWorkerArgs(["npx", "--yes", "flash-ts@latest", "worker"])).toEqual([]);
+  });
+
+  it("leaves other commands alone", () => {
+    expect(localWorkerArgs(["flash", "dev"])).toBeUndefined();
+    expect(localWorkerArgs(["npx", "other", "worker"])).toBeUndefined();
+    expect(localWorkerArgs(["python", "handler.py"])).toBeUndefined();
+  });
+});
+
+describe("resolveStartCommand", () => {
+  it("runs the local CLI for flash worker commands, nothing downloaded", () => {
+    expect(resolveStartCommand("npx -y flash-ts@9.9.9 worker --handler h.js", runtime)).toEqual({
+      file: "/usr/bin/node",
+      args: ["/pkg/dist/cli/index.js", "worker", "--handler", "h.js"],
+      local: true,
+      display: "npx -y flash-ts@9.9.9 worker --handler h.js",
+    });
+  });
+
+  it("treats an empty command as the image default, flash worker", () => {
+    expect(resolveStartCommand("", runtime)).toMatchObject({ file: "/usr/bin/node", args: ["/pkg/dist/cli/index.js", "worker"], local: true });
+  });
+
+  it("runs anything else through /bin/sh -c", () => {
+    expect(resolveStartCommand("python -u handler.py", runtime)).toEqual({ file: "/bin/sh", args: ["-c", "python -u handler.py"], local: false, display: "python -u handler.py" });
+    expect(resolveStartCommand("cd app && flash worker", runtime).file).toBe("/bin/sh");
+  });
+});
