@@ -28,6 +28,14 @@ function assertRuntimeBuilt(): void {
 }
 assertRuntimeBuilt();
 
+let t: TestEmulator;
+let markers: string;
+let stateDir: string;
+let sdk: ReturnType<typeof runpodSdk>;
+
+const endpointFor = (ep: Endpoint) => sdk.endpoint(ep.id)!;
+const liveWorkers = (endpointId: string) => t.emulator.state().endpoints.find((e) => e.id === endpointId)?.workers.filter((w) => w.state !== "stopping") ?? [];
+
 describe("runpod-sdk against the emulator with flash worker processes", () => {
   beforeAll(async () => {
     markers = await mkdtemp(join(tmpdir(), "emu-accept-"));
