@@ -76,10 +76,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export async function startDevProcess(projectDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DevProcess> {
+/**
+ * Starts `flash dev --no-container --port 0` in `projectDir`. `bin` is the
+ * flash executable to run (default: this repository's built CLI).
+ */
+export async function startDevProcess(projectDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, bin?: string): Promise<DevProcess> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, FLASH_CONTAINER: "0", NO_COLOR: "1", ...env };
   delete childEnv.RUNPOD_API_KEY;
-  const child = spawn(process.execPath, [CLI, "dev", "--no-container", "--port", "0", ...args], {
+  const [command, ...prefix] = bin ? [bin] : [process.execPath, CLI];
+  const child = spawn(command!, [...prefix, "dev", "--no-container", "--port", "0", ...args], {
     cwd: projectDir,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],

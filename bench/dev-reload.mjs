@@ -1,0 +1,71 @@
+// Reload latency of `flash dev`: file saved → the new code is served, on a
+// project of 2,000 files, with polling and with native file events, measured
+// side by side in one run. A sample is the time from writing the file to the
+// first response that shows the new return value, with requests sent back to
+// back (so the figure includes the watcher, discovery, the route swap and the
+// call to the worker with the new module).
+//
+//   npm run build && node bench/dev-reload.mjs        (BENCH_SAMPLES=30)
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateWatchTree } from "./lib/watch-tree.mjs";
+import { summarize } from "./lib/percentiles.mjs";
+import { startDev } from "./lib/dev-process.mjs";
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
+const FILES = Number(process.env.BENCH_FILES ?? 2000);
+
+const tree = generateWatchTree({ files: FILES - 6, ignoredFiles: 2000 });
+const worker = (value) => `import { remote, CpuLiveServerless } from "flash-ts";
+import { f1 } from "./src/api/feature-0/part-0/mod-10.js";
+const cpu = new CpuLiveServerless({ name: "reload-bench", workersMax: 1 });
+export const answer = remote(cpu, async () => ({ value: ${JSON.stringify(value)}, helper: f1(1) }));
+`;
+writeFileSync(join(tree.root, "worker.ts"), worker("start"));
+for (let i = 0; i < 4; i++) {
+  writeFileSync(
+    join(tree.root, `other${i}.ts`),
+    `import { remote, CpuLiveServerless } from "flash-ts";\nexport const f${i} = remote(new CpuLiveServerless({ name: "other${i}" }), async () => ${i});\n`,
+  );
+}
+
+async function call(url) {
+  const res = await fetch(`${url}/worker/run_sync`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  const body = await res.json();
+  return body?.output?.value;
+}
+
+async function run(mode) {
+  const dev = await startDev(tree.root, { env: { FLASH_WATCH: mode } });
+  try {
+    for (let i = 0; i < 3; i++) await call(dev.url); // provision + warm the worker
+    const samples = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const value = `${mode}-${i}`;
+      const t0 = performance.now();
+      writeFileSync(join(tree.root, "worker.ts"), worker(value));
+      for (;;) {
+        if ((await call(dev.url)) === value) break;
+        if (performance.now() - t0 > 20_000) throw new Error(`${mode}: the change to ${value} was not served within 20 s`);
+      }
+      samples.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 150)); // let the previous reload settle
+    }
+    const watchLine = dev.output().match(/watching [^\n]+/)?.[0];
+    return { watcher: watchLine, ...summarize(samples) };
+  } finally {
+    await dev.stop();
+  }
+}
+
+const result = {
+  benchmark: "dev-reload",
+  description: `file save → new code served through flash dev (local emulator), ${FILES}-file project`,
+  node: process.version,
+  poll: await run("poll"),
+  native: await run("native"),
+  targets: { pollP50Ms: 300, nativeP50Ms: 150 },
+};
+result.meetsTargets = { poll: result.poll.p50 <= 300, native: result.native.p50 <= 150 };
+console.log(JSON.stringify(result, null, 2));
+tree.cleanup();
