@@ -104,8 +104,17 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     return record(spec, updated, hash, createdAt);
   };
 
+  // Specs are immutable values handed out by discovery; hashing one costs a
+  // stable stringify and a sha256, which would otherwise be paid on every call.
+  const hashes = new WeakMap<ResourceSpec, string>();
+  const hashOf = (spec: ResourceSpec): string => {
+    let hash = hashes.get(spec);
+    if (hash === undefined) hashes.set(spec, (hash = endpointConfigHash(spec, runtime)));
+    return hash;
+  };
+
   const provision = async (spec: ResourceSpec): Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }> => {
-    const hash = endpointConfigHash(spec, runtime);
+    const hash = hashOf(spec);
     const known = verified.get(spec.endpointName);
     if (known && known.hash === hash) return { endpoint: known.endpoint, outcome: "cached" };
 
@@ -149,6 +158,9 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
   };
 
   const ensureWithOutcome = (spec: ResourceSpec): Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }> => {
+    // The hot path: an endpoint already confirmed this session for this exact config.
+    const known = verified.get(spec.endpointName);
+    if (known && known.hash === hashOf(spec)) return Promise.resolve({ endpoint: known.endpoint, outcome: "cached" });
     const pending = inFlight.get(spec.endpointName);
     if (pending) return pending;
     const promise = provision(spec)
