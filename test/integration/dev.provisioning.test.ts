@@ -1,0 +1,129 @@
+/**
+ * Local execution and the CLI around it, with real processes: concurrent
+ * first calls provision an endpoint once, a restart reuses cached endpoints
+ * (no second create), `.env` edits restart with the new values, a taken port
+ * moves to the next free one, and --auto-provision provisions before serving
+ * (and refuses more than five without a way to confirm).
+ */
+import { createServer } from "node:net";
+import type { Server } from "node:net";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startDevProcess } from "../helpers/dev-process.js";
+import type { DevProcess } from "../helpers/dev-process.js";
+
+let dir: string;
+let dev: DevProcess | undefined;
+
+const qb = (name: string, file = name) => [
+  `${file}.ts`,
+  `import { remote, CpuLiveServerless } from "flash-ts";
+export const run = remote(new CpuLiveServerless({ name: ${JSON.stringify(name)}, workersMax: 2 }), async (input: { n?: number }) => ({ n: input?.n ?? 0, worker: ${JSON.stringify(name)} }));
+`,
+] as const;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "flash-provisioning-"));
+});
+afterEach(async () => {
+  await dev?.stop();
+  dev = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(files: (readonly [string, string])[]): Promise<void> {
+  for (const [name, text] of files) await writeFile(join(dir, name), text);
+}
+
+function emulatorUrl(d: DevProcess): string {
+  const url = d.output().match(/local emulator at (http:\/\/\S+)/)?.[1];
+  if (!url) throw new Error("no emulator URL in the output");
+  return url;
+}
+
+async function endpoints(d: DevProcess): Promise<{ id: string; name: string }[]> {
+  const res = await fetch(`${emulatorUrl(d)}/v2/serverless`);
+  return ((await res.json()) as { endpoints: { id: string; name: string }[] }).endpoints;
+}
+
+async function call(d: DevProcess, path: string, input: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(d.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input }) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("provisioning in local mode", () => {
+  it("concurrent first calls create the endpoint once; a restart reuses it without creating it again", async () => {
+    await write([qb("alpha")]);
+    dev = await startDevProcess(dir);
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call(dev!, "/alpha/run_sync", { n: i })));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    expect(results.map((r) => (r.body.output as { n: number }).n).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const first = await endpoints(dev);
+    expect(first.filter((e) => e.name === "live-alpha")).toHaveLength(1);
+    expect(dev.output().match(/Provisioned live-alpha/g)).toHaveLength(1);
+    const cache = JSON.parse(await readFile(join(dir, ".runpod", "resources.json"), "utf8")) as { endpoints: Record<string, { id: string; name: string }> };
+    expect(Object.values(cache.endpoints).map((e) => [e.name, e.id])).toEqual([["live-alpha", first[0]!.id]]);
+    expect(JSON.stringify(cache)).not.toMatch(/RUNPOD_API_KEY/);
+    expect(await dev.stop()).toBe(0);
+
+    dev = await startDevProcess(dir);
+    expect((await call(dev, "/alpha/run_sync", { n: 9 })).body).toMatchObject({ status: "COMPLETED", output: { n: 9 } });
+    expect(dev.output()).not.toMatch(/Provisioned live-alpha/);
+    expect((await endpoints(dev)).map((e) => e.id)).toEqual([first[0]!.id]);
+  });
+
+  it("a change to .env restarts with the new values", async () => {
+    await write([
+      [".env", "GREETING=hello\n"],
+      [
+        "greet.ts",
+        `import { remote, CpuLiveServerless } from "flash-ts";
+export const greet = remote(new CpuLiveServerless({ name: "greet" }), { local: true }, async () => ({ greeting: process.env.GREETING ?? null }));
+`,
+      ],
+    ]);
+    dev = await startDevProcess(dir);
+    expect((await call(dev, "/greet/run_sync")).body).toMatchObject({ output: { greeting: "hello" } });
+    const from = dev.output().length;
+    await writeFile(join(dir, ".env"), "GREETING=bonjour\n");
+    await dev.waitForOutput(/\.env changed \(GREETING\)/, 20_000, from);
+    await dev.waitForOutput(/Reloaded \d+ route/, 20_000, from);
+    expect((await call(dev, "/greet/run_sync")).body).toMatchObject({ output: { greeting: "bonjour" } });
+  });
+
+  it("a taken port moves to the next free one, with a notice", async () => {
+    await write([qb("beta")]);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      dev = await startDevProcess(dir, ["--port", String(taken)]);
+      expect(dev.output()).toMatch(new RegExp(`Port ${taken} is in use, using (\\d+) instead`));
+      expect(new URL(dev.url).port).not.toBe(String(taken));
+      expect((await call(dev, "/beta/run_sync")).status).toBe(200);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("--auto-provision provisions every endpoint before serving", async () => {
+    await write([qb("one"), qb("two")]);
+    dev = await startDevProcess(dir, ["--auto-provision"]);
+    const out = dev.output();
+    expect(out.indexOf("Provisioning 2 endpoint(s)")).toBeLessThan(out.indexOf("Flash Dev Server"));
+    expect(out).toMatch(/✓ live-one created/);
+    expect((await endpoints(dev)).map((e) => e.name).sort()).toEqual(["live-one", "live-two"]);
+  });
+
+  it("--auto-provision refuses more than five endpoints without a terminal to confirm, unless --yes", async () => {
+    await write(Array.from({ length: 6 }, (_, i) => qb(`svc${i}`)));
+    dev = await startDevProcess(dir, ["--auto-provision"]);
+    expect(dev.output()).toMatch(/Not provisioning more than 5 endpoints without confirmation/);
+    expect(await endpoints(dev)).toEqual([]);
+    await dev.stop();
+    dev = await startDevProcess(dir, ["--auto-provision", "--yes"]);
+    expect((await endpoints(dev)).map((e) => e.name).sort()).toEqual(["live-svc0", "live-svc1", "live-svc2", "live-svc3", "live-svc4", "live-svc5"]);
+  });
+});
