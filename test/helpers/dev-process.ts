@@ -44,7 +44,7 @@ export async function removeProject(dir: string): Promise<void> {
 }
 
 function descendants(pid: number): number[] {
-  let out = "";
+  let out: string;
   try {
     out = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" });
   } catch {
