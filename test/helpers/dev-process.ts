@@ -67,14 +67,7 @@ function descendants(pid: number): number[] {
   return result;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from "./processes.js";
 
 /**
  * Starts `flash dev --no-container --port 0` in `projectDir`. `bin` is the

@@ -94,15 +94,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from "../../helpers/processes.js";
 
 /** Pids of the worker processes of an emulator (all endpoints). */
 export function workerPids(emulator: EmulatorHandle): number[] {
