@@ -212,7 +212,9 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     print(
       [
         "",
-        formatRouteTable(routes.routes(), url),
+        // In the dev container the server listens on 0.0.0.0:8888 inside; the
+        // host CLI says where it is published.
+        formatRouteTable(routes.routes(), env.FLASH_PUBLIC_URL?.trim() || url),
         `  Backend: ${backend.description}`,
         `  ${watchLine}`,
         `  Started in ${formatDuration(Date.now() - started)}. Press Ctrl+C to stop.`,

@@ -1,17 +1,65 @@
-/** Runs `flash dev` in the dev container when a Docker engine answers (wired to src/container). */
+/**
+ * The host side of `flash dev`: run it in the project's dev container when a
+ * Docker engine answers. dockerode is loaded only when a container may be used.
+ */
+import { AppError } from "../../shared/errors.js";
 import type { ResolvedDevOptions } from "../../dev/dev-options.js";
 import type { CommandContext } from "../context.js";
 
-/**
- * Returns the container's exit code, or undefined when the dev server should
- * run directly (no engine answers and none was asked for explicitly).
- */
-export async function runInContainerIfAvailable(_options: {
+export interface ContainerChoice {
   ctx: CommandContext;
   root: string;
   options: ResolvedDevOptions;
+  /** `--container` (true), `--no-container` (false), or neither. */
+  flag: boolean | undefined;
   image: string | undefined;
+  /** Flags for the `flash dev` inside. */
   forward: string[];
-}): Promise<number | undefined> {
-  return undefined;
+  /** Keys that came from the project's .env (the server inside reads .env itself). */
+  envFromFile: Iterable<string>;
+}
+
+/** Off without asking Docker: --no-container, FLASH_CONTAINER=0, or already in the container. */
+export function containerDisabled(flag: boolean | undefined, env: NodeJS.ProcessEnv, inContainer: boolean): boolean {
+  if (inContainer || flag === false) return true;
+  if (flag === true) return false;
+  return ["0", "false", "no", "off"].includes((env.FLASH_CONTAINER ?? "").trim().toLowerCase());
+}
+
+/**
+ * Returns the container's exit code, or undefined when the dev server should
+ * run directly (no engine is installed or configured, and none was required).
+ */
+export async function runInContainerIfAvailable(choice: ContainerChoice): Promise<number | undefined> {
+  const { ctx, options } = choice;
+  if (containerDisabled(choice.flag, ctx.env, options.inContainer)) return undefined;
+  const { detectDocker, isLocalEndpoint, resolveContainerMode, runDevContainer } = await import("../../container/index.js");
+  const required = resolveContainerMode(choice.flag, ctx.env, options.inContainer) === "on";
+  const detection = await detectDocker(ctx.env);
+  if (detection.status === "absent") {
+    if (required) {
+      throw new AppError("DOCKER_UNAVAILABLE", `--container needs a Docker engine: ${detection.reason}`, {
+        hint: "Install and start Docker, or run without --container to serve directly.",
+      });
+    }
+    ctx.logger.info(`No Docker engine here (${detection.reason}); serving directly. Pass --no-container to skip this check.`);
+    return undefined;
+  }
+  if (detection.status === "unreachable") throw detection.error;
+  return runDevContainer({
+    projectRoot: choice.root,
+    host: options.host,
+    port: options.port,
+    ...(choice.image ? { image: choice.image } : {}),
+    devArgs: choice.forward,
+    env: ctx.env,
+    envFromFile: choice.envFromFile,
+    logger: ctx.logger,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    onShutdown: ctx.onShutdown,
+    runtime: detection.runtime,
+    engineIsLocal: isLocalEndpoint(detection.endpoint),
+  });
 }

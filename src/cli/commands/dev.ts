@@ -14,6 +14,7 @@ import type { DevFlags } from "../../dev/dev-options.js";
 import { applyEnvFile, readEnvFile } from "../../dev/env-file.js";
 import { startDevSession } from "../../dev/dev-session.js";
 import type { Command, CommandContext } from "../context.js";
+import { runInContainerIfAvailable } from "./dev-container.js";
 
 export const DEV_HELP = `Usage: flash dev [options]
 
@@ -32,7 +33,7 @@ Options:
   -y, --yes            do not ask before provisioning more than 5 endpoints
   --cleanup            delete this project's endpoints on exit
   --no-container       run directly on this machine, not in the dev container
-                       (env FLASH_CONTAINER=0)
+                       (env FLASH_CONTAINER=0); --container requires it
   --image <image>      dev container image to use (env FLASH_DEV_IMAGE)
   --cwd <dir>          the project folder (default: the current folder)
   -h, --help           show this help
@@ -43,7 +44,8 @@ restarts the server with the new values.
 
 interface ParsedDevArgs {
   flags: DevFlags;
-  noContainer: boolean;
+  /** --container (true) or --no-container (false). */
+  container: boolean | undefined;
   image?: string;
   cwd?: string;
   help: boolean;
@@ -95,7 +97,7 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
   if (flags.cleanup) forward.push("--cleanup");
   return {
     flags,
-    noContainer: v.container === false,
+    container: v.container,
     ...(v.image !== undefined ? { image: v.image } : {}),
     ...(v.cwd !== undefined ? { cwd: v.cwd } : {}),
     help: v.help === true,
@@ -135,12 +137,16 @@ const command: Command = async (argv, ctx) => {
   registerSecret(env.RUNPOD_API_KEY);
   const options = resolveDevOptions(args.flags, env, root);
 
-  const wantContainer = !args.noContainer && env.FLASH_CONTAINER !== "0" && !options.inContainer;
-  if (wantContainer) {
-    const { runInContainerIfAvailable } = await import("./dev-container.js");
-    const code = await runInContainerIfAvailable({ ctx, root, options, image: args.image ?? env.FLASH_DEV_IMAGE, forward: args.forward });
-    if (code !== undefined) return code;
-  }
+  const code = await runInContainerIfAvailable({
+    ctx,
+    root,
+    options,
+    flag: args.container,
+    image: args.image ?? env.FLASH_DEV_IMAGE,
+    forward: args.forward,
+    envFromFile: envFile.applied.keys(),
+  });
+  if (code !== undefined) return code;
 
   const confirm = askYesNo(ctx);
   const session = await startDevSession({

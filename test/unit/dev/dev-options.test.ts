@@ -37,7 +37,7 @@ describe("flash dev options", () => {
   it("parses flags, including -p, --no-reload and --no-container, and knows what to forward into the container", () => {
     const parsed = parseDevArgs(["-p", "9001", "--no-reload", "--local", "--auto-provision", "--yes", "--no-container", "--host", "0.0.0.0"]);
     expect(parsed.flags).toEqual({ port: "9001", reload: false, local: true, autoProvision: true, yes: true, host: "0.0.0.0" });
-    expect(parsed.noContainer).toBe(true);
+    expect(parsed.container).toBe(false);
     expect(parsed.forward).toEqual(["--no-reload", "--local", "--auto-provision", "--yes"]);
     expect(() => parseDevArgs(["--frobnicate"])).toThrow(/Unknown option/i);
   });

@@ -1,0 +1,69 @@
+# The flash-ts dev image: `flash dev` in a container, serving the project
+# mounted at /workspace on port 8888, polling for file changes.
+#
+#   docker build -t flash-dev .                                   # from a checkout (compiles src/)
+#   docker build --build-arg BASE_IMAGE=mirror.example/node:24-bookworm-slim .
+#
+# `flash dev` on the host builds it from the installed package (prebuilt dist/,
+# no src/) through the Engine API, which uses Docker's classic builder: so this
+# file uses nothing BuildKit-only (no heredocs, no --mount, no --chmod).
+# Secrets (RUNPOD_API_KEY, .env values) are never build arguments: they are
+# given to the container when it runs.
+
+ARG BASE_IMAGE=node:24-bookworm-slim
+
+# ---- build: compile from source in a checkout; a published package brings dist/ ----
+FROM ${BASE_IMAGE} AS build
+# Marks this stage's leftover (untagged) image so `flash dev` can prune it after a build.
+LABEL dev.flash-ts.stage=build
+WORKDIR /build
+COPY package*.json tsconfig*.json ./
+# Dev dependencies only when there is something to compile (the checkout's tsconfig);
+# --ignore-scripts: `prepare` would build before src/ is here, and no native addon is needed to compile.
+RUN if [ -f tsconfig.build.json ]; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; fi
+COPY . .
+RUN if [ -f tsconfig.build.json ] && [ -d src ]; then rm -rf dist && node_modules/.bin/tsc -p tsconfig.build.json; fi \
+ && if [ ! -f dist/cli/index.js ]; then echo "dist/cli/index.js is missing: build flash-ts first (npm run build)" >&2; exit 1; fi \
+ && mkdir -p /stage \
+ && cp -R package*.json dist /stage/ \
+ && if [ -d assets ]; then cp -R assets /stage/; fi
+
+# ---- the dev image ----
+FROM ${BASE_IMAGE}
+ARG DEBIAN_FRONTEND=noninteractive
+# tini as PID 1: forwards Ctrl-C/SIGTERM to the server and reaps the emulator's worker processes.
+RUN if ! command -v tini >/dev/null 2>&1; then \
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends tini >/dev/null && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && (id -u node >/dev/null 2>&1 || useradd --uid 1000 --user-group --create-home --shell /bin/bash node)
+
+# flash-ts itself, production dependencies only; --ignore-scripts skips optional native builds (ssh2's cpu-features).
+WORKDIR /opt/flash-ts
+COPY --from=build /stage/package*.json ./
+RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error; \
+    else npm install --omit=dev --no-audit --no-fund --ignore-scripts --loglevel=error; fi \
+ && npm cache clean --force >/dev/null 2>&1
+COPY --from=build /stage/ ./
+# `flash` on PATH. The project's node_modules is a volume over /workspace/node_modules: this
+# directory seeds it, world-writable (sticky), so the host user's uid — whatever it is — can install there.
+RUN chmod 0755 dist/cli/index.js \
+ && ln -s /opt/flash-ts/dist/cli/index.js /usr/local/bin/flash \
+ && mkdir -p /workspace/node_modules /workspace/.runpod \
+ && chown node:node /workspace /workspace/.runpod \
+ && chmod 1777 /workspace/node_modules
+
+# The marker: `flash dev` inside serves directly (no container in the container), binds 0.0.0.0, polls.
+ENV FLASH_IN_CONTAINER=1 \
+    FLASH_WATCH=poll \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+WORKDIR /workspace
+USER node
+EXPOSE 8888
+# /ping answers as soon as the server serves; the start period covers a first `npm ci` of the project.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=180s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8888/ping').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["tini", "--", "node", "/opt/flash-ts/dist/container/container-entrypoint.js"]
+CMD ["flash", "dev", "--host", "0.0.0.0", "--port", "8888"]

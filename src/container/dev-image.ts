@@ -1,0 +1,137 @@
+/**
+ * The dev image: built from this package's own Dockerfile, tagged
+ * `flash-dev:<version>` and labelled with a hash of everything that went
+ * into it, so it is rebuilt exactly when flash-ts (its dist/, package.json,
+ * Dockerfile) or the base image argument changed — and reused otherwise.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { AppError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import type { ContainerRuntime } from "./container-runtime.js";
+import { LABELS } from "./labels.js";
+
+/** Repository part of the dev image's tag. */
+export const DEV_IMAGE_REPOSITORY = "flash-dev";
+/** The Dockerfile's default base (a build argument, overridden by FLASH_BASE_IMAGE). */
+export const DEFAULT_BASE_IMAGE = "node:24-bookworm-slim";
+
+/**
+ * What the host CLI sends as build context: the package as installed (prebuilt
+ * `dist/`), never `src/` — so the image runs exactly the flash-ts the host runs,
+ * and the Dockerfile's compile-from-source path (for checkouts built by compose
+ * or a devcontainer) is skipped.
+ */
+const CONTEXT_ENTRIES = ["Dockerfile", ".dockerignore", "package.json", "package-lock.json", "dist", "assets"];
+
+export interface DevImageContext {
+  contextDir: string;
+  /** Every file sent, relative, `/` separators, sorted. */
+  files: string[];
+  /** sha256 over paths, contents and build arguments (first 16 hex chars). */
+  hash: string;
+  buildArgs: Record<string, string>;
+}
+
+/** Lists and hashes the build context of the dev image in `packageRoot`. */
+export function collectDevImageContext(packageRoot: string, buildArgs: Record<string, string>): DevImageContext {
+  if (!existsSync(join(packageRoot, "Dockerfile")) || !existsSync(join(packageRoot, "dist", "cli", "index.js"))) {
+    throw new AppError("IMAGE_BUILD_FAILED", `flash-ts at ${packageRoot} has no Dockerfile or no dist/: the dev image cannot be built from it.`, {
+      hint: "Reinstall flash-ts, or run `npm run build` in a checkout of it.",
+    });
+  }
+  const files: string[] = [];
+  const walk = (relative: string): void => {
+    const absolute = join(packageRoot, relative);
+    const stat = statSync(absolute);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(absolute).sort()) walk(`${relative}/${entry}`);
+    } else if (stat.isFile()) {
+      files.push(relative);
+    }
+  };
+  for (const entry of CONTEXT_ENTRIES) if (existsSync(join(packageRoot, entry))) walk(entry);
+  files.sort();
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify(Object.entries(buildArgs).sort()));
+  for (const file of files) {
+    hash.update(`\0${file}\0`);
+    hash.update(readFileSync(join(packageRoot, file)));
+  }
+  return { contextDir: packageRoot, files, hash: hash.digest("hex").slice(0, 16), buildArgs };
+}
+
+export interface EnsureDevImageOptions {
+  runtime: ContainerRuntime;
+  logger: Logger;
+  /** The flash-ts package to build from (PACKAGE_ROOT). */
+  packageRoot: string;
+  version: string;
+  /** Base image build argument; default `node:24-bookworm-slim`. */
+  baseImage?: string;
+  /** A user-chosen image (--image / FLASH_DEV_IMAGE): used as is, pulled when missing, never built. */
+  image?: string;
+  /** Clock for durations. */
+  now?: () => number;
+}
+
+export interface DevImage {
+  ref: string;
+  id: string;
+  /** True when this call built it. */
+  built: boolean;
+}
+
+/** Returns a dev image that is present and up to date, building it when needed. */
+export async function ensureDevImage(options: EnsureDevImageOptions): Promise<DevImage> {
+  const { runtime, logger } = options;
+  const now = options.now ?? Date.now;
+  if (options.image) {
+    const existing = await runtime.inspectImage(options.image);
+    if (existing) return { ref: options.image, id: existing.id, built: false };
+    logger.info(`Pulling ${options.image}…`);
+    try {
+      await runtime.pullImage(options.image, (line) => logger.debug(line));
+    } catch (error) {
+      throw new AppError("INVALID_INPUT", `The image ${options.image} is not in the Docker engine and could not be pulled.`, {
+        hint: "Check --image / FLASH_DEV_IMAGE, or leave them unset to build the dev image from flash-ts.",
+        cause: error,
+      });
+    }
+    const pulled = await runtime.inspectImage(options.image);
+    if (!pulled) throw new AppError("INVALID_INPUT", `The image ${options.image} could not be found after pulling it.`);
+    return { ref: options.image, id: pulled.id, built: false };
+  }
+
+  const ref = `${DEV_IMAGE_REPOSITORY}:${options.version}`;
+  const baseImage = options.baseImage || DEFAULT_BASE_IMAGE;
+  const context = collectDevImageContext(options.packageRoot, { BASE_IMAGE: baseImage });
+  const existing = await runtime.inspectImage(ref);
+  if (existing && existing.labels[LABELS.contextHash] === context.hash) {
+    logger.debug(`Dev image ${ref} is up to date (${context.hash}).`);
+    return { ref, id: existing.id, built: false };
+  }
+
+  const why = existing ? "flash-ts changed since it was built" : "first run";
+  logger.info(`Building the dev image ${ref} (${why}; base ${baseImage})…`);
+  const started = now();
+  const image = await runtime.buildImage(
+    {
+      contextDir: context.contextDir,
+      files: context.files,
+      dockerfile: "Dockerfile",
+      tag: ref,
+      labels: { [LABELS.managed]: "true", [LABELS.contextHash]: context.hash, [LABELS.version]: options.version },
+      buildArgs: context.buildArgs,
+    },
+    // Steps are progress a person can follow; the rest (apt, npm) only when asked for.
+    (line) => (/^Step \d+\/\d+ :/.test(line) ? logger.info(`  ${line}`) : logger.debug(`  ${line}`)),
+  );
+  logger.info(`Built ${ref} in ${((now() - started) / 1000).toFixed(1)} s.`);
+  // The previous build is now untagged: remove it so rebuilds do not pile up (left alone if a container uses it).
+  if (existing && existing.id !== image.id) await runtime.removeImage(existing.id);
+  // The Dockerfile's build stage leaves an untagged image per build (the classic builder keeps it): prune ours.
+  await runtime.pruneDanglingImages({ [LABELS.stage]: "build" }).catch(() => 0);
+  return { ref, id: image.id, built: true };
+}
