@@ -166,7 +166,8 @@ describe.skipIf(!docker.available)("the image built from the repository (Docker)
 
   describe(".devcontainer/devcontainer.json", () => {
     const idLabel = `flash-ts-test=devcontainer-${process.pid}`;
-    const cli = ["-y", "@devcontainers/cli@0.89.0"];
+    // The Dev Containers CLI is a devDependency (installed by npm ci).
+    const devcontainer = join(REPO_ROOT, "node_modules", ".bin", "devcontainer");
     afterAll(async () => {
       const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=${idLabel}`]).catch(() => ({ stdout: "" }));
       for (const id of stdout.split("\n").filter(Boolean)) {
@@ -181,12 +182,12 @@ describe.skipIf(!docker.available)("the image built from the repository (Docker)
     }, 180_000);
 
     it("brings up a working container with the Dev Containers CLI", async () => {
-      await run("npx", [...cli, "up", "--workspace-folder", workspace, "--id-label", idLabel], { timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }).catch(
+      await run(devcontainer, ["up", "--workspace-folder", workspace, "--id-label", idLabel], { timeout: 900_000, maxBuffer: 64 * 1024 * 1024 }).catch(
         (error: { stdout?: string; stderr?: string }) => {
           throw new Error(`devcontainer up failed:\n${(error.stdout ?? "").slice(-3000)}\n${(error.stderr ?? "").slice(-3000)}`);
         },
       );
-      const exec = (command: string[]) => run("npx", [...cli, "exec", "--workspace-folder", workspace, "--id-label", idLabel, ...command], { timeout: 120_000 });
+      const exec = (command: string[]) => run(devcontainer, ["exec", "--workspace-folder", workspace, "--id-label", idLabel, ...command], { timeout: 120_000 });
       // The repository's dependencies are installed (postCreateCommand), inside the container.
       await exec(["test", "-f", "/workspace/node_modules/typescript/package.json"]);
       // flash dev serves examples/hello inside on 8888 (forwarded by the editor; checked from inside here).
