@@ -14,8 +14,6 @@ ARG BASE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile from source in a checkout; a published package brings dist/ ----
 FROM ${BASE_IMAGE} AS build
-# Marks this stage's leftover (untagged) image so `flash dev` can prune it after a build.
-LABEL dev.flash-ts.stage=build
 WORKDIR /build
 COPY package*.json tsconfig*.json ./
 # Dev dependencies only when there is something to compile (the checkout's tsconfig);
@@ -27,6 +25,11 @@ RUN if [ -f tsconfig.build.json ] && [ -d src ]; then rm -rf dist && node_module
  && mkdir -p /stage \
  && cp -R package*.json dist /stage/ \
  && if [ -d assets ]; then cp -R assets /stage/; fi
+# Marks this stage's leftover (untagged) image, per build, so `flash dev` prunes its own
+# leftovers and never an image another build still uses. Declared last: a build argument
+# changes the cache key of every RUN after it.
+ARG FLASH_BUILD_ID=none
+LABEL dev.flash-ts.stage=build dev.flash-ts.build=${FLASH_BUILD_ID}
 
 # ---- the dev image ----
 FROM ${BASE_IMAGE}

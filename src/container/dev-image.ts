@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ContainerRuntime } from "./container-runtime.js";
@@ -116,6 +116,7 @@ export async function ensureDevImage(options: EnsureDevImageOptions): Promise<De
   const why = existing ? "flash-ts changed since it was built" : "first run";
   logger.info(`Building the dev image ${ref} (${why}; base ${baseImage})…`);
   const started = now();
+  const buildId = randomUUID();
   const image = await runtime.buildImage(
     {
       contextDir: context.contextDir,
@@ -123,7 +124,8 @@ export async function ensureDevImage(options: EnsureDevImageOptions): Promise<De
       dockerfile: "Dockerfile",
       tag: ref,
       labels: { [LABELS.managed]: "true", [LABELS.contextHash]: context.hash, [LABELS.version]: options.version },
-      buildArgs: context.buildArgs,
+      // Not part of the context hash: it only names this build's leftovers.
+      buildArgs: { ...context.buildArgs, FLASH_BUILD_ID: buildId },
     },
     // Steps are progress a person can follow; the rest (apt, npm) only when asked for.
     (line) => (/^Step \d+\/\d+ :/.test(line) ? logger.info(`  ${line}`) : logger.debug(`  ${line}`)),
@@ -132,6 +134,6 @@ export async function ensureDevImage(options: EnsureDevImageOptions): Promise<De
   // The previous build is now untagged: remove it so rebuilds do not pile up (left alone if a container uses it).
   if (existing && existing.id !== image.id) await runtime.removeImage(existing.id);
   // The Dockerfile's build stage leaves an untagged image per build (the classic builder keeps it): prune ours.
-  await runtime.pruneDanglingImages({ [LABELS.stage]: "build" }).catch(() => 0);
+  await runtime.pruneDanglingImages({ [LABELS.stage]: "build", [LABELS.build]: buildId }).catch(() => 0);
   return { ref, id: image.id, built: true };
 }

@@ -18,6 +18,8 @@ export const LABELS = {
   contextHash: `${PREFIX}.context-hash`,
   /** On the Dockerfile's build stage (`build`), whose untagged leftovers are pruned after a build. */
   stage: `${PREFIX}.stage`,
+  /** On the build stage: which build left it (so concurrent builds never prune each other's). */
+  build: `${PREFIX}.build`,
   /** flash-ts version that made it. */
   version: `${PREFIX}.version`,
   /** Host name and pid of the CLI that owns a container (to tell a live session from a stale one). */

@@ -257,7 +257,7 @@ describe("the dev image", () => {
     const first = await ensureDevImage({ runtime, logger, packageRoot: pkg, version: "0.0.1" });
     expect(first).toMatchObject({ ref: "flash-dev:0.0.1", built: true });
     expect(runtime.builds[0]?.labels[LABELS.contextHash]).toBeDefined();
-    expect(runtime.builds[0]?.buildArgs).toEqual({ BASE_IMAGE: "node:24-bookworm-slim" });
+    expect(runtime.builds[0]?.buildArgs).toEqual({ BASE_IMAGE: "node:24-bookworm-slim", FLASH_BUILD_ID: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(await ensureDevImage({ runtime, logger, packageRoot: pkg, version: "0.0.1" })).toMatchObject({ built: false });
     cpSync(join(pkg, "package.json"), join(pkg, "dist", "extra.json"));
     expect(await ensureDevImage({ runtime, logger, packageRoot: pkg, version: "0.0.1" })).toMatchObject({ built: true });
