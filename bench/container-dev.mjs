@@ -5,10 +5,10 @@
 //      a QB call answers with the new code (includes one call's round trip);
 //   3. twenty start/stop cycles (SIGINT): containers and dangling volumes left behind.
 //
-//   npm run build && node bench/container-dev.mjs [--starts 6] [--reloads 20] [--cycles 20] [--cli]
+//   npm run build && node bench/container-dev.mjs [--starts 6] [--reloads 20] [--cycles 20] [--harness]
 //
-// The host side is the harness (runDevContainer wired to signals as the CLI does) unless
-// --cli, which runs `flash dev` itself. Prints one JSON object.
+// The host side is `flash dev` itself (the CLI), unless --harness, which runs the test
+// harness (runDevContainer wired to signals as the CLI does). Prints one JSON object.
 /* global AbortSignal */
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +24,7 @@ const arg = (name, fallback) => {
   const i = argv.indexOf(`--${name}`);
   return i === -1 ? fallback : Number(argv[i + 1]);
 };
-const useCli = argv.includes("--cli");
+const useCli = !argv.includes("--harness");
 const starts = arg("starts", 6);
 const reloads = arg("reloads", 20);
 const cycles = arg("cycles", 20);
