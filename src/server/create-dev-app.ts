@@ -6,9 +6,10 @@
  * Middleware order matters:
  *   1. error boundary (request id, abort signal, every error → JSON)
  *   2. request log (one line when the response is done)
- *   3. built-in routes (/, /ping, /docs, /openapi.json, docs assets)
+ *   3. built-in routes (/, /ping, /docs, /openapi.json, docs assets) on @koa/router
  *   4. function routes of the current generation (answers everything else)
  */
+import Router from "@koa/router";
 import Koa from "koa";
 import type { Middleware } from "koa";
 import { AppError, hasCode, isAppError } from "../shared/errors.js";
@@ -125,23 +126,26 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
     ctx.body = text;
   };
 
-  const builtIns: Record<string, Handler> = {
-    "/": (ctx) => sendJson(ctx, 200, { message: "Flash Dev Server", docs: "/docs" }),
-    "/ping": (ctx) => sendJson(ctx, 200, { status: "healthy" }),
-    "/docs": (ctx) => sendDocsAsset(ctx, docsDir, "index.html"),
-    "/openapi.json": openApi,
-  };
+  // The built-in routes are fixed, so @koa/router serves them (GET, and HEAD
+  // with it). Function routes come from file names and change on every
+  // reload: they are matched by the route generation instead (route-matcher.ts).
+  const router = new Router<DevState>();
+  router.get("/", (ctx) => sendJson(ctx, 200, { message: "Flash Dev Server", docs: "/docs" }));
+  router.get("/ping", (ctx) => sendJson(ctx, 200, { status: "healthy" }));
+  router.get("/docs", (ctx) => sendDocsAsset(ctx, docsDir, "index.html"));
+  router.get("/openapi.json", openApi);
+  router.get(`${DOCS_ASSET_PREFIX}:name`, (ctx, next) => (isDocsAsset(ctx.params.name ?? "") ? sendDocsAsset(ctx, docsDir, ctx.params.name!) : next()));
 
-  const builtInRoutes: Middleware<DevState> = async (ctx, next) => {
+  const builtInPaths = new Set(["/", "/ping", "/docs", "/openapi.json"]);
+  // Built-in paths with another method (405, or OPTIONS), and unknown paths under
+  // the built-in prefixes (404): never handed to the function routes.
+  const builtInMethods: Middleware<DevState> = async (ctx, next) => {
     const path = "/" + splitPath(ctx.path).join("/");
-    let handler = builtIns[path];
-    if (!handler && path.startsWith(DOCS_ASSET_PREFIX)) {
-      const name = path.slice(DOCS_ASSET_PREFIX.length);
-      if (isDocsAsset(name)) handler = (c) => sendDocsAsset(c, docsDir, name);
+    const isAsset = path.startsWith(DOCS_ASSET_PREFIX) && isDocsAsset(path.slice(DOCS_ASSET_PREFIX.length));
+    if (!builtInPaths.has(path) && !isAsset) {
+      if (BUILT_IN_PREFIXES.some((prefix) => path.startsWith(prefix))) throw new AppError("ROUTE_NOT_FOUND", `No route matches ${ctx.method} ${ctx.path}`);
+      return next();
     }
-    if (!handler && BUILT_IN_PREFIXES.some((prefix) => path.startsWith(prefix))) throw new AppError("ROUTE_NOT_FOUND", `No route matches ${ctx.method} ${ctx.path}`);
-    if (!handler) return next();
-    if (ctx.method === "GET" || ctx.method === "HEAD") return handler(ctx);
     const allow = allowHeader(["GET"]);
     if (ctx.method === "OPTIONS") {
       ctx.set("Allow", [...allow, "OPTIONS"].join(", "));
@@ -170,7 +174,8 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));
   app.use(errorBoundary());
   app.use(requestLog({ logger, ...(options.onRequestLog ? { onRequestLog: options.onRequestLog } : {}) }));
-  app.use(builtInRoutes);
+  app.use(router.routes());
+  app.use(builtInMethods);
   app.use(crossSiteGuard);
   app.use(
     functionRoutes({
