@@ -238,8 +238,8 @@ export class WorkerPool {
     const log = this.logger(record);
     if (!rt.imageNoted) {
       rt.imageNoted = true;
-      const image = endpoint.image ? `image "${endpoint.image}" is not pulled locally; ` : "";
-      log.info(`${image}workers run \`${command.display}\`${command.local ? " with this flash-ts" : ""} in ${this.options.cwd}`);
+      const image = endpoint.image ? ` (as local processes; the image ${endpoint.image} is not used)` : "";
+      log.info(`workers run \`${command.display}\`${command.local ? " with this flash-ts" : ""} in ${this.options.cwd}${image}`);
     }
     spawnWorker(worker, record, command, this.options, {
       stillWanted: () => {

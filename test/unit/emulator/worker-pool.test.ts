@@ -101,7 +101,7 @@ describe("WorkerPool", () => {
     await flush();
     expect(t.procs).toHaveLength(1);
     expect(t.procs[0]!.options.command).toMatchObject({ file: "/node", args: ["/cli.js", "worker"], local: true });
-    expect(t.logger.lines.some((l) => l.includes('image "img" is not pulled locally'))).toBe(true);
+    expect(t.logger.lines.some((l) => l.includes("the image img is not used"))).toBe(true);
   });
 
   it("scales up for queued jobs up to workers.max and not beyond", async () => {
