@@ -8,6 +8,7 @@
 import type { CreateEndpointRequest, EndpointScaling, UpdateEndpointRequest } from "../runpod/wire-types.js";
 import { HttpError } from "./http-error.js";
 import { isPlainObject } from "./http-body.js";
+import { MAX_TIMEOUT_MS } from "./job-record.js";
 
 const CONTAINER_FIELDS = ["image", "args", "disk", "env", "ports", "registry"] as const;
 const CREATE_FIELDS = new Set<string>([
@@ -122,8 +123,19 @@ function checkCommon(c: Checker, body: Record<string, unknown>, create: boolean)
   if (body.workers !== undefined) checkWorkers(c, body.workers);
   if (body.dataCenterIds !== undefined) c.stringArray(body.dataCenterIds, "$.dataCenterIds");
   if (body.networkVolumes !== undefined) c.stringArray(body.networkVolumes, "$.networkVolumes");
-  if (body.timeout !== undefined) c.integer(body.timeout, "$.timeout", 0);
+  if (body.timeout !== undefined) checkTimeout(c, body.timeout);
   if (body.flashboot !== undefined) c.oneOf(body.flashboot, "$.flashboot", ["OFF", "FLASHBOOT", "PRIORITY_FLASHBOOT"]);
+}
+
+/**
+ * The execution timeout in ms: 0 (none) up to 7 days. The bound is Runpod's
+ * and also what keeps the job timer valid (Node fires a setTimeout above
+ * 2^31-1 ms at once, so a huge timeout would fail every job immediately).
+ */
+function checkTimeout(c: Checker, value: unknown): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TIMEOUT_MS) {
+    c.fail("$.timeout", `must be an integer number of milliseconds from 0 (no timeout) to ${MAX_TIMEOUT_MS} (7 days)`);
+  }
 }
 
 function throwIfErrors(c: Checker): void {

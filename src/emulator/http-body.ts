@@ -29,7 +29,8 @@ const DISCARD_CAP = 64 * 1024 * 1024;
 /** Reads the whole body, or throws a 413 HttpError once it exceeds `limit` bytes. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  const tooLarge = (): HttpError => new HttpError(413, `request body exceeds the limit of ${formatBytes(limit)}`);
+  // Always with Connection: close, so an oversized upload is not read to its end to reuse the socket.
+  const tooLarge = (): HttpError => new HttpError(413, `request body exceeds the limit of ${formatBytes(limit)}`, undefined, { closeConnection: true });
   if (Number.isFinite(declared) && declared > limit) {
     await discard(req, declared);
     throw tooLarge();
@@ -54,11 +55,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 async function discard(req: IncomingMessage, declared: number): Promise<void> {
-  if (declared > DISCARD_CAP) {
-    // Answer without reading; the socket is closed after the response.
-    req.socket.setKeepAlive(false);
-    return;
-  }
+  // Answer without reading; the 413's Connection: close makes Node close the socket after it.
+  if (declared > DISCARD_CAP) return;
   for await (const _chunk of req as AsyncIterable<Buffer>) {
     // drain
   }

@@ -11,12 +11,18 @@ export class HttpError extends Error {
   readonly status: number;
   /** Individual validation failures (REST v2 problem JSON `errors`). */
   readonly errors: string[] | undefined;
+  /**
+   * Answer with `Connection: close`: the request body was left (partly) unread,
+   * and keeping the connection alive would make Node read and discard the rest.
+   */
+  readonly closeConnection: boolean;
 
-  constructor(status: number, message: string, errors?: string[]) {
+  constructor(status: number, message: string, errors?: string[], options: { closeConnection?: boolean } = {}) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.errors = errors;
+    this.closeConnection = options.closeConnection ?? false;
   }
 }
 

@@ -1,6 +1,25 @@
 /** A job as the emulator keeps it, and how it is shown on the wire. */
 import type { JobPolicy, JobState, JobStatus, StreamChunk, WorkerJob } from "../runpod/wire-types.js";
 
+/**
+ * The statuses a job ends in. Kept here rather than imported from
+ * runpod/wire-types.ts: the emulator takes only types from the clients' side
+ * (docs/internals.md), and this is the one definition the emulator uses.
+ */
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]);
+
+/**
+ * The longest execution timeout or TTL Runpod accepts (7 days). It also keeps
+ * every job timer well under Node's limit of 2^31-1 ms (about 24.8 days), past
+ * which setTimeout fires at once instead of late.
+ */
+export const MAX_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** True once the job has ended (it may still be retried). */
+export function isTerminal(job: { status: JobStatus }): boolean {
+  return TERMINAL_STATUSES.has(job.status);
+}
+
 /** The emulator's mutable record of one job. */
 export interface JobRecord {
   readonly id: string;
@@ -86,7 +105,10 @@ export function toJobState(job: JobRecord, now: number): JobState {
     delayTime: Math.max(0, Math.round(delayEnd - job.queuedAt)),
     executionTime: job.startedAt === undefined ? 0 : Math.max(0, Math.round((job.finishedAt ?? now) - job.startedAt)),
   };
+  // Ended jobs always name their worker, "" when none took them (contract checklist F):
+  // clients read the field without checking for it.
   if (job.workerId !== undefined) state.workerId = job.workerId;
+  else if (isTerminal(job)) state.workerId = "";
   if (job.output !== undefined) state.output = job.output;
   if (job.error !== undefined) state.error = job.error;
   if (job.retries > 0) state.retries = job.retries;

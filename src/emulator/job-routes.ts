@@ -9,14 +9,18 @@ import type { HealthResponse, JobPolicy, JobStatus } from "../runpod/wire-types.
 import type { EmulatorContext } from "./emulator-context.js";
 import { BODY_LIMITS, isPlainObject, readJson } from "./http-body.js";
 import { HttpError } from "./http-error.js";
-import { takeStreamChunks, toJobState, type JobRecord } from "./job-record.js";
+import { isTerminal, MAX_TIMEOUT_MS, takeStreamChunks, toJobState, type JobRecord } from "./job-record.js";
 import { clampedQuery, onClientGone, requireKey, requireMethod } from "./koa-helpers.js";
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]);
-const isTerminal = (job: JobRecord): boolean => TERMINAL.has(job.status);
 
 /** runsync / status-sync `wait`: default 90 s, clamped to Runpod's documented 1–300 s. */
 const WAIT = { fallback: 90_000, min: 1000, max: 300_000 };
+
+/**
+ * Lower bounds of the job policy (Runpod's documented ranges; the upper bound
+ * of both is MAX_TIMEOUT_MS). A shorter timeout for tests or a function goes
+ * on the endpoint (`timeout`), which has no documented minimum.
+ */
+const POLICY_MIN = { executionTimeout: { min: 5_000, label: "5 s" }, ttl: { min: 10_000, label: "10 s" } } as const;
 
 /** The `{operation}` segments served by handleJobRoute. */
 export const JOB_OPERATIONS = new Set(["run", "runsync", "status", "status-sync", "stream", "cancel", "retry", "purge-queue", "health"]);
@@ -114,7 +118,10 @@ function parsePolicy(value: unknown): JobPolicy | undefined {
   for (const key of ["executionTimeout", "ttl"] as const) {
     const v = value[key];
     if (v === undefined) continue;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new HttpError(400, `policy.${key} must be a number of milliseconds >= 0`);
+    const { min, label } = POLICY_MIN[key];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > MAX_TIMEOUT_MS) {
+      throw new HttpError(400, `policy.${key} must be a number of milliseconds from ${min} (${label}) to ${MAX_TIMEOUT_MS} (7 days)`);
+    }
     policy[key] = v;
   }
   if (value.lowPriority !== undefined) {

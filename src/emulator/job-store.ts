@@ -10,7 +10,7 @@
  */
 import type { JobDoneBody, JobPolicy, JobStatus } from "../runpod/wire-types.js";
 import { createJobId } from "./ids.js";
-import { createJobRecord, type JobRecord } from "./job-record.js";
+import { createJobRecord, isTerminal, type JobRecord } from "./job-record.js";
 
 /** What the job store tells the rest of the emulator. */
 export interface JobStoreHooks {
@@ -68,8 +68,6 @@ interface Lane {
   failed: number;
   retried: number;
 }
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]);
 
 /** All jobs of all endpoints, their queues and waits. */
 export class JobStore {
@@ -178,7 +176,7 @@ export class JobStore {
 
   /** Queued → CANCELLED (never delivered); in progress → CANCELLED and the worker is told to stop. */
   cancel(job: JobRecord): void {
-    if (TERMINAL.has(job.status)) return;
+    if (isTerminal(job)) return;
     if (job.status === "IN_PROGRESS" && job.workerId) this.options.hooks.stop(job.workerId, job.id);
     this.finish(job, "CANCELLED");
   }
@@ -220,7 +218,7 @@ export class JobStore {
     const lane = this.lanes.get(endpointId);
     if (!lane) return;
     for (const taker of [...lane.takers]) taker.done([]);
-    for (const job of [...lane.jobs]) if (!TERMINAL.has(job.status)) this.finish(job, "FAILED", message);
+    for (const job of [...lane.jobs]) if (!isTerminal(job)) this.finish(job, "FAILED", message);
     for (const job of [...lane.jobs]) this.delete(job);
     this.lanes.delete(endpointId);
   }
@@ -320,7 +318,9 @@ export class JobStore {
     set.add(job);
     const timeout = job.policy?.executionTimeout ?? this.options.executionTimeout(job.endpointId);
     if (timeout > 0) {
-      job.execTimer = setTimeout(() => this.timeOut(job, timeout), timeout);
+      // Requests are validated to 7 days at most, but an endpoint persisted by an older
+      // version may say more: capped so Node does not fire the timer at once.
+      job.execTimer = setTimeout(() => this.timeOut(job, timeout), Math.min(timeout, MAX_TIMER_MS));
       job.execTimer.unref();
     }
     this.options.hooks.assigned(job);
@@ -397,7 +397,7 @@ export class JobStore {
       for (; i < list.length && list[i]!.at + keep <= now; i++) {
         const { job, at } = list[i]!;
         // A job retried and ended again since has a later entry; only the latest ending counts.
-        if (TERMINAL.has(job.status) && job.finishedAt === at) this.delete(job);
+        if (isTerminal(job) && job.finishedAt === at) this.delete(job);
       }
       if (i > 0) list.splice(0, i);
     });
@@ -410,4 +410,6 @@ export class JobStore {
 }
 
 const EMPTY: ReadonlySet<JobRecord> = new Set();
+/** Node's largest timer delay; longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 function noop(): void {}

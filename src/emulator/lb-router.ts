@@ -31,28 +31,40 @@ export class LbRouter {
 
   constructor(private readonly deps: LbRouterDeps) {}
 
-  /** A ready worker for the request (its in-flight count taken), waiting up to `timeoutMs`; 503 if none. */
-  acquire(endpointId: string, options: { affinity?: string; timeoutMs: number }): Promise<PoolWorker> {
+  /**
+   * A ready worker for the request (its in-flight count taken), waiting up to
+   * `timeoutMs`; 503 if none. When `signal` aborts (the client went away) a
+   * waiting request stops waiting and rejects, so no worker is claimed for it.
+   */
+  acquire(endpointId: string, options: { affinity?: string; timeoutMs: number; signal?: AbortSignal }): Promise<PoolWorker> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new HttpError(499, "client closed the request"));
     const ready = this.pick(endpointId, options.affinity);
     if (ready) return Promise.resolve(this.claim(ready));
     if (!this.deps.canStart(endpointId)) return Promise.reject(new HttpError(503, "no workers available"));
     return new Promise<PoolWorker>((resolve, reject) => {
       let set = this.waiters.get(endpointId);
       if (!set) this.waiters.set(endpointId, (set = new Set()));
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        set.delete(waiter);
+        if (set.size === 0 && this.waiters.get(endpointId) === set) this.waiters.delete(endpointId);
+      };
       const waiter: Waiter = {
         affinity: options.affinity,
         resolve: (worker) => {
-          clearTimeout(timer);
-          set.delete(waiter);
+          done();
           resolve(this.claim(worker));
         },
         reject: (error) => {
-          clearTimeout(timer);
-          set.delete(waiter);
+          done();
           reject(error);
         },
       };
+      const onAbort = (): void => waiter.reject(new HttpError(499, "client closed the request"));
       const timer = setTimeout(() => waiter.reject(new HttpError(503, "no workers available")), options.timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
       set.add(waiter);
       this.deps.wanted(endpointId);
     });

@@ -17,6 +17,7 @@ import { createWorkerKey } from "./ids.js";
 import { toJobState } from "./job-record.js";
 import { JobStore } from "./job-store.js";
 import { createWorkerAgent } from "./lb-proxy.js";
+import { isLocalHostname } from "./request-guard.js";
 import type { WorkerSnapshot } from "./pool-worker.js";
 import { StopChannel } from "./stop-channel.js";
 import { WebhookSender } from "./webhook-sender.js";
@@ -177,7 +178,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     isClosing: () => closing,
   };
   const agent = createWorkerAgent();
-  const server = createServer(createEmulatorApp(context, agent).callback());
+  // On a loopback bind only local Host names are served (DNS rebinding); elsewhere clients use other names.
+  const server = createServer(createEmulatorApp(context, agent, { checkHost: isLocalHostname(host) }).callback());
   // Long-polls and runsync hold requests for minutes; Node's defaults would cut them.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

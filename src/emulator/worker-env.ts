@@ -5,7 +5,10 @@
  * emulator so the worker's own SDK calls land here, the endpoint's `env`, and
  * the few host variables tools need to run (PATH, HOME, TMPDIR, locale,
  * certificates, npm config). Nothing else leaks from the emulator's
- * environment — in particular not its RUNPOD_API_KEY.
+ * environment — in particular not its RUNPOD_API_KEY: a worker's
+ * RUNPOD_API_KEY is its own worker key (unless the endpoint env sets one), so
+ * its nested SDK calls get through an emulator that requires a key without
+ * the emulator's client key ever reaching worker processes.
  */
 import { WORKER_ENV } from "../runpod/wire-types.js";
 
@@ -46,6 +49,9 @@ export function buildWorkerEnv(input: WorkerEnvInput): Record<string, string> {
   for (const [name, value] of Object.entries(input.hostEnv)) {
     if (value !== undefined && /^npm_config_/i.test(name)) env[name] = value;
   }
+  // Defaults the extra and endpoint variables may override. The emulator accepts the worker
+  // key on client routes, so a worker can call other endpoints (pipelines) out of the box.
+  env.RUNPOD_API_KEY = input.workerKey;
   Object.assign(env, input.extra ?? {});
   const v2 = `${input.baseUrl}/v2/${input.endpointId}`;
   const platform: Record<string, string> = {

@@ -91,10 +91,6 @@ export class WorkerPool {
     for (const record of this.options.endpoints.list()) this.evaluate(record.endpoint.id);
   }
 
-  get(workerId: string): PoolWorker | undefined {
-    return this.byId.get(workerId);
-  }
-
   /**
    * A worker called a worker route. Launched queue workers become ready on
    * first contact; unknown ids become outside workers of the endpoint.

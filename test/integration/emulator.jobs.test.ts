@@ -5,7 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,7 @@ const KEY = "job-api-key-1234";
 let t: TestEmulator;
 let ep: Endpoint;
 let parked: Endpoint;
+let quick: Endpoint;
 let markers: string;
 
 beforeAll(async () => {
@@ -24,6 +26,8 @@ beforeAll(async () => {
   ep = await t.createEndpoint({ name: "fake-queue", args: FAKE_WORKER_COMMAND, workers: { min: 0, max: 3, idleTimeout: 30 } });
   // workers.max 0: jobs stay queued, so queue-only behaviour can be observed.
   parked = await t.createEndpoint({ name: "parked", args: FAKE_WORKER_COMMAND, workers: { min: 0, max: 0, idleTimeout: 5 } });
+  // policy.executionTimeout starts at 5 s; a short timeout goes on the endpoint, which has no minimum.
+  quick = await t.createEndpoint({ name: "quick-timeout", args: FAKE_WORKER_COMMAND, timeout: 500, workers: { min: 0, max: 1, idleTimeout: 30 } });
 });
 afterAll(async () => {
   await t.close();
@@ -103,7 +107,8 @@ describe("job API", () => {
   it("cancel removes a queued job and tells a running worker to stop", async () => {
     const queued = await run(parked.id, { output: 1 });
     expect(await t.json(`/v2/${parked.id}/cancel/${queued.id}`, { method: "POST", json: {} })).toEqual({ id: queued.id, status: "CANCELLED" });
-    expect((await status(parked.id, queued.id)).status).toBe("CANCELLED");
+    // An ended job always names its worker, "" when none took it (contract checklist F).
+    expect(await status(parked.id, queued.id)).toMatchObject({ status: "CANCELLED", workerId: "" });
 
     const running = await run(ep.id, { sleepMs: 30_000, markerDir: markers });
     await waitFor("job in progress", async () => (await status(ep.id, running.id)).status === "IN_PROGRESS");
@@ -113,19 +118,45 @@ describe("job API", () => {
   });
 
   it("a job over its execution timeout ends TIMED_OUT and the worker is told to stop it", async () => {
-    const { id } = await run(ep.id, { sleepMs: 30_000, markerDir: markers }, { policy: { executionTimeout: 500 } });
-    const done = await t.json<JobState>(`/v2/${ep.id}/status-sync/${id}?wait=20000`);
+    const { id } = await run(quick.id, { sleepMs: 30_000, markerDir: markers });
+    const done = await t.json<JobState>(`/v2/${quick.id}/status-sync/${id}?wait=20000`);
     expect(done).toMatchObject({ status: "TIMED_OUT", error: "job exceeded its execution timeout of 500 ms" });
     await waitFor("the worker to stop the job", () => existsSync(join(markers, `${id}.stopped`)));
-    const retried = await t.json(`/v2/${ep.id}/retry/${id}`, { method: "POST" });
+    const retried = await t.json(`/v2/${quick.id}/retry/${id}`, { method: "POST" });
     expect(retried).toEqual({ id, status: "IN_QUEUE" });
-    await t.json(`/v2/${ep.id}/cancel/${id}`, { method: "POST" });
+    await t.json(`/v2/${quick.id}/cancel/${id}`, { method: "POST" });
   });
 
-  it("policy.ttl deletes the job (404 afterwards)", async () => {
-    const { id } = await run(parked.id, {}, { policy: { ttl: 300 } });
+  it("policy.executionTimeout wins over the endpoint timeout", async () => {
+    const done = await t.json<JobState>(`/v2/${quick.id}/runsync`, { method: "POST", json: { input: { sleepMs: 1000, output: "in time" }, policy: { executionTimeout: 5000 } } });
+    expect(done).toMatchObject({ status: "COMPLETED", output: "in time" });
+  });
+
+  it("policy.ttl within its range is taken (expiry itself: job-store.test.ts, at 10 s it is too slow here)", async () => {
+    const { id } = await run(parked.id, {}, { policy: { ttl: 10_000, executionTimeout: 7 * 24 * 3600 * 1000 } });
     expect((await status(parked.id, id)).status).toBe("IN_QUEUE");
-    await waitFor("the job to expire", async () => (await t.fetch(`/v2/${parked.id}/status/${id}`)).status === 404);
+    await t.json(`/v2/${parked.id}/cancel/${id}`, { method: "POST" });
+  });
+
+  it("refuses policy timeouts outside Runpod's ranges with 400 (above 2^31-1 ms Node would fire them at once)", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ executionTimeout: 500 }, /^policy\.executionTimeout must be a number of milliseconds from 5000 \(5 s\) to 604800000 \(7 days\)$/],
+      [{ executionTimeout: 2 ** 31 }, /^policy\.executionTimeout .* to 604800000 \(7 days\)$/],
+      [{ executionTimeout: 7 * 24 * 3600 * 1000 + 1 }, /^policy\.executionTimeout /],
+      [{ ttl: 300 }, /^policy\.ttl must be a number of milliseconds from 10000 \(10 s\) to 604800000 \(7 days\)$/],
+      [{ ttl: 2 ** 31 }, /^policy\.ttl /],
+    ];
+    const queuedBefore = (await t.json<{ jobs: { inQueue: number } }>(`/v2/${parked.id}/health`)).jobs.inQueue;
+    for (const [policy, message] of cases) {
+      for (const op of ["run", "runsync"]) {
+        const res = await t.fetch(`/v2/${parked.id}/${op}`, { method: "POST", json: { input: 1, policy } });
+        expect(res.status, `${op} ${JSON.stringify(policy)}`).toBe(400);
+        const body = (await res.json()) as { error: string; status: number };
+        expect(body.status).toBe(400);
+        expect(body.error).toMatch(message);
+      }
+    }
+    expect((await t.json<{ jobs: { inQueue: number } }>(`/v2/${parked.id}/health`)).jobs.inQueue).toBe(queuedBefore);
   });
 
   it("purge-queue removes queued jobs only", async () => {
@@ -223,6 +254,40 @@ describe("bad input gets JSON errors", () => {
     const ok = await t.fetch(`/v2/${parked.id}/runsync?wait=1000`, { method: "POST", body: big(11), headers: { "content-type": "application/json" } });
     expect(ok.status).toBe(200);
     await t.json(`/v2/${parked.id}/purge-queue`, { method: "POST" });
+  });
+
+  it("a 413 closes the connection, so an oversized upload is not read to its end", async () => {
+    const port = Number(new URL(t.url).port);
+    // Declared far over the limit, nothing sent: the answer comes at once and the socket closes.
+    const raw = await new Promise<{ text: string; closedByServer: boolean }>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1");
+      let text = "";
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ text, closedByServer: false });
+      }, 5000);
+      socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+      socket.on("end", () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ text, closedByServer: true });
+      });
+      socket.on("error", reject);
+      socket.write(`POST /v2/${ep.id}/run HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${200 * 1024 * 1024}\r\n\r\n{"input":"`);
+    });
+    expect(raw.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(raw.text).toMatch(/\r\nconnection: close\r\n/i);
+    expect(raw.closedByServer).toBe(true);
+
+    // Moderately over: read and discarded (the client sees the 413, not a reset), then closed too.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, method: "POST", path: `/v2/${ep.id}/run`, headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" } }, resolve);
+      req.on("error", reject);
+      req.end(JSON.stringify({ input: "x".repeat(11 * 1024 * 1024) }));
+    });
+    res.resume();
+    expect(res.statusCode).toBe(413);
+    expect(res.headers.connection).toBe("close");
   });
 
   it("wrong method → 405", async () => {

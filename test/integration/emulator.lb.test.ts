@@ -105,6 +105,49 @@ describe("load-balanced routing", () => {
     expect(big.status).toBe(413);
   });
 
+  describe("a client that leaves before the answer", () => {
+    /** Sends a GET and drops the connection after `ms`, before any answer. */
+    const abandon = (path: string, ms: number): Promise<void> =>
+      new Promise((resolve) => {
+        const req = request({ host: "127.0.0.1", port: new URL(t.url).port, path, agent: false });
+        req.on("error", () => {});
+        req.end();
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, ms);
+      });
+    const workersOf = (id: string) => t.emulator.state().endpoints.find((e) => e.id === id)!.workers;
+
+    it("while the worker works: the slot is released and the worker serves the next request", async () => {
+      const ep = await t.createEndpoint({ name: "lb-abandoned", type: "LOAD_BALANCER", args: FAKE_WORKER_COMMAND, workers: { min: 0, max: 1, idleTimeout: 30 } });
+      const warm = await t.fetch(`/lb/${ep.id}/warm`);
+      const workerId = warm.headers.get("x-runpod-worker-id");
+      await warm.arrayBuffer();
+      await abandon(`/lb/${ep.id}/slow?ms=1500`, 300);
+      await waitFor("the worker slot to be released", () => workersOf(ep.id)[0]?.inFlight === 0, 5000);
+      expect(workersOf(ep.id)[0]).toMatchObject({ id: workerId, busy: false, inFlight: 0 });
+      const next = await t.fetch(`/lb/${ep.id}/next`);
+      expect(next.status).toBe(200);
+      expect(next.headers.get("x-runpod-worker-id")).toBe(workerId);
+      await next.arrayBuffer();
+      expect(workersOf(ep.id)[0]!.inFlight).toBe(0);
+    });
+
+    it("while waiting for a worker: the wait is dropped and the worker, once ready, is idle", async () => {
+      const ep = await t.createEndpoint({ name: "lb-abandoned-wait", type: "LOAD_BALANCER", args: FAKE_WORKER_COMMAND, env: { FAKE_WORKER_BOOT_MS: "1500" }, workers: { min: 0, max: 1, idleTimeout: 30 } });
+      await abandon(`/lb/${ep.id}/x`, 300);
+      // A waiting request is handed a worker in the same tick it turns ready: afterwards, nothing may hold it.
+      await waitFor("the worker to be ready", () => workersOf(ep.id)[0]?.state === "ready");
+      expect(workersOf(ep.id)[0]).toMatchObject({ busy: false, inFlight: 0 });
+      const next = await t.fetch(`/lb/${ep.id}/next`);
+      expect(next.status).toBe(200);
+      expect(next.headers.get("x-runpod-worker-id")).toBe(workersOf(ep.id)[0]!.id);
+      await next.arrayBuffer();
+      expect(workersOf(ep.id)[0]!.inFlight).toBe(0);
+    });
+  });
+
   it("answers 503 when no worker becomes ready in time", async () => {
     const slow = await useEmulator({ lbWorkerWaitMs: 300 });
     try {

@@ -99,6 +99,30 @@ describe("REST v2 serverless endpoints", () => {
     expect(method.status).toBe(405);
   });
 
+  it("takes an endpoint timeout from 0 to 7 days and refuses others with 422 (above 2^31-1 ms Node would fire it at once)", async () => {
+    const t = await emulator();
+    for (const timeout of [0, 1, 7 * 24 * 3600 * 1000]) {
+      expect((await t.json<Endpoint>("/v2/serverless", { method: "POST", json: { ...body, timeout } }, 201)).timeout).toBe(timeout);
+    }
+    const created = await t.json<Endpoint>("/v2/serverless", { method: "POST", json: body }, 201);
+    const refusals = [
+      t.fetch("/v2/serverless", { method: "POST", json: { ...body, timeout: 2 ** 31 } }),
+      t.fetch("/v2/serverless", { method: "POST", json: { ...body, timeout: -1 } }),
+      t.fetch(`/v2/serverless/${created.id}`, { method: "PATCH", json: { timeout: 7 * 24 * 3600 * 1000 + 1 } }),
+    ];
+    for (const res of await Promise.all(refusals)) {
+      expect(res.status).toBe(422);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toEqual({
+        title: "Unprocessable Entity",
+        status: 422,
+        detail: "Request validation failed.",
+        errors: ["$.timeout: must be an integer number of milliseconds from 0 (no timeout) to 604800000 (7 days)"],
+      });
+    }
+    expect((await t.json<Endpoint>(`/v2/serverless/${created.id}`)).timeout).toBe(300_000);
+  });
+
   it("requires the API key when started with one (Bearer or raw)", async () => {
     const t = await emulator({ apiKey: "test-key-123456" });
     expect((await t.fetch("/v2/serverless", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);

@@ -108,6 +108,30 @@ describe("JobStore", () => {
     store.close();
   });
 
+  it("never fires an execution timer above Node's 2^31-1 ms limit at once (an endpoint persisted with a huge timeout)", () => {
+    const { store } = createStore(3_000_000_000);
+    const job = store.submit(EP, { input: 1 }, false);
+    void store.take(EP, "w1", 1, 0);
+    vi.advanceTimersByTime(60_000);
+    expect(job.status).toBe("IN_PROGRESS");
+    store.close();
+  });
+
+  it("shows workerId on every ended job, \"\" when no worker took it (contract checklist F)", () => {
+    const { store } = createStore();
+    const queued = store.submit(EP, { input: 1 }, false);
+    expect(toJobState(queued, Date.now())).not.toHaveProperty("workerId");
+    store.cancel(queued);
+    expect(toJobState(queued, Date.now())).toMatchObject({ status: "CANCELLED", workerId: "" });
+    const ran = store.submit(EP, { input: 2 }, false);
+    void store.take(EP, "w1", 1, 0);
+    store.complete(ran, "w1", { error: "x" }, false);
+    expect(toJobState(ran, Date.now())).toMatchObject({ status: "FAILED", workerId: "w1" });
+    store.retry(ran);
+    expect(toJobState(ran, Date.now())).not.toHaveProperty("workerId");
+    store.close();
+  });
+
   it("lets policy.executionTimeout override the endpoint timeout", () => {
     const { store } = createStore(0);
     const job = store.submit(EP, { input: 1, policy: { executionTimeout: 100 } }, false);

@@ -44,11 +44,13 @@ describe("buildWorkerEnv", () => {
     expect(env.PORT).toBeUndefined();
   });
 
-  it("never passes the emulator's own secrets, unless the endpoint env sets them", () => {
+  it("never passes the emulator's own secrets; RUNPOD_API_KEY is the worker key unless the endpoint env sets one", () => {
     const env = buildWorkerEnv({ ...base, endpointType: "QUEUE", endpointEnv: {} });
-    expect(env.RUNPOD_API_KEY).toBeUndefined();
+    // The worker key (accepted on client routes) lets nested calls through an emulator with an API key.
+    expect(env.RUNPOD_API_KEY).toBe("rpa_emu_key");
     expect(env.SECRET_TOKEN).toBeUndefined();
     expect(buildWorkerEnv({ ...base, endpointType: "QUEUE", endpointEnv: { RUNPOD_API_KEY: "mine" } }).RUNPOD_API_KEY).toBe("mine");
+    expect(buildWorkerEnv({ ...base, endpointType: "LOAD_BALANCER", endpointEnv: {}, port: 1 }).RUNPOD_API_KEY).toBe("rpa_emu_key");
   });
 
   it("keeps the worker's identity and wiring even when the endpoint env names them", () => {
