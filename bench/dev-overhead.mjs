@@ -21,7 +21,9 @@ export const add = remote(new CpuLiveServerless({ name: "overhead" }), async (in
 `,
 );
 
-const dev = await startDev(root);
+// A known key for the embedded emulator, so this script can call it directly too.
+const EMULATOR_KEY = "bench-emulator-key-0123456789";
+const dev = await startDev(root, { env: { FLASH_EMULATOR_API_KEY: EMULATOR_KEY } });
 try {
   // Both paths use the same HTTP client (undici via flash-ts's http layer), so the
   // difference is the dev server, not the client.
@@ -39,7 +41,7 @@ try {
   const cache = JSON.parse(readFileSync(join(root, ".runpod", "resources.json"), "utf8"));
   const endpointId = Object.values(cache.endpoints).find((e) => e.name === "live-overhead").id;
   const http = createHttpClient();
-  const jobs = createJobClient({ endpointBaseUrl: `${dev.emulatorUrl}/v2`, http });
+  const jobs = createJobClient({ apiKey: EMULATOR_KEY, endpointBaseUrl: `${dev.emulatorUrl}/v2`, http });
   const input = { flash: 1, module: { hash }, target: { file: "trivial.ts", export: "add" }, args: [{ a: 2, b: 3 }], dependencies: [] };
   const direct = async () => {
     const job = await jobs.runSync(endpointId, { input }, { waitMs: 30_000 });

@@ -68,7 +68,8 @@ async function baselineNodeWatch() {
     join(tree.root, "server.mjs"),
     `import { createServer } from "node:http";\nimport { value } from "./value.mjs";\ncreateServer((q, r) => r.end(JSON.stringify({ value }))).listen(${port}, "127.0.0.1");\n`,
   );
-  const child = spawn(process.execPath, ["--watch", "server.mjs"], { cwd: tree.root, stdio: "ignore" });
+  // Its own process group: `node --watch` runs the server as a child, which must go too.
+  const child = spawn(process.execPath, ["--watch", "server.mjs"], { cwd: tree.root, stdio: "ignore", detached: true });
   const get = async () => {
     try {
       return (await (await fetch(`http://127.0.0.1:${port}/`)).json()).value;
@@ -90,7 +91,7 @@ async function baselineNodeWatch() {
     }
     return { what: "node --watch restarting a bare node:http server", ...summarize(samples) };
   } finally {
-    child.kill("SIGKILL");
+    process.kill(-child.pid, "SIGKILL");
   }
 }
 

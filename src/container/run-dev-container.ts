@@ -77,8 +77,10 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
   let killTimer: NodeJS.Timeout | undefined;
   let runtime: ContainerRuntime | undefined;
   const gracefulMs = options.gracefulTimeoutMs ?? 10_000;
+  // Whether the graceful stop has reached the container (a signal that came
+  // before the container existed is delivered once it does).
+  let delivered = false;
   const requestStop = (signal: NodeJS.Signals, force: boolean): void => {
-    const first = stopRequested === undefined;
     stopRequested ??= signal;
     const id = current.containerId;
     if (!id || !runtime) return;
@@ -88,7 +90,8 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
       void rt.signalContainer(id, "SIGKILL").catch(() => {});
       return;
     }
-    if (!first) return;
+    if (delivered) return;
+    delivered = true;
     logger.info("Stopping the dev server… (Ctrl-C again to force)");
     void rt.signalContainer(id, signal === "SIGTERM" ? "SIGTERM" : "SIGINT").catch(() => {});
     killTimer = setTimeout(() => {

@@ -13,6 +13,8 @@ export const CONFIRM_ABOVE = 5;
 export async function provisionAll(options: {
   provisioner: Provisioner;
   specs: ResourceSpec[];
+  /** False when some file failed to load: its endpoints are missing from `specs` but are not orphans. */
+  deleteOrphans: boolean;
   yes: boolean;
   confirm?: (question: string) => Promise<boolean>;
   print: (text: string) => void;
@@ -51,6 +53,10 @@ export async function provisionAll(options: {
   print(`${counts.failed > 0 ? "⚠" : "✓"} Provisioning finished in ${formatDuration(Date.now() - started)}: ${parts.join(", ") || "nothing to do"}`);
   if (counts.failed > 0) print("  Failed endpoints will be provisioned again on their first call.");
 
+  if (!options.deleteOrphans) {
+    print("  Not looking for orphaned endpoints: some files failed to load.");
+    return;
+  }
   const orphans = await provisioner.findOrphans(specs);
   if (orphans.length > 0) {
     const { deleted, failed } = await provisioner.deleteEndpoints(orphans);

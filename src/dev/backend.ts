@@ -3,6 +3,7 @@
  * embedded emulator, behind the same clients. Only the base URLs and the key
  * differ, so the local path exercises exactly the code the Runpod path runs.
  */
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { startEmulator } from "../emulator/index.js";
 import type { EmulatorHandle } from "../emulator/index.js";
@@ -53,7 +54,13 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   let apiBaseUrl: string;
   let endpointBaseUrl: string;
   if (kind === "local") {
+    // The emulator starts workers from endpoint start commands (a shell
+    // command, for non-flash images): it must not take requests from anyone
+    // but this process. A fresh key per session; workers get their own key.
+    // FLASH_EMULATOR_API_KEY fixes it (benchmarks and tools that call the embedded emulator directly).
+    apiKey = env.FLASH_EMULATOR_API_KEY?.trim() || randomBytes(32).toString("base64url");
     emulator = await startEmulator({
+      apiKey,
       stateDir: join(stateDir, "emulator"),
       cwd: options.projectRoot,
       logger: logger.child("emulator"),

@@ -10,13 +10,15 @@ import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createDiscovery } from "../discovery/index.js";
 import type { Discovery, Manifest } from "../discovery/index.js";
-import { createDevApp, findFreePort, formatIssue, formatRouteTable, RouteTable, startHttpServer } from "../server/index.js";
+import { createDevApp, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, RouteTable, startHttpServer } from "../server/index.js";
 import type { StartedHttpServer } from "../server/index.js";
 import { createWatcher, describeWatcher } from "../watch/index.js";
 import type { Watcher } from "../watch/index.js";
 import { setDispatcher } from "../sdk/registry.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import { AppError } from "../shared/errors.js";
+import { stableHash } from "../shared/hash.js";
+import { registerSecret } from "../shared/redact.js";
 import type { Logger } from "../shared/logger.js";
 import { formatDuration } from "../provision/index.js";
 import { startBackend } from "./backend.js";
@@ -55,6 +57,15 @@ export interface DevSession {
 /** Files whose change can alter what is served. */
 const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs|tsx|jsx|json)$/;
 const CONFIG_FILES = new Set([".env", ".flashignore", ".gitignore", "package.json"]);
+/** Variables the backend is built from: a change to one of them in .env restarts it. */
+const BACKEND_SETTINGS = new Set([
+  "RUNPOD_API_KEY",
+  "RUNPOD_API_BASE_URL",
+  "RUNPOD_ENDPOINT_BASE_URL",
+  "FLASH_GPU_IMAGE",
+  "FLASH_CPU_IMAGE",
+  "FLASH_WORKER_COMMAND",
+]);
 
 function isRelevantChange(path: string): boolean {
   return CONFIG_FILES.has(path) || (SOURCE_FILE.test(path) && !path.endsWith(".d.ts"));
@@ -64,6 +75,35 @@ function uniqueSpecs(manifest: Manifest): ResourceSpec[] {
   const specs = new Map<string, ResourceSpec>();
   for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
   return [...specs.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Two configs with the same name but different settings would share one
+ * endpoint and update it back and forth on alternate calls: say so.
+ */
+function reportConfigConflicts(manifest: Manifest, logger: Logger): void {
+  const byName = new Map<string, { hash: string; file: string }>();
+  const reported = new Set<string>();
+  for (const fn of manifest.functions) {
+    const hash = stableHash(fn.config);
+    const seen = byName.get(fn.config.name);
+    if (!seen) byName.set(fn.config.name, { hash, file: fn.file });
+    else if (seen.hash !== hash && !reported.has(fn.config.name)) {
+      reported.add(fn.config.name);
+      logger.error(
+        `✖ two different configs are named "${fn.config.name}" (${seen.file} and ${fn.file}); they would share the endpoint ${fn.config.endpointName}. ` +
+          "Give them different names, or define the config once and import it.",
+      );
+    }
+  }
+}
+
+function safeHostname(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
 }
 
 function describeChange(paths: string[]): string {
@@ -86,6 +126,25 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
 
   let backend = await newBackend();
+  // Calls in flight per backend: a backend replaced after a .env change is
+  // closed only once its calls have finished (a reload never breaks a call).
+  const inFlight = new Map<Backend, number>();
+  const retired = new Set<Backend>();
+  const track = <T>(use: (b: Backend) => Promise<T>): Promise<T> => {
+    const b = backend;
+    inFlight.set(b, (inFlight.get(b) ?? 0) + 1);
+    return use(b).finally(() => inFlight.set(b, (inFlight.get(b) ?? 1) - 1));
+  };
+  const retire = (old: Backend): void => {
+    retired.add(old);
+    void (async () => {
+      const deadline = Date.now() + 15 * 60_000;
+      while (retired.has(old) && (inFlight.get(old) ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      inFlight.delete(old);
+      retired.delete(old);
+      await old.close();
+    })().catch((error: unknown) => logger.debug(`closing the previous backend: ${String(error)}`));
+  };
   const cleanups: (() => Promise<unknown>)[] = [() => backend.close()];
   const closeAll = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => logger.debug(`cleanup: ${String(e)}`));
@@ -96,9 +155,9 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
   let watcher: Watcher | undefined;
   try {
     const invoker = new RemoteInvoker({
-      ensureEndpoint: (spec) => backend.provisioner.ensureEndpoint(spec),
-      queue: { runToCompletion: (id, req, o) => backend.queue.runToCompletion(id, req, o) },
-      loadBalancer: { request: (target, o) => backend.loadBalancer.request(target, o) },
+      ensureEndpoint: (spec) => track((b) => b.provisioner.ensureEndpoint(spec)),
+      queue: { runToCompletion: (id, req, o) => track((b) => b.queue.runToCompletion(id, req, o)) },
+      loadBalancer: { request: (target, o) => track((b) => b.loadBalancer.request(target, o)) },
       loadBalancerUrl: (id) => backend.loadBalancerUrl(id),
       localRunner: createLocalRunner(),
       logger,
@@ -127,16 +186,21 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     const routes = new RouteTable();
     routes.load(manifest);
 
+    // A file that failed to load has no specs in the manifest: its endpoints
+    // would look like orphans. Orphans are only judged on a clean load.
+    const loadedCleanly = !manifest.issues.some((issue) => (issue.severity ?? "error") === "error");
+    reportConfigConflicts(manifest, logger);
     if (options.autoProvision) {
       await provisionAll({
         provisioner: backend.provisioner,
         specs: uniqueSpecs(manifest),
+        deleteOrphans: loadedCleanly,
         yes: options.yes,
         ...(options.confirm ? { confirm: options.confirm } : {}),
         print,
         logger,
       });
-    } else {
+    } else if (loadedCleanly) {
       const orphans = await backend.provisioner.findOrphans(uniqueSpecs(manifest)).catch(() => []);
       if (orphans.length > 0) {
         print(
@@ -146,7 +210,11 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       }
     }
 
-    const app = createDevApp({ routes, invoker, logger, title: `Flash Dev Server (${basename(root)})` });
+    const allowedHosts = parseAllowedHosts(env.FLASH_ALLOWED_HOSTS);
+    if (!["localhost", "0.0.0.0", "::"].includes(options.host)) allowedHosts.push(options.host.toLowerCase());
+    const publicHost = env.FLASH_PUBLIC_URL ? safeHostname(env.FLASH_PUBLIC_URL) : undefined;
+    if (publicHost) allowedHosts.push(publicHost);
+    const app = createDevApp({ routes, invoker, logger, allowedHosts, title: `Flash Dev Server (${basename(root)})` });
     const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
     let port = options.port;
     if (port !== 0) {
@@ -167,14 +235,27 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
           if (paths.includes(".env")) {
             const applied = applyEnvFile(env, await readEnvFile(root), envFile);
             envFile = applied.state;
+            registerSecret(env.RUNPOD_API_KEY);
             if (applied.changed.length > 0) {
-              print(`.env changed (${applied.changed.join(", ")}): restarting the backend with the new values`);
-              const old = backend;
-              backend = await newBackend();
-              await old.close();
+              const backendChanged = applied.changed.some((key) => BACKEND_SETTINGS.has(key));
+              print(
+                `.env changed (${applied.changed.join(", ")}): ` +
+                  (backendChanged ? "restarting the backend and reloading with the new values" : "reloading with the new values"),
+              );
+              if (backendChanged) {
+                if (backend.kind === "local" && env.RUNPOD_API_KEY?.trim()) {
+                  print("  RUNPOD_API_KEY is set now; this session stays on the local emulator (restart flash dev to use Runpod).");
+                }
+                const old = backend;
+                backend = await newBackend();
+                retire(old);
+              }
             }
           }
           const before = new Set(routes.routes().map((r) => `${r.method} ${r.path}`));
+          // Module top-level code may read process.env (configs often do): after a
+          // .env change every module is imported again, in a fresh thread.
+          if (paths.includes(".env")) disc.invalidate();
           const next = await disc.discover(paths.includes(".env") ? undefined : paths);
           invoker.registerManifest(next);
           routes.endReload({ ok: true, manifest: next });
@@ -187,6 +268,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
           for (const r of added) print(`  + ${r}`);
           for (const r of removed) print(`  - ${r}`);
           for (const issue of next.issues) logger.error(`✖ ${formatIssue(issue)}`);
+          reportConfigConflicts(next, logger);
         } catch (error) {
           routes.endReload({ ok: false, error: error instanceof AppError ? error : new AppError("INTERNAL", String(error), { cause: error }) });
           logger.error(`✖ reload failed after ${Date.now() - t0} ms: ${(error as Error).message}; still serving the last good version`);
@@ -237,6 +319,9 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
           await reloader.close();
           await srv.close();
           await finishEndpoints(backend, options, print, logger);
+          // Backends still draining after a .env change: the session is over, close them now.
+          await Promise.allSettled([...retired].map((b) => b.close()));
+          retired.clear();
           await closeAll();
         })()),
     };

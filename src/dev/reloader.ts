@@ -5,7 +5,7 @@
  * reload that covers it has finished.
  */
 export interface Reloader {
-  /** Queues paths for the next reload; `onStart` runs synchronously when a reload becomes pending. */
+  /** Queues paths for the next reload; `onPending` runs synchronously, and again before every run. */
   schedule(paths: readonly string[]): void;
   /** Resolves when no reload is pending or running. */
   idle(): Promise<void>;
@@ -23,6 +23,9 @@ export function createReloader(options: {
 
   const loop = async (): Promise<void> => {
     while (pending.size > 0 && !closed) {
+      // The previous run's endReload released held requests; changes that
+      // arrived during it must hold new requests again until this run ends.
+      options.onPending();
       const paths = [...pending];
       pending.clear();
       await options.run(paths);

@@ -21,6 +21,7 @@ import type { ResourceSpec } from "../sdk/resources.js";
 import type { FunctionEntry, Manifest, ModuleBundle } from "../discovery/manifest.js";
 import type { JobRequest, JobState } from "../runpod/wire-types.js";
 import type { ProvisionedEndpoint } from "../provision/provisioner.js";
+import { DEFAULT_EXECUTION_TIMEOUT_MS } from "../provision/endpoint-request.js";
 import type { LocalRunner } from "./local-runner.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../server/invoker.js";
 
@@ -50,8 +51,8 @@ export interface RemoteInvokerOptions {
 }
 
 
-/** Platform default execution timeout when a config sets none (REST v2 default). */
-const DEFAULT_EXECUTION_TIMEOUT_MS = 300_000;
+/** Runpod's minimum for a job's `policy.executionTimeout`. */
+const MIN_POLICY_TIMEOUT_MS = 5_000;
 /** How long past the execution timeout the client keeps waiting for the platform's verdict. */
 const CLIENT_GRACE_MS = 60_000;
 
@@ -87,8 +88,9 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       throw new AppError("INTERNAL", `no bundle for ${entry.file} in the served generation`);
     }
     const target: FunctionTarget = { file: entry.file, export: entry.export, ...(entry.method ? { method: entry.method } : {}) };
-    // Routes of a class share one instance per generation.
-    const instance = entry.method ? { id: `${entry.export}@${manifest.generation}`, args: [] } : undefined;
+    // Routes of a class share one instance per version of its module, so a save
+    // elsewhere does not re-run its constructor (a model load) on the worker.
+    const instance = entry.method ? { id: `${entry.export}@${module.hash.slice(0, 16)}`, args: [] } : undefined;
     if (entry.local) {
       const output = await this.#options.localRunner.run(module, target, [input], instance);
       return { output };
@@ -118,9 +120,9 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     instance: { id: string; args: unknown[] } | undefined,
     signal?: AbortSignal,
   ): Promise<InvokeResult> {
-    const { ensureEndpoint } = this.#options;
     const endpoints = await this.#reachableEndpoints(manifest, module, spec);
-    const endpoint = endpoints[spec.name] ?? (await ensureEndpoint(spec));
+    // The function's own config is always among the reachable ones.
+    const endpoint = endpoints[spec.name]!;
     let encodedArgs: JsonValue[];
     let encodedInstance: FunctionRequest["instance"];
     try {
@@ -214,7 +216,9 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     try {
       job = await this.#options.queue.runToCompletion(
         endpoint.id,
-        { input: request, ...(spec.executionTimeoutMs > 0 ? { policy: { executionTimeout: spec.executionTimeoutMs } } : {}) },
+        // The endpoint's own timeout already carries executionTimeoutMs; the per-job
+        // policy is added where Runpod accepts it (5 s and up) to be explicit.
+        { input: request, ...(spec.executionTimeoutMs >= MIN_POLICY_TIMEOUT_MS ? { policy: { executionTimeout: spec.executionTimeoutMs } } : {}) },
         { timeoutMs, ...(signal ? { signal } : {}) },
       );
     } catch (error) {
@@ -233,6 +237,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
         throw new AppError("FUNCTION_CANCELLED", `${spec.endpointName}: job ${job.id} was cancelled`, { details });
       case "FAILED": {
         const message = job.error ?? "the job failed without an error message";
+        // Runpod's job API carries a failure as free text only; a worker that
+        // died is told apart by the platform's wording (the emulator's too).
         const crashed = /exited|crash|killed|signal/i.test(message);
         throw new AppError(crashed ? "WORKER_CRASHED" : "FUNCTION_ERROR", `${spec.endpointName}: ${message}`, { details });
       }

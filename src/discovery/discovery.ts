@@ -66,6 +66,12 @@ export interface Discovery {
    * `manifest.watchedInputs` matter even when ignored.
    */
   isIgnored(relPath: string, isDirectory?: boolean): boolean;
+  /**
+   * Forgets what every module exported, so the next discover() imports them
+   * all again in a fresh thread: for when something outside the code changed
+   * what their top-level code computes (the environment, after a .env edit).
+   */
+  invalidate(): void;
   /** Releases esbuild contexts and the worker thread. Idempotent; discover() then rejects with DISPOSED. */
   close(): Promise<void>;
 }
@@ -276,6 +282,10 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const next = chain.then(() => run(changedPaths));
       chain = next.catch(() => undefined);
       return next;
+    },
+    invalidate() {
+      for (const state of states.values()) state.read = undefined;
+      reader.discardSpare();
     },
     scannedFiles: () => scanner.files(),
     isIgnored: (relPath, isDirectory) => scanner.rules.isIgnored(toRel(relPath), isDirectory ?? /[\\/]$/.test(relPath)),

@@ -34,6 +34,11 @@ export interface ExportReader {
   warm(): void;
   /** Imports the bundles one after the other (in a fresh thread) and returns a result per URL. */
   read(targets: readonly ReadTarget[]): Promise<Map<string, ReadResult>>;
+  /**
+   * Drops the prewarmed thread: a thread copies process.env when it starts,
+   * so after the environment changed the next read must use a new one.
+   */
+  discardSpare(): void;
   /** Terminates any thread. Idempotent. */
   close(): Promise<void>;
 }
@@ -211,6 +216,11 @@ export function createExportReader(options: ExportReaderOptions): ExportReader {
         if (prewarm && !closed) spare = startThread();
       }
       return results;
+    },
+    discardSpare() {
+      const thread = spare;
+      spare = undefined;
+      void thread?.terminate();
     },
     async close() {
       closed = true;

@@ -52,6 +52,8 @@ export function endpointConfigHash(spec: ResourceSpec, runtime: WorkerRuntimeSet
     spec,
     image: spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage,
     startCommand: runtime.startCommand,
+    // A rotated key must reach the workers: a hash of it (never the key) takes part.
+    ...(runtime.secretEnv ? { secrets: stableHash(runtime.secretEnv) } : {}),
   });
 }
 

@@ -19,12 +19,13 @@ import { sendJson, toJsonText } from "./dev-context.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { DEFAULT_DOCS_DIR, DOCS_ASSET_PREFIX, isDocsAsset, sendDocsAsset } from "./docs.js";
 import { errorBoundary } from "./error-boundary.js";
+import { hostGuard } from "./host-guard.js";
 import { allowHeader, functionRoutes } from "./function-routes.js";
 import type { FunctionInvoker } from "./invoker.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { requestLog } from "./request-log.js";
 import type { RequestLogSink } from "./request-log.js";
-import { BUILT_IN_PREFIXES } from "./route-generation.js";
+import { BUILT_IN_PATHS, BUILT_IN_PREFIXES } from "./route-generation.js";
 import type { RouteGeneration } from "./route-generation.js";
 import { splitPath } from "./route-matcher.js";
 import type { RouteTable } from "./route-table.js";
@@ -63,6 +64,12 @@ export interface DevAppOptions {
    * @default `<package root>/assets/docs`
    */
   docsDir?: string;
+  /**
+   * Host names accepted besides localhost, `*.localhost` and IP literals
+   * (see host-guard.ts): exact names, `.suffix` entries, or `*`.
+   * @default []
+   */
+  allowedHosts?: readonly string[];
 }
 
 type Handler = (ctx: DevContext) => Promise<void> | void;
@@ -136,7 +143,7 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   router.get("/openapi.json", openApi);
   router.get(`${DOCS_ASSET_PREFIX}:name`, (ctx, next) => (isDocsAsset(ctx.params.name ?? "") ? sendDocsAsset(ctx, docsDir, ctx.params.name!) : next()));
 
-  const builtInPaths = new Set(["/", "/ping", "/docs", "/openapi.json"]);
+  const builtInPaths = new Set<string>(BUILT_IN_PATHS);
   // Built-in paths with another method (405, or OPTIONS), and unknown paths under
   // the built-in prefixes (404): never handed to the function routes.
   const builtInMethods: Middleware<DevState> = async (ctx, next) => {
@@ -173,6 +180,7 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   const app = new Koa<DevState>();
   app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));
   app.use(errorBoundary());
+  app.use(hostGuard(options.allowedHosts ?? []));
   app.use(requestLog({ logger, ...(options.onRequestLog ? { onRequestLog: options.onRequestLog } : {}) }));
   app.use(router.routes());
   app.use(builtInMethods);

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startDevProcess } from "../helpers/dev-process.js";
+import { startDevProcess, waitUntil } from "../helpers/dev-process.js";
 import type { DevProcess } from "../helpers/dev-process.js";
 
 let dir: string;
@@ -37,15 +37,27 @@ async function write(files: (readonly [string, string])[]): Promise<void> {
   for (const [name, text] of files) await writeFile(join(dir, name), text);
 }
 
-function emulatorUrl(d: DevProcess): string {
-  const url = d.output().match(/local emulator at (http:\/\/\S+)/)?.[1];
-  if (!url) throw new Error("no emulator URL in the output");
-  return url;
+/**
+ * The endpoints the embedded emulator holds, from its state file (its API
+ * takes a key that only the dev server knows). Writes are coalesced, so
+ * callers wait for the state they expect.
+ */
+async function endpoints(_d: DevProcess): Promise<{ id: string; name: string }[]> {
+  try {
+    const state = JSON.parse(await readFile(join(dir, ".runpod", "emulator", "emulator-state.json"), "utf8")) as { endpoints: { endpoint: { id: string; name: string } }[] };
+    return state.endpoints.map(({ endpoint }) => ({ id: endpoint.id, name: endpoint.name }));
+  } catch {
+    return [];
+  }
 }
 
-async function endpoints(d: DevProcess): Promise<{ id: string; name: string }[]> {
-  const res = await fetch(`${emulatorUrl(d)}/v2/serverless`);
-  return ((await res.json()) as { endpoints: { id: string; name: string }[] }).endpoints;
+async function endpointNames(d: DevProcess, expected: string[]): Promise<string[]> {
+  let names: string[] = [];
+  await waitUntil(async () => {
+    names = (await endpoints(d)).map((e) => e.name).sort();
+    return JSON.stringify(names) === JSON.stringify(expected);
+  }, `endpoints ${expected.join(", ")}`, 10_000).catch(() => undefined);
+  return names;
 }
 
 async function call(d: DevProcess, path: string, input: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -60,8 +72,12 @@ describe("provisioning in local mode", () => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call(dev!, "/alpha/run_sync", { n: i })));
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
     expect(results.map((r) => (r.body.output as { n: number }).n).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(await endpointNames(dev, ["live-alpha"])).toEqual(["live-alpha"]);
+    // The embedded emulator runs start commands: it answers only the dev server (a key per session).
+    const emulatorUrl = dev.output().match(/local emulator at (http:\/\/\S+)/)![1]!;
+    const probe = await fetch(`${emulatorUrl}/v2/serverless`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    expect(probe.status).toBe(401);
     const first = await endpoints(dev);
-    expect(first.filter((e) => e.name === "live-alpha")).toHaveLength(1);
     expect(dev.output().match(/Provisioned live-alpha/g)).toHaveLength(1);
     const cache = JSON.parse(await readFile(join(dir, ".runpod", "resources.json"), "utf8")) as { endpoints: Record<string, { id: string; name: string }> };
     expect(Object.values(cache.endpoints).map((e) => [e.name, e.id])).toEqual([["live-alpha", first[0]!.id]]);
@@ -83,14 +99,26 @@ describe("provisioning in local mode", () => {
 export const greet = remote(new CpuLiveServerless({ name: "greet" }), { local: true }, async () => ({ greeting: process.env.GREETING ?? null }));
 `,
       ],
+      [
+        // A config that takes a value from the environment when the module loads.
+        "remote_greet.ts",
+        `import { remote, CpuLiveServerless } from "flash-ts";
+const cpu = new CpuLiveServerless({ name: "remote-greet", env: { GREETING: process.env.GREETING ?? "unset" } });
+export const greet = remote(cpu, async () => ({ greeting: process.env.GREETING ?? null }));
+`,
+      ],
     ]);
     dev = await startDevProcess(dir);
     expect((await call(dev, "/greet/run_sync")).body).toMatchObject({ output: { greeting: "hello" } });
+    expect((await call(dev, "/remote_greet/run_sync")).body).toMatchObject({ output: { greeting: "hello" } });
     const from = dev.output().length;
     await writeFile(join(dir, ".env"), "GREETING=bonjour\n");
     await dev.waitForOutput(/\.env changed \(GREETING\)/, 20_000, from);
     await dev.waitForOutput(/Reloaded \d+ route/, 20_000, from);
     expect((await call(dev, "/greet/run_sync")).body).toMatchObject({ output: { greeting: "bonjour" } });
+    // The module was imported again with the new environment: the endpoint was updated and its worker sees it.
+    expect((await call(dev, "/remote_greet/run_sync")).body).toMatchObject({ output: { greeting: "bonjour" } });
+    expect(dev.output().slice(from)).toMatch(/Updated live-remote-greet/);
   });
 
   it("a taken port moves to the next free one, with a notice", async () => {
@@ -114,16 +142,18 @@ export const greet = remote(new CpuLiveServerless({ name: "greet" }), { local: t
     const out = dev.output();
     expect(out.indexOf("Provisioning 2 endpoint(s)")).toBeLessThan(out.indexOf("Flash Dev Server"));
     expect(out).toMatch(/✓ live-one created/);
-    expect((await endpoints(dev)).map((e) => e.name).sort()).toEqual(["live-one", "live-two"]);
+    expect(await endpointNames(dev, ["live-one", "live-two"])).toEqual(["live-one", "live-two"]);
   });
 
   it("--auto-provision refuses more than five endpoints without a terminal to confirm, unless --yes", async () => {
     await write(Array.from({ length: 6 }, (_, i) => qb(`svc${i}`)));
     dev = await startDevProcess(dir, ["--auto-provision"]);
     expect(dev.output()).toMatch(/Not provisioning more than 5 endpoints without confirmation/);
+    expect(dev.output()).not.toMatch(/Provisioned live-svc/);
     expect(await endpoints(dev)).toEqual([]);
     await dev.stop();
     dev = await startDevProcess(dir, ["--auto-provision", "--yes"]);
-    expect((await endpoints(dev)).map((e) => e.name).sort()).toEqual(["live-svc0", "live-svc1", "live-svc2", "live-svc3", "live-svc4", "live-svc5"]);
+    const all = ["live-svc0", "live-svc1", "live-svc2", "live-svc3", "live-svc4", "live-svc5"];
+    expect(await endpointNames(dev, all)).toEqual(all);
   });
 });

@@ -59,7 +59,7 @@ function open(head: string, allowHalfOpen = false): Promise<RawExchange> {
 describe("body limit on the wire", () => {
   it("answers a declared oversized Content-Length at once and closes", async () => {
     const ex = await open(
-      "POST /gpu_worker/run_sync HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{\"input\":\"",
+      "POST /gpu_worker/run_sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{\"input\":\"",
     );
     await ex.waitFor(/\r\n\r\n\{.*\}$/s);
     expect(ex.received()).toMatch(/^HTTP\/1\.1 413 /);
@@ -70,7 +70,7 @@ describe("body limit on the wire", () => {
 
   it("stops a chunked upload past the limit and cuts a client that keeps sending", async () => {
     // allowHalfOpen: the client keeps its side open and sending after the server's FIN
-    const ex = await open("POST /gpu_worker/run_sync HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", true);
+    const ex = await open("POST /gpu_worker/run_sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", true);
     const chunk = Buffer.alloc(16 * 1024, 0x61);
     const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
     let sentAfterAnswer = 0;

@@ -421,3 +421,26 @@ describe("with onRequestLog and a small body limit", () => {
     expect(small.logger.lines.some((l) => l.includes("/lb_worker/health"))).toBe(false);
   });
 });
+
+describe("host guard (DNS rebinding)", () => {
+  it("accepts localhost, *.localhost and IP literals, refuses other host names with 403", async () => {
+    const { request } = await import("node:http");
+    const url = new URL(server.url);
+    const get = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path: "/ping", headers: { host } }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const host of [`localhost:${url.port}`, "app.localhost", "127.0.0.1", "192.168.1.5:8888", "[::1]:8888"]) {
+      expect((await get(host)).status, host).toBe(200);
+    }
+    const refused = await get("rebind.attacker.example:8888");
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "FORBIDDEN", hint: expect.stringMatching(/FLASH_ALLOWED_HOSTS/) } });
+  });
+});

@@ -112,6 +112,10 @@ async function resolveProjectRoot(ctx: CommandContext, cwd: string | undefined):
   return root;
 }
 
+function describeThrown(value: unknown): string {
+  return value instanceof Error ? (value.stack ?? value.message) : String(value);
+}
+
 function askYesNo(ctx: CommandContext): ((question: string) => Promise<boolean>) | undefined {
   if (!ctx.isInteractive) return undefined;
   return async (question) => {
@@ -147,6 +151,11 @@ const command: Command = async (argv, ctx) => {
     envFromFile: envFile.applied.keys(),
   });
   if (code !== undefined) return code;
+
+  // Local functions and module top-level code run in this process: a stray
+  // rejection or throw in them is reported, not fatal to the dev server.
+  process.on("unhandledRejection", (reason) => ctx.logger.error(`unhandled rejection (in a local function or module code?): ${describeThrown(reason)}`));
+  process.on("uncaughtException", (error) => ctx.logger.error(`uncaught exception (in a local function or module code?): ${describeThrown(error)}`));
 
   const confirm = askYesNo(ctx);
   const session = await startDevSession({
