@@ -100,9 +100,12 @@ export interface JobClient {
    * Runs a job to a terminal status (COMPLETED, FAILED, CANCELLED or TIMED_OUT)
    * and returns its final state; a failed job resolves too, look at `status`.
    * @throws RunpodError UPSTREAM_TIMEOUT (details.jobId) when `timeoutMs` runs out first.
+   * When it stops waiting (timeout or the caller's abort) for a job that was not finished,
+   * it also sends a best-effort `POST /cancel/{jobId}` in the background, so the job does
+   * not keep running (and billing); close() waits for such cancels (a few seconds at most).
    */
   runToCompletion(endpointId: string, request: JobRequest, options: RunToCompletionOptions): Promise<JobState>;
-  /** Closes the HTTP client if this client created it. Idempotent. */
+  /** Waits for pending give-up cancels, then closes the HTTP client if this client created it. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -113,6 +116,11 @@ const MIN_WAIT_MS = 1_000;
 const MAX_WAIT_MS = 300_000;
 /** Margin over the server-side wait before a long poll counts as timed out. */
 const LONG_POLL_MARGIN_MS = 15_000;
+/**
+ * Bound of the best-effort cancel sent when runToCompletion gives up on a job:
+ * short, because nobody waits for its answer except close().
+ */
+const GIVE_UP_CANCEL_TIMEOUT_MS = 3_000;
 
 /** Clamps a long-poll wait to what Runpod accepts. */
 export function clampWaitMs(waitMs: number | undefined): number {
@@ -201,12 +209,30 @@ export function createJobClient(options: JobClientOptions): JobClient {
     }
   }
 
+  /** Cancels sent by runToCompletion when it gave up; close() lets them reach the server first. */
+  const pendingCancels = new Set<Promise<void>>();
+
+  /**
+   * Asks Runpod to cancel a job we stopped waiting for. Not awaited by the caller
+   * (whose error should not be delayed by it) and never rejects: the job may have
+   * finished meanwhile, or the network may be what made us give up.
+   */
+  function cancelInBackground(endpointId: string, jobId: string): void {
+    // Built inside the async function so that even a synchronous throw (a bad id) is swallowed.
+    const sent = (async () => {
+      await call("POST", url(endpointId, jobPath("cancel", jobId)), parseCancelResponse, { timeoutMs: GIVE_UP_CANCEL_TIMEOUT_MS });
+    })().catch(() => {});
+    pendingCancels.add(sent);
+    void sent.finally(() => pendingCancels.delete(sent));
+  }
+
   async function runToCompletion(endpointId: string, request: JobRequest, opts: RunToCompletionOptions): Promise<JobState> {
     const { timeoutMs, signal, onStatus } = opts;
     const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
     signal?.throwIfAborted();
     const started = performance.now();
     let jobId: string | undefined;
+    let lastStatus: JobState["status"] | undefined;
     // The overall deadline aborts whatever call is in flight with the error itself as the reason,
     // which the HTTP layer rethrows unchanged; it is built when it fires so it names the job.
     const controller = new AbortController();
@@ -225,12 +251,14 @@ export function createJobClient(options: JobClientOptions): JobClient {
     try {
       let state = await runSync(endpointId, request, { waitMs: Math.min(waitMs, remaining()), signal: controller.signal });
       jobId = state.id;
+      lastStatus = state.status;
       onStatus?.(state);
       let pauseMs = 50;
       while (!isTerminalStatus(state.status)) {
         const wait = clampWaitMs(Math.min(waitMs, remaining()));
         const pollStarted = performance.now();
         state = await statusSync(endpointId, jobId, { waitMs: wait, signal: controller.signal });
+        lastStatus = state.status;
         onStatus?.(state);
         // A server that does not hold status-sync answers at once; pause (growing) instead of spinning.
         if (!isTerminalStatus(state.status) && performance.now() - pollStarted < wait / 2) {
@@ -239,6 +267,14 @@ export function createJobClient(options: JobClientOptions): JobClient {
         }
       }
       return state;
+    } catch (error) {
+      // Gave up on a job Runpod is still queueing or running: without a cancel it would run
+      // (and bill) to its own execution timeout for a result nobody reads. Other failures
+      // (a refused status call, a network error) do not mean we stopped wanting the result.
+      if (controller.signal.aborted && jobId !== undefined && lastStatus !== undefined && !isTerminalStatus(lastStatus)) {
+        cancelInBackground(endpointId, jobId);
+      }
+      throw error;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -258,6 +294,8 @@ export function createJobClient(options: JobClientOptions): JobClient {
     health: async (endpointId, opts = {}) => call("GET", url(endpointId, "health"), parseHealthResponse, { signal: opts.signal }),
     runToCompletion,
     async close() {
+      // Each cancel is bounded by its own short timeout, so this waits a few seconds at most.
+      await Promise.all([...pendingCancels]);
       if (ownsHttp) await http.close();
     },
   };

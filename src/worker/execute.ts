@@ -216,7 +216,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     let entry: TaggedExport;
     let args: unknown[];
     try {
-      if (!prepared) await prepare();
+      // Memoised: this also waits for a preparation already under way (e.g. the worker's warm-up).
+      await prepare();
       mod = await modules.load(request);
       entry = findTarget(mod, request);
       args = decodeArgs(request.args, "arguments");

@@ -48,7 +48,8 @@ export function createNestedTransport(options: NestedTransportOptions): NestedCa
     async callQueue(endpoint: EndpointRef, request: FunctionRequest, call: NestedCallOptions): Promise<FunctionResponse> {
       const job = await options.jobs.runToCompletion(
         endpoint.id,
-        { input: request, ...(request.timeoutMs ? { policy: { executionTimeout: request.timeoutMs } } : {}) },
+        // The endpoint's timeout carries the limit; a per-job policy only where Runpod accepts one (5 s and up).
+        { input: request, ...(request.timeoutMs && request.timeoutMs >= 5_000 ? { policy: { executionTimeout: request.timeoutMs } } : {}) },
         { timeoutMs: waitFor(request, call, fallback), ...(call.signal ? { signal: call.signal } : {}) },
       );
       const details = { endpoint: endpoint.name, jobId: job.id };

@@ -127,6 +127,13 @@ const LONG_POLL_MS = 90_000;
 const POST_ATTEMPTS = 3;
 const POST_BACKOFF_MS = [100, 300];
 const POST_TIMEOUT_MS = 60_000;
+/**
+ * Pause before taking again after a job-take answered with a refusal or an unexpected
+ * status: first this, doubling up to the maximum. Such an answer comes back at once, so
+ * without a pause a platform that keeps giving it would be polled in a busy loop.
+ */
+const TAKE_BACKOFF_START_MS = 250;
+const TAKE_BACKOFF_MAX_MS = 2_000;
 
 function isJob(value: unknown): value is WorkerJob {
   return typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string" && "input" in value;
@@ -159,6 +166,13 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
   };
   let warnedNoStream = false;
   let destroyed = false;
+  /** The next pause after a refused or unexpected job-take answer; back to the start on any 2xx (a job, or a 204). */
+  let takeBackoffMs = TAKE_BACKOFF_START_MS;
+  const backOff = (): number => {
+    const wait = takeBackoffMs;
+    takeBackoffMs = Math.min(takeBackoffMs * 2, TAKE_BACKOFF_MAX_MS);
+    return wait;
+  };
   // Every URL shares the origin of its template; splitting once spares undici a URL parse per request.
   const origins = new Map<string, string>();
   const split = (url: string): { origin: string; path: string } => {
@@ -222,12 +236,20 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
         logger.warn(`job-take failed: ${(error as Error).message}`);
         return { jobs: [], retryAfterMs: 1000 };
       }
-      if (res.status === 204 || res.status === 400) return { jobs: [], retryAfterMs: 0 };
+      // 204: the long poll ended with nothing to do; the next one can start at once.
+      if (res.status === 204) {
+        takeBackoffMs = TAKE_BACKOFF_START_MS;
+        return { jobs: [], retryAfterMs: 0 };
+      }
       if (res.status === 429) return { jobs: [], retryAfterMs: 5000 };
+      // 400 is how the platform says "no job for you now" in some states; like any other
+      // unexpected status it is answered at once, so it gets a growing pause.
+      if (res.status === 400) return { jobs: [], retryAfterMs: backOff() };
       if (res.status >= 300) {
         logger.warn(`job-take answered HTTP ${res.status}`);
-        return { jobs: [], retryAfterMs: 1000 };
+        return { jobs: [], retryAfterMs: backOff() };
       }
+      takeBackoffMs = TAKE_BACKOFF_START_MS;
       // JSON whatever the content type says; be lenient about one job vs a list.
       const data = parseJson(res.text);
       const list = Array.isArray(data) ? data : data === undefined ? [] : [data];

@@ -265,6 +265,7 @@ describe("runToCompletion", () => {
   it("rejects with UPSTREAM_TIMEOUT carrying the job id when the overall timeout runs out", async () => {
     server.handle((req, res) => {
       if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j-slow", status: "IN_QUEUE" });
+      else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j-slow", status: "CANCELLED" });
       // status-sync is held past the deadline
     });
     const started = performance.now();
@@ -286,11 +287,15 @@ describe("runToCompletion", () => {
   it("rejects with UPSTREAM_TIMEOUT without a job id when runsync itself is held", async () => {
     server.handle(() => {});
     await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 200 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
+    // No id, nothing to cancel.
+    await jobs.close();
+    expect(server.requests.map((r) => r.path)).toEqual(["/v2/ep1/runsync"]);
   });
 
   it("rejects with the caller's reason when the caller aborts", async () => {
     server.handle((req, res) => {
       if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j1", status: "IN_QUEUE" });
+      else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j1", status: "CANCELLED" });
     });
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
@@ -300,6 +305,84 @@ describe("runToCompletion", () => {
     const reason = new Error("user cancelled");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
+  });
+});
+
+describe("runToCompletion giving up cancels the job", () => {
+  const cancels = (): string[] => server.requests.filter((r) => r.path.includes("/cancel/")).map((r) => `${r.method} ${r.path}`);
+
+  /** runsync queues `id`; status-sync is held; cancel answers CANCELLED. */
+  function holdStatusSync(id: string): void {
+    server.handle((req, res) => {
+      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id, status: "IN_QUEUE" });
+      else if (req.path.includes("/cancel/")) sendJson(res, 200, { id, status: "CANCELLED" });
+    });
+  }
+
+  it("POSTs /cancel/{jobId} after the overall timeout", async () => {
+    holdStatusSync("j-slow");
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    // close() waits for the background cancel.
+    await jobs.close();
+    expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-slow"]);
+    expect(server.requests.find((r) => r.path.includes("/cancel/"))?.headers.authorization).toBe(`Bearer ${KEY}`);
+  });
+
+  it("POSTs /cancel/{jobId} after the caller aborts, rejecting with the caller's reason", async () => {
+    holdStatusSync("j-abort");
+    const controller = new AbortController();
+    const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
+    let req = await server.nextRequest();
+    if (req.path.endsWith("/runsync")) req = await server.nextRequest();
+    // Waiting on status-sync: the job id is known and the job not finished.
+    expect(req.path).toBe("/v2/ep1/status-sync/j-abort");
+    const reason = new Error("user cancelled");
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await jobs.close();
+    expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-abort"]);
+  });
+
+  it("cancels during the pause between quick non-terminal answers too", async () => {
+    server.handle((req, res) => {
+      if (req.path.includes("/cancel/")) return sendJson(res, 200, { id: "j-busy", status: "CANCELLED" });
+      sendJson(res, 200, { id: "j-busy", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" });
+    });
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 400, waitMs: 1000 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    await jobs.close();
+    expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-busy"]);
+  });
+
+  it.each(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"] as const)("sends no cancel once the job is %s", async (status) => {
+    server.handle((req, res) =>
+      req.path.endsWith("/runsync") ? sendJson(res, 200, { id: "j1", status: "IN_PROGRESS" }) : sendJson(res, 200, job("j1", status)),
+    );
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000, waitMs: 1000 })).resolves.toMatchObject({ status });
+    await jobs.close();
+    expect(cancels()).toEqual([]);
+  });
+
+  it("sends no cancel when a status call fails for another reason", async () => {
+    server.handle((req, res) =>
+      req.path.endsWith("/runsync") ? sendJson(res, 200, { id: "j1", status: "IN_QUEUE" }) : sendJson(res, 404, { error: "job not found", status: 404 }),
+    );
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000, waitMs: 1000 })).rejects.toBeInstanceOf(RunpodError);
+    await jobs.close();
+    expect(cancels()).toEqual([]);
+  });
+
+  it("does not hold the caller's error for a cancel the server does not answer; close() waits a few seconds at most", async () => {
+    server.handle((req, res) => {
+      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j-stuck", status: "IN_QUEUE" });
+      // status-sync and cancel are both held
+    });
+    const started = performance.now();
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    expect(performance.now() - started).toBeLessThan(1500);
+    const closing = performance.now();
+    await jobs.close();
+    expect(performance.now() - closing).toBeLessThan(4500);
+    expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-stuck"]);
   });
 });
 

@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { DependencySet } from "../../../src/worker/dependency-installer.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "./helpers.js";
@@ -179,5 +182,35 @@ describe("closing", () => {
     const mod = bundle(`${header}// ${unique()}\nexport const f = remote(cpu, async () => 1);`, "c.ts", ["f"]);
     const response = await local.execute(makeRequest(mod, "c.ts", "f"));
     expect(!response.ok && response.error.kind).toBe("runtime");
+  });
+});
+
+describe("preparing", () => {
+  let local: Executor | undefined;
+  let fresh: { path: string; remove: () => Promise<void> } | undefined;
+  afterEach(async () => {
+    local?.close();
+    await fresh?.remove();
+  });
+
+  it("waits for a preparation already under way before loading the module", async () => {
+    fresh = await tempDir();
+    const cacheDir = fresh.path;
+    // The installer runs first in a module load; it notes whether the cache was prepared by then.
+    const preparedAtInstall: boolean[] = [];
+    const installer = {
+      async ensure(set: DependencySet) {
+        preparedAtInstall.push(existsSync(join(cacheDir, "node_modules", "flash-ts")));
+        return { dir: join(cacheDir, "deps", set.key), installed: false };
+      },
+    };
+    local = createExecutor({ cacheDir, installer, installDispatcher: false });
+    // As the worker does at start: warm up without waiting, then a job arrives at once.
+    const warming = local.prepare();
+    const mod = bundle(`${header}// ${unique()}\nexport const f = remote(cpu, async () => 7);`, "p.ts", ["f"]);
+    const response = await local.execute(makeRequest(mod, "p.ts", "f"));
+    await warming;
+    expect(resultOf(response)).toBe(7);
+    expect(preparedAtInstall).toEqual([true]);
   });
 });

@@ -95,7 +95,7 @@ describe("platform client against a fake platform", () => {
     expect(take?.query.get("job_in_progress")).toBe("0");
   });
 
-  it("treats 204 and 400 as no job, backs off on 429, and ignores jobs without id/input", async () => {
+  it("treats 204 and 400 as no job, pauses after a 400, backs off on 429, and ignores jobs without id/input", async () => {
     let status = 204;
     let body = "";
     const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
@@ -107,7 +107,7 @@ describe("platform client against a fake platform", () => {
     try {
       expect(await client.takeJobs(1, false, signal)).toEqual({ jobs: [], retryAfterMs: 0 });
       status = 400;
-      expect(await client.takeJobs(1, false, signal)).toEqual({ jobs: [], retryAfterMs: 0 });
+      expect(await client.takeJobs(1, false, signal)).toEqual({ jobs: [], retryAfterMs: 250 });
       status = 429;
       expect((await client.takeJobs(1, false, signal)).retryAfterMs).toBe(5000);
       status = 200;
@@ -115,6 +115,40 @@ describe("platform client against a fake platform", () => {
       expect((await client.takeJobs(3, false, signal)).jobs).toEqual([{ id: "ok", input: 1 }]);
       body = "";
       expect((await client.takeJobs(1, false, signal)).jobs).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("backs off (250 ms doubling to 2 s) on repeated 400s and unexpected statuses, resetting on a 204 or a job", async () => {
+    let status = 400;
+    let body = "";
+    const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const env = { RUNPOD_WEBHOOK_GET_JOB: `${base}/v2/ep/job-take/$ID?gpu=x`, RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/done/$ID?x=1`, RUNPOD_POD_ID: "w" };
+    client = createPlatformClient(resolvePlatformConfig(env, "1"), { logger: nullLogger });
+    const signal = new AbortController().signal;
+    const pauses = async (n: number): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await (client as PlatformClient).takeJobs(1, false, signal)).retryAfterMs);
+      return out;
+    };
+    try {
+      expect(await pauses(6)).toEqual([250, 500, 1000, 2000, 2000, 2000]);
+      status = 204;
+      expect(await pauses(1)).toEqual([0]);
+      status = 400;
+      expect(await pauses(2)).toEqual([250, 500]);
+      // Other unexpected statuses share the same backoff.
+      status = 503;
+      expect(await pauses(2)).toEqual([1000, 2000]);
+      status = 200;
+      body = JSON.stringify({ id: "j", input: 1 });
+      expect(await (client as PlatformClient).takeJobs(1, false, signal)).toEqual({ jobs: [{ id: "j", input: 1 }], retryAfterMs: 0 });
+      status = 404;
+      expect(await pauses(1)).toEqual([250]);
     } finally {
       server.closeAllConnections();
       server.close();
