@@ -19,6 +19,7 @@ import type { JsonValue } from "../shared/value-codec.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { FunctionEntry, Manifest, ModuleBundle } from "../discovery/manifest.js";
+import { executionPolicy } from "../runpod/wire-types.js";
 import type { JobRequest, JobState } from "../runpod/wire-types.js";
 import type { ProvisionedEndpoint } from "../provision/provisioner.js";
 import { DEFAULT_EXECUTION_TIMEOUT_MS } from "../provision/endpoint-request.js";
@@ -51,8 +52,6 @@ export interface RemoteInvokerOptions {
 }
 
 
-/** Runpod's minimum for a job's `policy.executionTimeout`. */
-const MIN_POLICY_TIMEOUT_MS = 5_000;
 /** How long past the execution timeout the client keeps waiting for the platform's verdict. */
 const CLIENT_GRACE_MS = 60_000;
 
@@ -216,9 +215,7 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     try {
       job = await this.#options.queue.runToCompletion(
         endpoint.id,
-        // The endpoint's own timeout already carries executionTimeoutMs; the per-job
-        // policy is added where Runpod accepts it (5 s and up) to be explicit.
-        { input: request, ...(spec.executionTimeoutMs >= MIN_POLICY_TIMEOUT_MS ? { policy: { executionTimeout: spec.executionTimeoutMs } } : {}) },
+        { input: request, ...executionPolicy(spec.executionTimeoutMs) },
         { timeoutMs, ...(signal ? { signal } : {}) },
       );
     } catch (error) {

@@ -129,6 +129,18 @@ export interface JobPolicy {
   ttl?: number;
 }
 
+/** Runpod's range for a job's `policy.executionTimeout` (ms). */
+export const POLICY_EXECUTION_TIMEOUT_MS = { min: 5_000, max: 7 * 24 * 3600 * 1000 } as const;
+
+/**
+ * The per-job policy for a function's execution timeout, where Runpod accepts
+ * one. Shorter limits are carried by the endpoint's own `timeout` alone.
+ */
+export function executionPolicy(timeoutMs: number | undefined): { policy?: JobPolicy } {
+  if (!timeoutMs || timeoutMs < POLICY_EXECUTION_TIMEOUT_MS.min || timeoutMs > POLICY_EXECUTION_TIMEOUT_MS.max) return {};
+  return { policy: { executionTimeout: timeoutMs } };
+}
+
 /** Body of /run and /runsync. */
 export interface JobRequest {
   input: unknown;

@@ -4,6 +4,7 @@
  * ones in src/runpod); this file only knows their shape, so the runtime does
  * not depend on the HTTP clients (docs/internals.md, who may import whom).
  */
+import { executionPolicy } from "../runpod/wire-types.js";
 import { AppError } from "../shared/errors.js";
 import { parseFunctionResponse } from "../shared/function-protocol.js";
 import type { EndpointRef, FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
@@ -48,8 +49,7 @@ export function createNestedTransport(options: NestedTransportOptions): NestedCa
     async callQueue(endpoint: EndpointRef, request: FunctionRequest, call: NestedCallOptions): Promise<FunctionResponse> {
       const job = await options.jobs.runToCompletion(
         endpoint.id,
-        // The endpoint's timeout carries the limit; a per-job policy only where Runpod accepts one (5 s and up).
-        { input: request, ...(request.timeoutMs && request.timeoutMs >= 5_000 ? { policy: { executionTimeout: request.timeoutMs } } : {}) },
+        { input: request, ...executionPolicy(request.timeoutMs) },
         { timeoutMs: waitFor(request, call, fallback), ...(call.signal ? { signal: call.signal } : {}) },
       );
       const details = { endpoint: endpoint.name, jobId: job.id };

@@ -1,7 +1,8 @@
 /**
  * The host side of `flash dev`: run it in the project's dev container when a
- * Docker engine answers. dockerode is loaded only when a container may be used.
+ * Docker engine answers.
  */
+import { resolveContainerMode } from "../../container/container-mode.js";
 import { AppError } from "../../shared/errors.js";
 import type { ResolvedDevOptions } from "../../dev/dev-options.js";
 import type { CommandContext } from "../context.js";
@@ -19,22 +20,17 @@ export interface ContainerChoice {
   envFromFile: Iterable<string>;
 }
 
-/** Off without asking Docker: --no-container, FLASH_CONTAINER=0, or already in the container. */
-export function containerDisabled(flag: boolean | undefined, env: NodeJS.ProcessEnv, inContainer: boolean): boolean {
-  if (inContainer || flag === false) return true;
-  if (flag === true) return false;
-  return ["0", "false", "no", "off"].includes((env.FLASH_CONTAINER ?? "").trim().toLowerCase());
-}
-
 /**
  * Returns the container's exit code, or undefined when the dev server should
  * run directly (no engine is installed or configured, and none was required).
  */
 export async function runInContainerIfAvailable(choice: ContainerChoice): Promise<number | undefined> {
   const { ctx, options } = choice;
-  if (containerDisabled(choice.flag, ctx.env, options.inContainer)) return undefined;
-  const { detectDocker, isLocalEndpoint, resolveContainerMode, runDevContainer } = await import("../../container/index.js");
-  const required = resolveContainerMode(choice.flag, ctx.env, options.inContainer) === "on";
+  const mode = resolveContainerMode(choice.flag, ctx.env, options.inContainer);
+  if (mode === "off") return undefined;
+  // dockerode is loaded only when a container may be used.
+  const { detectDocker, isLocalEndpoint, runDevContainer } = await import("../../container/index.js");
+  const required = mode === "on";
   const detection = await detectDocker(ctx.env);
   if (detection.status === "absent") {
     if (required) {
