@@ -11,6 +11,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { AppError, hasCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import { isProcessAlive } from "../shared/process-alive.js";
 import { PACKAGE_ROOT, readPackageVersion } from "../shared/package-info.js";
 import type { AttachHandle, ContainerRuntime } from "./container-runtime.js";
 import { detectDocker } from "./detect.js";
@@ -240,7 +241,7 @@ async function replaceStaleContainers(runtime: ContainerRuntime, labels: Record<
   for (const container of existing) {
     const ownerPid = Number(container.labels[LABELS.ownerPid]);
     const sameHost = container.labels[LABELS.ownerHost] === hostname();
-    if (container.state === "running" && sameHost && ownerPid !== process.pid && isProcessAlive(ownerPid)) {
+    if (container.state === "running" && sameHost && ownerPid > 0 && ownerPid !== process.pid && isProcessAlive(ownerPid)) {
       throw new AppError("CONFLICT", `flash dev is already running for this project (pid ${ownerPid}, container ${container.name}).`, {
         hint: "Stop that one first (Ctrl-C in its terminal), or use it: it serves the same project.",
       });
@@ -255,16 +256,6 @@ function hostUser(user: { uid: number; gid: number } | undefined): { uid?: numbe
   if (user) return user;
   if (typeof process.getuid === "function" && typeof process.getgid === "function") return { uid: process.getuid(), gid: process.getgid() };
   return {};
-}
-
-function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 interface TerminalSetup {

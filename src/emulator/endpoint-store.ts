@@ -14,7 +14,7 @@ import type {
 } from "../runpod/wire-types.js";
 import { stableStringify } from "../shared/hash.js";
 import type { Logger } from "../shared/logger.js";
-import { isPlainObject } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
 import { createRunpodId } from "./ids.js";
 import { loadStateFile, StateFileWriter } from "./state-file.js";
 
@@ -183,16 +183,16 @@ function withMemory(cpu: CpuConfig): CpuConfig {
 }
 
 function toRecord(entry: unknown): EndpointRecord | undefined {
-  if (!isPlainObject(entry) || !isPlainObject(entry.endpoint) || typeof entry.version !== "number") return undefined;
+  if (!isRecord(entry) || !isRecord(entry.endpoint) || typeof entry.version !== "number") return undefined;
   const e = entry.endpoint;
   const valid =
     typeof e.id === "string" &&
     typeof e.name === "string" &&
     (e.type === "QUEUE" || e.type === "LOAD_BALANCER") &&
-    isPlainObject(e.workers) &&
+    isRecord(e.workers) &&
     typeof e.workers.min === "number" &&
     typeof e.workers.max === "number" &&
-    isPlainObject(e.scaling) &&
+    isRecord(e.scaling) &&
     typeof e.timeout === "number";
   if (!valid) return undefined;
   return { endpoint: e as unknown as StoredEndpoint, version: entry.version };

@@ -7,7 +7,7 @@
  */
 import type { CreateEndpointRequest, EndpointScaling, UpdateEndpointRequest } from "../runpod/wire-types.js";
 import { HttpError } from "./http-error.js";
-import { isPlainObject } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
 import { MAX_TIMEOUT_MS } from "./job-record.js";
 
 const CONTAINER_FIELDS = ["image", "args", "disk", "env", "ports", "registry"] as const;
@@ -63,7 +63,7 @@ function checkContainer(c: Checker, body: Record<string, unknown>): void {
   if (body.args !== undefined) c.string(body.args, "$.args");
   if (body.disk !== undefined) c.integer(body.disk, "$.disk", 1);
   if (body.env !== undefined) {
-    if (!isPlainObject(body.env)) c.fail("$.env", "expected object");
+    if (!isRecord(body.env)) c.fail("$.env", "expected object");
     else for (const [k, v] of Object.entries(body.env)) if (typeof v !== "string") c.fail(`$.env.${k}`, "expected string");
   }
   if (body.ports !== undefined) c.stringArray(body.ports, "$.ports");
@@ -71,7 +71,7 @@ function checkContainer(c: Checker, body: Record<string, unknown>): void {
 }
 
 function checkScaling(c: Checker, value: unknown): void {
-  if (!isPlainObject(value)) return c.fail("$.scaling", "expected object");
+  if (!isRecord(value)) return c.fail("$.scaling", "expected object");
   if (value.type === "QUEUE_DELAY") {
     c.unknownFields(value, new Set(["type", "queueDelay"]), "$.scaling");
     if (typeof value.queueDelay !== "number" || value.queueDelay < 0.5) c.fail("$.scaling.queueDelay", "expected number >= 0.5");
@@ -84,7 +84,7 @@ function checkScaling(c: Checker, value: unknown): void {
 }
 
 function checkWorkers(c: Checker, value: unknown): void {
-  if (!isPlainObject(value)) return c.fail("$.workers", "expected object");
+  if (!isRecord(value)) return c.fail("$.workers", "expected object");
   c.unknownFields(value, new Set(["min", "max", "idleTimeout"]), "$.workers");
   if (value.min !== undefined) c.integer(value.min, "$.workers.min", 0);
   if (value.max !== undefined) c.integer(value.max, "$.workers.max", 0);
@@ -92,7 +92,7 @@ function checkWorkers(c: Checker, value: unknown): void {
 }
 
 function checkGpu(c: Checker, value: unknown, create: boolean): void {
-  if (!isPlainObject(value)) return c.fail("$.gpu", "expected object");
+  if (!isRecord(value)) return c.fail("$.gpu", "expected object");
   c.unknownFields(value, GPU_FIELDS, "$.gpu");
   if (value.pools !== undefined || create) c.stringArray(value.pools, "$.gpu.pools", 1);
   if (value.excludedTypes !== undefined) c.stringArray(value.excludedTypes, "$.gpu.excludedTypes");
@@ -105,7 +105,7 @@ function checkGpu(c: Checker, value: unknown, create: boolean): void {
 function checkCpu(c: Checker, value: unknown): void {
   if (!Array.isArray(value) || value.length === 0) return c.fail("$.cpu", "expected non-empty array");
   value.forEach((item, i) => {
-    if (!isPlainObject(item)) return c.fail(`$.cpu[${i}]`, "expected object");
+    if (!isRecord(item)) return c.fail(`$.cpu[${i}]`, "expected object");
     c.unknownFields(item, new Set(["id", "vcpuCount"]), `$.cpu[${i}]`);
     c.string(item.id, `$.cpu[${i}].id`, 1);
     // The spec says >= 2 and a power of two for the flavour; the emulator has no catalog, so it only asks for a positive integer.
@@ -147,14 +147,14 @@ function throwIfErrors(c: Checker): void {
  * scale on request count.
  */
 function checkIdleTimeoutRule(type: unknown, scaling: EndpointScaling | undefined, workers: unknown): void {
-  if (type === "QUEUE" && scaling?.type === "REQUEST_COUNT" && isPlainObject(workers) && workers.idleTimeout !== undefined) {
+  if (type === "QUEUE" && scaling?.type === "REQUEST_COUNT" && isRecord(workers) && workers.idleTimeout !== undefined) {
     throw new HttpError(400, "workers.idleTimeout does not apply to QUEUE endpoints scaling on REQUEST_COUNT");
   }
 }
 
 /** Validates a create body; throws HttpError (400/422). */
 export function validateCreateEndpoint(body: unknown): CreateEndpointRequest {
-  if (!isPlainObject(body)) throw new HttpError(422, "Request validation failed.", ["$: expected object"]);
+  if (!isRecord(body)) throw new HttpError(422, "Request validation failed.", ["$: expected object"]);
   const c = new Checker();
   c.unknownFields(body, CREATE_FIELDS, "$");
   checkCommon(c, body, true);
@@ -177,7 +177,7 @@ export function validateUpdateEndpoint(
   body: unknown,
   current: { type: string; scaling: EndpointScaling; workers: { min: number; max: number }; hasGpu: boolean },
 ): UpdateEndpointRequest {
-  if (!isPlainObject(body)) throw new HttpError(422, "Request validation failed.", ["$: expected object"]);
+  if (!isRecord(body)) throw new HttpError(422, "Request validation failed.", ["$: expected object"]);
   const c = new Checker();
   c.unknownFields(body, UPDATE_FIELDS, "$");
   checkCommon(c, body, false);
@@ -189,14 +189,14 @@ export function validateUpdateEndpoint(
   if (body.gpu !== undefined && body.cpu !== undefined) throw new HttpError(400, "specify at most one of gpu or cpu");
   if (body.gpu !== undefined && !current.hasGpu) throw new HttpError(400, "gpu cannot be set on a CPU endpoint; the compute family is immutable");
   if (body.cpu !== undefined && current.hasGpu) throw new HttpError(400, "cpu cannot be set on a GPU endpoint; the compute family is immutable");
-  const workers = isPlainObject(body.workers) ? { ...current.workers, ...body.workers } : undefined;
+  const workers = isRecord(body.workers) ? { ...current.workers, ...body.workers } : undefined;
   checkMinMax(workers);
   checkIdleTimeoutRule(current.type, scaling, body.workers);
   return body as UpdateEndpointRequest;
 }
 
 function checkMinMax(workers: unknown): void {
-  if (!isPlainObject(workers)) return;
+  if (!isRecord(workers)) return;
   const min = typeof workers.min === "number" ? workers.min : 0;
   const max = typeof workers.max === "number" ? workers.max : 3;
   if (min > max) throw new HttpError(400, `workers.min (${min}) must not exceed workers.max (${max})`);

@@ -7,7 +7,7 @@
  */
 import type { Context, Next } from "koa";
 import { HttpError } from "./http-error.js";
-import { isPlainObject } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
 
 /** What to do to matching requests. */
 export interface FaultRule {
@@ -49,7 +49,7 @@ export interface FaultRegistry extends Faults {
 
 /** Checks a rule from untrusted input (the admin route); throws a 400 HttpError. */
 export function validateFaultRule(value: unknown): FaultRule {
-  if (!isPlainObject(value)) throw new HttpError(400, "a fault rule must be a JSON object");
+  if (!isRecord(value)) throw new HttpError(400, "a fault rule must be a JSON object");
   const { route, latencyMs, status, body, drop, times } = value;
   if (typeof route !== "string" || route === "") throw new HttpError(400, "fault rule: route must be a non-empty regular expression string");
   try {

@@ -79,11 +79,6 @@ export async function readJson(req: IncomingMessage, limit: number, empty: unkno
   return parseJson(await readBody(req, limit), empty);
 }
 
-/** True for JSON objects (not arrays, not null). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${Math.round(bytes / 1024)} KB`;
 }

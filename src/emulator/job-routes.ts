@@ -7,7 +7,8 @@
 import type { Context } from "koa";
 import type { HealthResponse, JobPolicy, JobStatus } from "../runpod/wire-types.js";
 import type { EmulatorContext } from "./emulator-context.js";
-import { BODY_LIMITS, isPlainObject, readJson } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
+import { BODY_LIMITS, readJson } from "./http-body.js";
 import { HttpError } from "./http-error.js";
 import { isTerminal, MAX_TIMEOUT_MS, takeStreamChunks, toJobState, type JobRecord } from "./job-record.js";
 import { clampedQuery, onClientGone, requireKey, requireMethod } from "./koa-helpers.js";
@@ -89,7 +90,7 @@ function findJob(app: EmulatorContext, endpointId: string, jobId: string): JobRe
 
 async function submit(ctx: Context, app: EmulatorContext, endpointId: string, sync: boolean): Promise<void> {
   const body = await readJson(ctx.req, sync ? BODY_LIMITS.runsync : BODY_LIMITS.run);
-  if (!isPlainObject(body)) throw new HttpError(400, 'request body must be a JSON object like {"input": {...}}');
+  if (!isRecord(body)) throw new HttpError(400, 'request body must be a JSON object like {"input": {...}}');
   if (body.input === undefined) throw new HttpError(400, 'missing "input" in the request body');
   if (body.webhook !== undefined && typeof body.webhook !== "string") throw new HttpError(400, "webhook must be a URL string");
   const policy = parsePolicy(body.policy);
@@ -113,7 +114,7 @@ async function submit(ctx: Context, app: EmulatorContext, endpointId: string, sy
 
 function parsePolicy(value: unknown): JobPolicy | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isPlainObject(value)) throw new HttpError(400, "policy must be an object");
+  if (!isRecord(value)) throw new HttpError(400, "policy must be an object");
   const policy: JobPolicy = {};
   for (const key of ["executionTimeout", "ttl"] as const) {
     const v = value[key];

@@ -8,7 +8,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../shared/logger.js";
-import { isPlainObject } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
 
 /** File name of the state inside the state dir. */
 export const STATE_FILE_NAME = "emulator-state.json";
@@ -37,7 +37,7 @@ export async function loadStateFile(stateDir: string, logger: Logger): Promise<S
     await setAside(path, `not valid JSON (${(error as Error).message})`, logger);
     return undefined;
   }
-  if (!isPlainObject(parsed) || parsed.format !== FORMAT || !Array.isArray(parsed.endpoints)) {
+  if (!isRecord(parsed) || parsed.format !== FORMAT || !Array.isArray(parsed.endpoints)) {
     await setAside(path, "not an emulator state file", logger);
     return undefined;
   }

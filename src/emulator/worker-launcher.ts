@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import { isProcessAlive } from "../shared/process-alive.js";
 import type { StartCommand } from "./start-command.js";
 
 /** How a worker process ended. */
@@ -110,12 +111,7 @@ export function launchWorkerProcess(options: LaunchOptions): WorkerProcess {
 
 /** True while any process of the group led by `pid` exists (zombies included). */
 function groupExists(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return isProcessAlive(-pid);
 }
 
 /** Polls (briefly) until the group is gone, re-sending SIGKILL; gives up after `timeoutMs`. */

@@ -8,7 +8,8 @@
 import type { Context } from "koa";
 import type { JobDoneBody } from "../runpod/wire-types.js";
 import type { EmulatorContext } from "./emulator-context.js";
-import { BODY_LIMITS, isPlainObject, readJson } from "./http-body.js";
+import { isRecord } from "../shared/is-record.js";
+import { BODY_LIMITS, readJson } from "./http-body.js";
 import { HttpError } from "./http-error.js";
 import { toWorkerJob } from "./job-record.js";
 import { clampedQuery, onClientGone, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
@@ -49,7 +50,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     case "job-done": {
       requireMethod(ctx, "POST");
       const body = await readJson(ctx.req, BODY_LIMITS.jobDone, {});
-      if (!isPlainObject(body)) throw new HttpError(400, "job-done body must be a JSON object");
+      if (!isRecord(body)) throw new HttpError(400, "job-done body must be a JSON object");
       const job = app.jobs.get(endpointId, jobId!);
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
       const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true");
@@ -62,7 +63,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
       const body = await readJson(ctx.req, BODY_LIMITS.jobStream, {});
       const job = app.jobs.get(endpointId, jobId!);
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
-      app.jobs.appendChunk(job, workerId, isPlainObject(body) && "output" in body ? body.output : body);
+      app.jobs.appendChunk(job, workerId, isRecord(body) && "output" in body ? body.output : body);
       ctx.body = {};
       return;
     }

@@ -14,6 +14,7 @@
 import type { IncomingMessage } from "node:http";
 import type { HttpMethod } from "../sdk/registry.js";
 import { AppError } from "../shared/errors.js";
+import { isRecord } from "../shared/is-record.js";
 import { readJsonBody } from "./body-reader.js";
 import type { ReadJsonBodyOptions } from "./body-reader.js";
 
@@ -21,10 +22,6 @@ import type { ReadJsonBodyOptions } from "./body-reader.js";
 const BODY_METHODS: ReadonlySet<HttpMethod> = new Set<HttpMethod>(["POST", "PUT", "PATCH", "DELETE"]);
 /** Methods whose LB body must be an object (so path params can always be merged). */
 const OBJECT_BODY_METHODS: ReadonlySet<HttpMethod> = new Set<HttpMethod>(["POST", "PUT", "PATCH"]);
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -41,7 +38,7 @@ export function lbReadsBody(method: HttpMethod): boolean {
 export async function readQbInput(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<unknown> {
   const body = await readJsonBody(req, options);
   const value = body.present ? body.value : {};
-  if (!isPlainObject(value)) {
+  if (!isRecord(value)) {
     throw new AppError("INVALID_BODY", `A queue-based route takes a JSON object, not ${describe(value)}`, {
       hint: 'Send {"input": <your input>}; the function receives the value of "input".',
     });
@@ -68,7 +65,7 @@ export async function readLbInput(
   if (!lbReadsBody(method)) return { ...queryToMap(querystring), ...params };
   const body = await readJsonBody(req, options);
   const value = body.present ? body.value : {};
-  if (isPlainObject(value)) return { ...value, ...params };
+  if (isRecord(value)) return { ...value, ...params };
   if (OBJECT_BODY_METHODS.has(method)) {
     throw new AppError("INVALID_BODY", `A ${method} route takes a JSON object, not ${describe(value)}`, {
       hint: "Wrap the value in an object, e.g. {\"items\": [...]}.",

@@ -13,6 +13,7 @@
  * caller sends the request again with the code.
  */
 import { AppError } from "./errors.js";
+import { isRecord } from "./is-record.js";
 import type { JsonValue } from "./value-codec.js";
 
 export const FUNCTION_PROTOCOL_VERSION = 1 as const;
@@ -110,10 +111,6 @@ export type FunctionResponse = FunctionSuccess | FunctionFailure;
 
 function fail(message: string): never {
   throw new AppError("INVALID_INPUT", `invalid function request: ${message}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** True when `value` looks like a FunctionRequest (cheap check used to tell it from a plain job input). */

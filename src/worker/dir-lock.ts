@@ -30,6 +30,7 @@ import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/pr
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { isProcessAlive } from "../shared/process-alive.js";
 
 export interface DirLockOptions {
   /** A lock not refreshed for this long is considered abandoned. Default 10 minutes. */
@@ -52,16 +53,6 @@ interface Owner {
 const OWNER_FILE = "owner.json";
 /** Tokens end up in a folder name; anything else in an owner file is not trusted as one. */
 const TOKEN_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** The owner file of a lock folder, or undefined when it is missing, partly written or not ours to read. */
 async function readOwner(dir: string): Promise<Owner | undefined> {
@@ -95,7 +86,7 @@ async function abandonedIdentity(lockDir: string, staleMs: number, ownerGraceMs:
   // The owner file is written right after mkdir: a fresh lock without one is being set up,
   // an old one lost its holder in between.
   if (!owner) return age > ownerGraceMs ? identity : undefined;
-  return owner.host === hostname() && owner.pid !== process.pid && !isAlive(owner.pid) ? identity : undefined;
+  return owner.host === hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid) ? identity : undefined;
 }
 
 /**

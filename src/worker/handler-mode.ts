@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { AppError } from "../shared/errors.js";
+import { isRecord } from "../shared/is-record.js";
 import type { JobContext, JobOutcome, JobResultBody, JobRunner } from "./job-runner.js";
 import { nativeImport } from "./module-cache.js";
 import type { WorkerJob } from "./platform-client.js";
@@ -62,9 +63,6 @@ export async function loadHandler(file: string, cwd: string): Promise<HandlerMod
   return { file: path, handler: candidate as Handler, ...(typeof concurrency === "number" ? { concurrency } : {}) };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** The job-done body for a handler's return value (D.6): `error` and `refresh_worker` keys are lifted out. */
 export function shapeHandlerResult(value: unknown): JobResultBody {

@@ -4,6 +4,7 @@
  * the process. See src/worker/index.ts.
  */
 import { AppError } from "../../shared/errors.js";
+import { isProcessAlive } from "../../shared/process-alive.js";
 import { registerSecret } from "../../shared/redact.js";
 import type { Logger } from "../../shared/logger.js";
 import type { NestedCallTransport, WorkerHandle } from "../../worker/index.js";
@@ -140,13 +141,9 @@ const command: Command = async (argv, ctx) => {
   const parentPid = Number(ctx.env.FLASH_PARENT_PID);
   if (Number.isInteger(parentPid) && parentPid > 1) {
     const watch = setInterval(() => {
-      try {
-        process.kill(parentPid, 0);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ESRCH") return;
-        clearInterval(watch);
-        onStdioError();
-      }
+      if (isProcessAlive(parentPid)) return;
+      clearInterval(watch);
+      onStdioError();
     }, 1000);
     watch.unref();
   }
