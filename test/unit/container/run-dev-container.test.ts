@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runDevContainer, type RunDevContainerOptions } from "../../src/container/run-dev-container.js";
-import { LABELS } from "../../src/container/labels.js";
-import { projectIdentity } from "../../src/container/dev-container-spec.js";
-import { AppError } from "../../src/shared/errors.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { runDevContainer, type RunDevContainerOptions } from "../../../src/container/run-dev-container.js";
+import { LABELS } from "../../../src/container/labels.js";
+import { projectIdentity } from "../../../src/container/dev-container-spec.js";
+import { AppError } from "../../../src/shared/errors.js";
+import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { FakeContainerRuntime } from "./fake-container-runtime.js";
 
 type ShutdownHandler = (signal: NodeJS.Signals, force: boolean) => void;
