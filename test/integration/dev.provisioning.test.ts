@@ -11,8 +11,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startDevProcess, waitUntil } from "../helpers/dev-process.js";
+import { startDevProcess } from "../helpers/dev-process.js";
 import type { DevProcess } from "../helpers/dev-process.js";
+import { waitFor } from "../helpers/wait.js";
 
 let dir: string;
 let dev: DevProcess | undefined;
@@ -53,10 +54,10 @@ async function endpoints(_d: DevProcess): Promise<{ id: string; name: string }[]
 
 async function endpointNames(d: DevProcess, expected: string[]): Promise<string[]> {
   let names: string[] = [];
-  await waitUntil(async () => {
+  await waitFor(`endpoints ${expected.join(", ")}`, async () => {
     names = (await endpoints(d)).map((e) => e.name).sort();
     return JSON.stringify(names) === JSON.stringify(expected);
-  }, `endpoints ${expected.join(", ")}`, 10_000).catch(() => undefined);
+  }, 10_000).catch(() => undefined);
   return names;
 }
 

@@ -4,7 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, distBuilt, FAKE_WORKER_COMMAND, FIXTURES, isGroupAlive, waitFor } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, FIXTURES } from "../helpers/emulator.js";
+import { CLI, isGroupAlive } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -13,7 +15,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-describe.skipIf(!distBuilt())("flash emulator", () => {
+describe("flash emulator", () => {
   it("prints the URL and the env vars, serves with the API key and stops its workers on Ctrl-C", async () => {
     const stateDir = await mkdtemp(join(tmpdir(), "emu-cli-"));
     dirs.push(stateDir);

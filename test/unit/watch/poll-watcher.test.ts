@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import { denied, resetFaults, slow } from "./fs-faults.js";
-import { BatchRecorder, createTempProject, waitFor, type TempProject } from "./watch-helpers.js";
+import { waitFor } from "../../helpers/wait.js";
+import { BatchRecorder, createTempProject, type TempProject } from "./watch-helpers.js";
 
 vi.mock("node:fs", async (importOriginal) => (await import("./fs-faults.js")).withFaults(await importOriginal()));
 
@@ -55,8 +56,8 @@ describe("poll watcher under filesystem faults", () => {
     watcher.setHotFiles(hot);
     // 5 files × 1 ms = a 5 ms round: at a 2 % duty cycle that is a round every ~250 ms.
     for (const rel of hot) slow.set(join(p.root, rel), 1);
-    await waitFor(() => (watcher.stats().hotIntervalMs ?? 0) >= 100, "the hot interval to grow", 5000);
+    await waitFor("the hot interval to grow", () => (watcher.stats().hotIntervalMs ?? 0) >= 100, 5000);
     slow.clear();
-    await waitFor(() => watcher.stats().hotIntervalMs === 20, "the hot interval to come back", 10000);
+    await waitFor("the hot interval to come back", () => watcher.stats().hotIntervalMs === 20, 10000);
   });
 });

@@ -10,7 +10,8 @@ import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import { describeWatcher } from "../../../src/watch/describe-watcher.js";
 import type { CreateWatcherOptions, Watcher, WatchMode } from "../../../src/watch/types.js";
-import { BatchRecorder, createTempProject, waitFor, type TempProject } from "./watch-helpers.js";
+import { waitFor } from "../../helpers/wait.js";
+import { BatchRecorder, createTempProject, type TempProject } from "./watch-helpers.js";
 
 /** Short intervals so that cold changes show up within a second in poll mode. */
 const COLD_MS = 400;
@@ -124,7 +125,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
       p.write(rel);
       await sleep(5);
     }
-    await waitFor(() => rec.events.length >= 3, "three changes", HOT_TIMEOUT);
+    await waitFor("three changes", () => rec.events.length >= 3, HOT_TIMEOUT);
     await sleep(150);
     expect(rec.batches).toHaveLength(1);
     expect(rec.batches[0]?.paths.sort()).toEqual(["src/a.ts", "src/b.ts", "src/hot.ts"]);
@@ -145,7 +146,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
       writeFileSync(join(p.root, rel), "new content\n");
     }
     p.write("src/pkg9/new.ts");
-    await waitFor(() => rec.events.length >= changed.length + 1, "every file of the checkout", COLD_TIMEOUT);
+    await waitFor("every file of the checkout", () => rec.events.length >= changed.length + 1, COLD_TIMEOUT);
     expect(rec.batches).toHaveLength(1);
     expect(new Set(rec.batches[0]?.paths)).toEqual(new Set([...changed, "src/pkg9/new.ts"]));
   });
@@ -216,7 +217,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     const count = () => process.getActiveResourcesInfo().filter((r) => kinds.includes(r)).length;
     // Handles of watchers closed by earlier tests go away asynchronously: start from a stable count.
     let last = -1;
-    await waitFor(() => last === (last = count()), "a stable handle count");
+    await waitFor("a stable handle count", () => last === (last = count()));
     const before = count();
     const p = project(SOURCE);
     const { watcher, rec } = await start(mode, p);
@@ -229,7 +230,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     p.write("src/new.ts");
     await sleep(200);
     expect(rec.batches).toHaveLength(0);
-    await waitFor(() => count() <= before, "the watcher's timers and handles to be released");
+    await waitFor("the watcher's timers and handles to be released", () => count() <= before);
     // A closed watcher ignores further calls.
     watcher.setHotFiles(["src/new.ts"]);
     expect(watcher.onChange(() => {})).toBeTypeOf("function");

@@ -5,7 +5,7 @@ import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { createDependencyInstaller, resolveDependencySet } from "../../../src/worker/dependency-installer.js";
 import { withDirLock } from "../../../src/worker/dir-lock.js";
 import { createExecutor } from "../../../src/worker/execute.js";
-import { bundle, makeRequest, resultOf, tempDir, unique } from "./helpers.js";
+import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";
 
 describe("resolveDependencySet", () => {
   it("sorts, de-duplicates and drops flash-ts itself", () => {

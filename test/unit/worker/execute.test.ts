@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DependencySet } from "../../../src/worker/dependency-installer.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
-import { bundle, makeRequest, resultOf, tempDir, unique } from "./helpers.js";
+import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";
 
 let cache: { path: string; remove: () => Promise<void> };
 let executor: Executor;

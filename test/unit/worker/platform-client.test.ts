@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { nullLogger } from "../../../src/shared/logger.js";
 import { appendQuery, createPlatformClient, resolvePlatformConfig } from "../../../src/worker/platform-client.js";
 import type { PlatformClient } from "../../../src/worker/platform-client.js";
-import { FakePlatform } from "./fake-platform.js";
+import { FakePlatform } from "../../helpers/fake-platform.js";
 
 describe("resolvePlatformConfig", () => {
   const env = {

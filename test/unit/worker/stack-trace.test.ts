@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import { cleanStack, registerModuleSources } from "../../../src/worker/stack-trace.js";
-import { bundleFixture, makeRequest, tempDir } from "./helpers.js";
+import { bundleFixture, makeRequest, tempDir } from "../../helpers/worker-bundles.js";
 
 describe("cleanStack", () => {
   const cache = "/tmp/cache-x";
