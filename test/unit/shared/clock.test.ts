@@ -58,4 +58,17 @@ describe("FakeClock (test/helpers)", () => {
     await expect(pending).rejects.toThrow("cancelled");
     expect(clock.pending()).toEqual([]);
   });
+
+  it("tick() moves time for measured synchronous work; advance() never goes back over it", async () => {
+    const clock = new FakeClock();
+    const measured: number[] = [];
+    void clock.sleep(10).then(() => {
+      const start = clock.now();
+      clock.tick(7); // a slow synchronous step
+      measured.push(clock.now() - start);
+    });
+    await clock.advance(10);
+    expect(measured).toEqual([7]);
+    expect(clock.now()).toBe(17);
+  });
 });
