@@ -4,11 +4,12 @@
  * ports, polling helpers, the host-CLI harness as a child process, and cleanup
  * of everything labelled with a project.
  */
+import { execFileSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createDockerContainerRuntime } from "../../src/container/docker-container-runtime.js";
 import { resolveDockerEndpoints } from "../../src/container/docker-endpoint.js";
 import type { ContainerRuntime } from "../../src/container/container-runtime.js";
@@ -75,13 +76,40 @@ export async function devImage(): Promise<string> {
 export function tempProject(source = FIXTURE, owner?: { uid: number; gid: number }): string {
   const dir = mkdtempSync(join(tmpdir(), "flash-ct-"));
   cpSync(source, dir, { recursive: true, filter: (p) => !/[/\\](node_modules|\.runpod)$/.test(p) });
-  if (owner && process.getuid?.() === 0) chownTree(dir, owner.uid, owner.gid);
+  if (owner) giveTree(dir, owner);
   return dir;
+}
+
+/** The image the helpers below run as root (present wherever the dev image builds). */
+const ROOT_HELPER_IMAGE = "node:24-bookworm-slim";
+
+/** Runs `command` as root in a throwaway container with `dir` mounted at /target. */
+function asRootOn(dir: string, command: string[]): void {
+  execFileSync("docker", ["run", "--rm", "--user", "0:0", "--label", "dev.flash-ts.test=file-owner", "-v", `${dir}:/target`, ROOT_HELPER_IMAGE, ...command], { stdio: "pipe" });
+}
+
+/**
+ * Makes `owner` the owner of everything under `dir`. The ownership checks
+ * need a project owned by someone other than the test runner and the image's
+ * default user, whoever runs the tests: as root directly, otherwise as root
+ * in a container (bind mounts keep numeric ids), opening the files to
+ * everyone so that the runner can still edit and read them.
+ */
+export function giveTree(dir: string, owner: { uid: number; gid: number }): void {
+  if (process.getuid?.() === 0) chownTree(dir, owner.uid, owner.gid);
+  else asRootOn(dir, ["sh", "-c", `chown -R ${owner.uid}:${owner.gid} /target && chmod -R a+rwX /target`]);
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+}
+
+/** Removes `dir`, also when another user's files in it are beyond the test runner's reach. */
+export function removeTree(dir: string): void {
+  // The folder itself may be another user's too, in a sticky /tmp: remove it from its parent.
+  if (process.getuid?.() !== 0 && existsSync(dir)) asRootOn(dirname(dir), ["rm", "-rf", `/target/${basename(dir)}`]);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes the project's containers and its dependency volume, and the folder. */
@@ -90,7 +118,7 @@ export async function cleanupProject(projectRoot: string): Promise<void> {
   const identity = projectIdentity(projectRoot);
   for (const c of await rt.listContainers({ [LABELS.project]: identity.id })) await rt.removeContainer(c.id);
   for (const v of await rt.listVolumes({ [LABELS.project]: identity.id })) await rt.removeVolume(v.name);
-  rmSync(projectRoot, { recursive: true, force: true });
+  removeTree(projectRoot);
 }
 
 export async function freePort(): Promise<number> {
