@@ -111,7 +111,11 @@ describe("timeouts and aborts", () => {
 
   it("does not retry a timed-out call", async () => {
     server.handle(() => {});
-    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 50, retry: FAST_RETRY })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    const pending = timed.request({ method: "GET", url: server.url, timeoutMs: 60_000, retry: FAST_RETRY }).catch((e: unknown) => e);
+    await server.nextRequest();
+    await clock.advance(60_000);
+    // A retry would have left the call pending (waiting out its backoff) instead of rejecting.
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
     expect(server.requests).toHaveLength(1);
   });
 

@@ -312,9 +312,14 @@ describe("runToCompletion", () => {
 
   it("rejects with UPSTREAM_TIMEOUT without a job id when runsync itself is held", async () => {
     server.handle(() => {});
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 200 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/runsync");
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
     // No id, nothing to cancel.
-    await jobs.close();
+    await client.close();
     expect(server.requests.map((r) => r.path)).toEqual(["/v2/ep1/runsync"]);
   });
 
@@ -325,9 +330,7 @@ describe("runToCompletion", () => {
     });
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
-    let req = await server.nextRequest();
-    if (req.path.endsWith("/runsync")) req = await server.nextRequest();
-    expect(req.path).toBe("/v2/ep1/status-sync/j1");
+    expect((await requestTo("/status-sync/")).path).toBe("/v2/ep1/status-sync/j1");
     const reason = new Error("user cancelled");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -347,9 +350,14 @@ describe("runToCompletion giving up cancels the job", () => {
 
   it("POSTs /cancel/{jobId} after the overall timeout", async () => {
     holdStatusSync("j-slow");
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/status-sync/");
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
     // close() waits for the background cancel.
-    await jobs.close();
+    await client.close();
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-slow"]);
     expect(server.requests.find((r) => r.path.includes("/cancel/"))?.headers.authorization).toBe(`Bearer ${KEY}`);
   });
@@ -358,10 +366,8 @@ describe("runToCompletion giving up cancels the job", () => {
     holdStatusSync("j-abort");
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
-    let req = await server.nextRequest();
-    if (req.path.endsWith("/runsync")) req = await server.nextRequest();
     // Waiting on status-sync: the job id is known and the job not finished.
-    expect(req.path).toBe("/v2/ep1/status-sync/j-abort");
+    expect((await requestTo("/status-sync/")).path).toBe("/v2/ep1/status-sync/j-abort");
     const reason = new Error("user cancelled");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -374,8 +380,14 @@ describe("runToCompletion giving up cancels the job", () => {
       if (req.path.includes("/cancel/")) return sendJson(res, 200, { id: "j-busy", status: "CANCELLED" });
       sendJson(res, 200, { id: "j-busy", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" });
     });
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 400, waitMs: 1000 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
-    await jobs.close();
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    // A deadline shorter than the first pause (50 ms) runs out while the client pauses.
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 40, waitMs: 1000 }).catch((e: unknown) => e);
+    await clock.sleepingFor(50);
+    await clock.advance(40);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    await client.close();
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-busy"]);
   });
 
