@@ -9,6 +9,8 @@ import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { Transform, type Readable } from "node:stream";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { AppError, hasCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { isProcessAlive } from "../shared/process-alive.js";
@@ -61,6 +63,8 @@ export interface RunDevContainerOptions {
   packageRoot?: string;
   /** How long the server may take to stop after the first signal before it is killed. Default 10 s. */
   gracefulTimeoutMs?: number;
+  /** Time for that grace period (tests drive a fake one). */
+  clock?: Clock;
   /** Called once the server answers on the published port. */
   onReady?: (url: string) => void;
 }
@@ -75,16 +79,18 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
   // Set once the container exists (read by the shutdown handler).
   const current: { containerId?: string } = {};
   let stopRequested: NodeJS.Signals | undefined;
-  let killTimer: NodeJS.Timeout | undefined;
+  // Aborted when the container is gone: cancels the kill timer, and a late signal then does nothing.
+  const finished = new AbortController();
   let runtime: ContainerRuntime | undefined;
   const gracefulMs = options.gracefulTimeoutMs ?? 10_000;
+  const clock = options.clock ?? systemClock;
   // Whether the graceful stop has reached the container (a signal that came
   // before the container existed is delivered once it does).
   let delivered = false;
   const requestStop = (signal: NodeJS.Signals, force: boolean): void => {
     stopRequested ??= signal;
     const id = current.containerId;
-    if (!id || !runtime) return;
+    if (!id || !runtime || finished.signal.aborted) return;
     const rt = runtime;
     if (force) {
       logger.warn("Killing the dev container…");
@@ -95,11 +101,13 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
     delivered = true;
     logger.info("Stopping the dev server… (Ctrl-C again to force)");
     void rt.signalContainer(id, signal === "SIGTERM" ? "SIGTERM" : "SIGINT").catch(() => {});
-    killTimer = setTimeout(() => {
-      logger.warn(`The dev server did not stop within ${gracefulMs / 1000} s; killing it.`);
-      void rt.signalContainer(id, "SIGKILL").catch(() => {});
-    }, gracefulMs);
-    killTimer.unref();
+    clock.sleep(gracefulMs, finished.signal).then(
+      () => {
+        logger.warn(`The dev server did not stop within ${gracefulMs / 1000} s; killing it.`);
+        void rt.signalContainer(id, "SIGKILL").catch(() => {});
+      },
+      () => undefined, // the container is gone
+    );
   };
   options.onShutdown(requestStop);
 
@@ -222,7 +230,7 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
     else if (code !== 0) logger.error(`The dev server in ${spec.name} exited with code ${code}.`);
     return code;
   } finally {
-    clearTimeout(killTimer);
+    finished.abort();
     attachHandle?.detach();
     restoreTerminal.restore();
     await rt.removeContainer(id).catch((error: unknown) => {

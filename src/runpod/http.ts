@@ -11,11 +11,12 @@
  */
 import { Agent } from "undici";
 import type { Dispatcher } from "undici";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
 import { redact } from "../shared/redact.js";
-import { delay } from "./delay.js";
 import { RunpodError } from "./errors.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -82,6 +83,8 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Gets one debug line per attempt: method, URL, status, duration. */
   logger?: Logger;
+  /** Time for the per-call timeouts and the waits between retries (tests drive a fake one). */
+  clock?: Clock;
 }
 
 /** Connection set-up limit; calls have their own, usually longer, timeouts. */
@@ -108,6 +111,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     });
   const userAgent = options.userAgent ?? "flash-ts";
   const logger = options.logger ?? nullLogger;
+  const clock = options.clock ?? systemClock;
   let closed = false;
 
   async function request(call: HttpRequestOptions): Promise<HttpResponse> {
@@ -136,7 +140,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const attempts = call.retry ? Math.max(1, Math.floor(call.retry.attempts)) : 1;
 
     for (let attempt = 1; ; attempt++) {
-      const outcome = await attemptOnce(dispatcher, dispatch, call.timeoutMs, signal);
+      const outcome = await attemptOnce(dispatcher, dispatch, call.timeoutMs, signal, clock);
       if (logger.level === "debug") logAttempt(logger, method, call.url, outcome, attempt);
       const retry = attempt < attempts ? call.retry : undefined;
       let wait: number;
@@ -152,12 +156,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       } else {
         const response = outcome.response;
         if (retry === undefined || !isRetryableStatus(response.status)) return response;
-        const retryAfter = retryAfterMs(response.headers["retry-after"]);
+        const retryAfter = retryAfterMs(response.headers["retry-after"], clock.wallNow());
         // Waiting less than the server asked would only earn another 429, so a longer ask ends the retries.
         if (retryAfter !== undefined && retryAfter > (retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS)) return response;
         wait = retryAfter ?? backoffDelay(retry, attempt);
       }
-      await delay(wait, signal);
+      await clock.sleep(wait, signal);
     }
   }
 
@@ -176,24 +180,29 @@ type AttemptOutcome =
   | { kind: "failed"; failure: "network" | "timeout" | "aborted"; cause: unknown; durationMs: number };
 
 /**
- * One attempt. The per-call timer is a plain setTimeout feeding an
+ * One attempt. The per-call timer is a sleep on the clock feeding an
  * AbortController (the same as AbortSignal.timeout combined with the caller's
- * signal) so that it is cleared as soon as the call ends, and no listener stays
- * behind on a long-lived caller signal.
+ * signal) so that it is cancelled as soon as the call ends, and no listener
+ * stays behind on a long-lived caller signal.
  */
 async function attemptOnce(
   dispatcher: Dispatcher,
   dispatch: Dispatcher.RequestOptions,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  clock: Clock,
 ): Promise<AttemptOutcome> {
-  const started = performance.now();
+  const started = clock.now();
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
-  }, timeoutMs);
+  const timer = new AbortController();
+  clock.sleep(timeoutMs, timer.signal).then(
+    () => {
+      timedOut = true;
+      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+    },
+    () => undefined, // cancelled: the call ended first
+  );
   const onAbort = (): void => controller.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   dispatch.signal = controller.signal;
@@ -201,15 +210,15 @@ async function attemptOnce(
     const res = await dispatcher.request(dispatch);
     const text = await res.body.text();
     const response: HttpResponse = { status: res.statusCode, headers: res.headers, body: parseBody(text, res.headers["content-type"]) };
-    return { kind: "response", response, durationMs: performance.now() - started };
+    return { kind: "response", response, durationMs: clock.now() - started };
   } catch (cause) {
-    const durationMs = performance.now() - started;
+    const durationMs = clock.now() - started;
     if (signal?.aborted) return { kind: "failed", failure: "aborted", cause, durationMs };
     const code = errorCode(cause);
     if (timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return { kind: "failed", failure: "timeout", cause, durationMs };
     return { kind: "failed", failure: "network", cause, durationMs };
   } finally {
-    clearTimeout(timer);
+    timer.abort();
     signal?.removeEventListener("abort", onAbort);
   }
 }

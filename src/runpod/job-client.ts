@@ -4,12 +4,13 @@
  * {@link JobClient.runToCompletion}: submit, then wait for the result with
  * long polls (runsync, then status-sync), as runpod-sdk does.
  */
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { registerSecret } from "../shared/redact.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse, RunpodError } from "./errors.js";
-import { delay } from "./delay.js";
 import { createHttpClient } from "./http.js";
 import type { HttpClient, HttpMethod, RetryPolicy } from "./http.js";
 import {
@@ -47,6 +48,8 @@ export interface JobClientOptions {
   retry?: RetryPolicy;
   /** Used only when the client creates its own HTTP client. */
   logger?: Logger;
+  /** Time for the overall deadline and the pauses between polls; give a shared HTTP client the same one. */
+  clock?: Clock;
 }
 
 /** Options of the long-polling calls. */
@@ -134,7 +137,8 @@ export function clampWaitMs(waitMs: number | undefined): number {
  */
 export function createJobClient(options: JobClientOptions): JobClient {
   const baseUrl = normalizeBaseUrl(options.endpointBaseUrl, "RUNPOD_ENDPOINT_BASE_URL");
-  const http = options.http ?? createHttpClient({ logger: options.logger });
+  const clock = options.clock ?? systemClock;
+  const http = options.http ?? createHttpClient({ logger: options.logger, clock });
   const ownsHttp = options.http === undefined;
   const shortTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const getRetry = options.retry ?? DEFAULT_RETRY;
@@ -205,7 +209,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       const answer = await stream(endpointId, jobId, { signal: opts.signal });
       for (const chunk of answer.stream) yield chunk;
       if (isTerminalStatus(answer.status)) return;
-      if (answer.stream.length === 0) await delay(idleDelayMs, opts.signal);
+      if (answer.stream.length === 0) await clock.sleep(idleDelayMs, opts.signal);
     }
   }
 
@@ -230,24 +234,28 @@ export function createJobClient(options: JobClientOptions): JobClient {
     const { timeoutMs, signal, onStatus } = opts;
     const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
     signal?.throwIfAborted();
-    const started = performance.now();
+    const started = clock.now();
     let jobId: string | undefined;
     let lastStatus: JobState["status"] | undefined;
     // The overall deadline aborts whatever call is in flight with the error itself as the reason,
     // which the HTTP layer rethrows unchanged; it is built when it fires so it names the job.
     const controller = new AbortController();
-    const timer = setTimeout(() => {
-      const job = jobId ? `Job ${jobId}` : "The job";
-      controller.abort(
-        new RunpodError("UPSTREAM_TIMEOUT", `${job} on endpoint ${endpointId} did not finish within ${timeoutMs} ms`, {
-          details: { jobId, endpointId, timeoutMs },
-          hint: "The job may still be running; raise the timeout or check the endpoint's workers.",
-        }),
-      );
-    }, timeoutMs);
+    const timer = new AbortController();
+    clock.sleep(timeoutMs, timer.signal).then(
+      () => {
+        const job = jobId ? `Job ${jobId}` : "The job";
+        controller.abort(
+          new RunpodError("UPSTREAM_TIMEOUT", `${job} on endpoint ${endpointId} did not finish within ${timeoutMs} ms`, {
+            details: { jobId, endpointId, timeoutMs },
+            hint: "The job may still be running; raise the timeout or check the endpoint's workers.",
+          }),
+        );
+      },
+      () => undefined, // cancelled: the job finished first
+    );
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const remaining = (): number => timeoutMs - (performance.now() - started);
+    const remaining = (): number => timeoutMs - (clock.now() - started);
     try {
       let state = await runSync(endpointId, request, { waitMs: Math.min(waitMs, remaining()), signal: controller.signal });
       jobId = state.id;
@@ -256,13 +264,13 @@ export function createJobClient(options: JobClientOptions): JobClient {
       let pauseMs = 50;
       while (!isTerminalStatus(state.status)) {
         const wait = clampWaitMs(Math.min(waitMs, remaining()));
-        const pollStarted = performance.now();
+        const pollStarted = clock.now();
         state = await statusSync(endpointId, jobId, { waitMs: wait, signal: controller.signal });
         lastStatus = state.status;
         onStatus?.(state);
         // A server that does not hold status-sync answers at once; pause (growing) instead of spinning.
-        if (!isTerminalStatus(state.status) && performance.now() - pollStarted < wait / 2) {
-          await delay(pauseMs, controller.signal);
+        if (!isTerminalStatus(state.status) && clock.now() - pollStarted < wait / 2) {
+          await clock.sleep(pauseMs, controller.signal);
           pauseMs = Math.min(pauseMs * 2, 1_000);
         }
       }
@@ -276,7 +284,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      timer.abort();
       signal?.removeEventListener("abort", onAbort);
     }
   }

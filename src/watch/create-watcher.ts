@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { systemClock } from "../shared/clock.js";
 import { nullLogger } from "../shared/logger.js";
 import { AppError } from "../shared/errors.js";
 import { startChokidarWatcher } from "./chokidar-watcher.js";
@@ -50,5 +51,6 @@ export function createWatcher(options: CreateWatcherOptions): Watcher {
     hotIntervalMs: positive("hotIntervalMs", options.hotIntervalMs, WATCH_DEFAULTS.hotIntervalMs, 5),
     coldIntervalMs: positive("coldIntervalMs", options.coldIntervalMs, WATCH_DEFAULTS.coldIntervalMs, 250),
     logger,
+    clock: options.clock ?? systemClock,
   });
 }

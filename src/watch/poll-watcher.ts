@@ -39,6 +39,7 @@
  * p95 ~115 ms (40 ms debounce + half a 75 ms interval on average); 50 ms hot
  * polling would give p50 ~70 ms for +0.3 % CPU.
  */
+import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import { ChangeBatcher } from "./change-batcher.js";
 import { createIgnoreMatcher, ENV_FILE, isIgnoredFilePath, normalizeRelPath } from "./ignore-rules.js";
@@ -54,6 +55,8 @@ export interface PollWatcherOptions {
   hotIntervalMs: number;
   coldIntervalMs: number;
   logger: Logger;
+  /** Schedules the rounds and measures what they cost. */
+  clock: Clock;
 }
 
 /** The cold tier wakes this often and does 1/(coldIntervalMs/SLICE_MS) of a sweep. */
@@ -83,11 +86,12 @@ class PollWatcher implements Watcher {
   readonly #tree: PollTree;
   readonly #batcher: ChangeBatcher;
   readonly #logger: Logger;
+  readonly #clock: Clock;
+  /** Aborted by close(): cancels the sleeps before the next hot round and cold slice. */
+  readonly #stop = new AbortController();
   /** Hot files, and the directories holding them (polled with them so a new sibling shows up fast). */
   #hotFiles = new Set<string>([ENV_FILE]);
   #hotDirs = new Set<string>([""]);
-  #hotTimer: NodeJS.Timeout | undefined;
-  #coldTimer: NodeJS.Timeout | undefined;
   #scanImmediate: NodeJS.Immediate | undefined;
   #hotCostMs = 0;
   #effectiveHotMs: number;
@@ -104,6 +108,7 @@ class PollWatcher implements Watcher {
   constructor(options: PollWatcherOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#clock = options.clock;
     this.#effectiveHotMs = options.hotIntervalMs;
     this.#ignored = createIgnoreMatcher(options.isIgnored);
     this.#batcher = new ChangeBatcher({
@@ -117,18 +122,18 @@ class PollWatcher implements Watcher {
       problem: (path, error) => this.#problem(path, error),
     });
     this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
-    const startedAt = performance.now();
+    const startedAt = this.#clock.now();
     const scanStep = (): void => {
       this.#scanImmediate = undefined;
       if (this.#closed) return;
-      if (!this.#guard("initial scan", () => this.#drainPending(performance.now() + SCAN_BUDGET_MS))) {
+      if (!this.#guard("initial scan", () => this.#drainPending(this.#clock.now() + SCAN_BUDGET_MS))) {
         this.#scanImmediate = setImmediate(scanStep);
         return;
       }
       this.#tree.silent = false;
       this.#logger.debug(
         `watch: polling ${this.#tree.files.size} files in ${this.#tree.dirs.size} directories ` +
-          `(initial scan ${Math.round(performance.now() - startedAt)} ms)`,
+          `(initial scan ${Math.round(this.#clock.now() - startedAt)} ms)`,
       );
       this.#scheduleHot();
       this.#scheduleCold();
@@ -180,32 +185,40 @@ class PollWatcher implements Watcher {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      if (this.#hotTimer !== undefined) clearTimeout(this.#hotTimer);
-      if (this.#coldTimer !== undefined) clearTimeout(this.#coldTimer);
+      this.#stop.abort();
       if (this.#scanImmediate !== undefined) clearImmediate(this.#scanImmediate);
-      this.#hotTimer = this.#coldTimer = this.#scanImmediate = undefined;
+      this.#scanImmediate = undefined;
       this.#batcher.close();
       this.#resolveReady();
     }
     return Promise.resolve();
   }
 
-  #scheduleHot(): void {
+  /** Runs `round` after `ms`, unless the watcher is closed first. */
+  #after(ms: number, round: () => void): void {
     if (this.#closed) return;
-    this.#hotTimer = setTimeout(this.#hotRound, this.#effectiveHotMs);
+    this.#clock.sleep(ms, this.#stop.signal).then(
+      () => {
+        if (!this.#closed) round();
+      },
+      () => undefined, // closed
+    );
+  }
+
+  #scheduleHot(): void {
+    this.#after(this.#effectiveHotMs, this.#hotRound);
   }
 
   #hotRound = (): void => {
-    this.#hotTimer = undefined;
-    const started = performance.now();
+    const started = this.#clock.now();
     this.#guard("hot poll", () => {
       for (const rel of this.#hotDirs) this.#tree.checkDir(rel);
       for (const rel of this.#hotFiles) this.#tree.checkFile(rel);
-      this.#drainPending(performance.now() + SLICE_BUDGET_MS);
+      this.#drainPending(this.#clock.now() + SLICE_BUDGET_MS);
     });
     // A smoothed cost, so one slow round (GC, a noisy neighbour) does not
     // stretch the interval; the interval only grows when stats are slow.
-    this.#hotCostMs = this.#hotCostMs * 0.8 + (performance.now() - started) * 0.2;
+    this.#hotCostMs = this.#hotCostMs * 0.8 + (this.#clock.now() - started) * 0.2;
     const next = Math.max(this.#options.hotIntervalMs, Math.round(this.#hotCostMs / HOT_DUTY));
     if (next !== this.#effectiveHotMs) {
       if (Math.abs(next - this.#effectiveHotMs) > this.#effectiveHotMs * 0.5) {
@@ -217,18 +230,16 @@ class PollWatcher implements Watcher {
   };
 
   #scheduleCold(): void {
-    if (this.#closed) return;
-    this.#coldTimer = setTimeout(this.#coldSlice, SLICE_MS);
+    this.#after(SLICE_MS, this.#coldSlice);
   }
 
   #coldSlice = (): void => {
-    this.#coldTimer = undefined;
     this.#guard("sweep", () => {
       if (this.#sweepIndex >= this.#sweepDirs.length + this.#sweepFiles.length) this.#startSweep();
       const total = this.#sweepDirs.length + this.#sweepFiles.length;
       const quota = Math.ceil((total * SLICE_MS) / this.#options.coldIntervalMs);
       const end = Math.min(total, this.#sweepIndex + quota);
-      const deadline = performance.now() + SLICE_BUDGET_MS;
+      const deadline = this.#clock.now() + SLICE_BUDGET_MS;
       const dirCount = this.#sweepDirs.length;
       while (this.#sweepIndex < end) {
         const i = this.#sweepIndex++;
@@ -238,10 +249,10 @@ class PollWatcher implements Watcher {
           // Removed since the sweep started (or reported by a listing): nothing to compare.
           if (this.#tree.files.has(rel)) this.#tree.checkFile(rel);
         }
-        if ((this.#sweepIndex & 31) === 0 && performance.now() > deadline) break;
+        if ((this.#sweepIndex & 31) === 0 && this.#clock.now() > deadline) break;
       }
       this.#drainPending(deadline);
-      if (this.#sweepIndex >= total) this.#lastSweepMs = performance.now() - this.#sweepStartedAt;
+      if (this.#sweepIndex >= total) this.#lastSweepMs = this.#clock.now() - this.#sweepStartedAt;
     });
     this.#scheduleCold();
   };
@@ -253,7 +264,7 @@ class PollWatcher implements Watcher {
     this.#sweepFiles = [];
     for (const rel of this.#tree.files.keys()) if (!this.#hotFiles.has(rel)) this.#sweepFiles.push(rel);
     this.#sweepIndex = 0;
-    this.#sweepStartedAt = performance.now();
+    this.#sweepStartedAt = this.#clock.now();
   }
 
   /** Lists newly found directories until the deadline. Returns true when none are left. */
@@ -261,7 +272,7 @@ class PollWatcher implements Watcher {
     const pending = this.#tree.pendingDirs;
     while (pending.length > 0) {
       this.#tree.checkDir(pending.pop() as string);
-      if (performance.now() > deadline) break;
+      if (this.#clock.now() > deadline) break;
     }
     return pending.length === 0;
   }

@@ -3,6 +3,7 @@
  * watching library) crosses this interface: the dev server sees batches of
  * project-relative paths and a few numbers it can print.
  */
+import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 
 /** How a watcher learns about changes: stat polling, or the OS's file events (inotify/FSEvents). */
@@ -96,4 +97,6 @@ export interface CreateWatcherOptions {
   /** Poll mode: how long one full sweep of the rest of the tree takes, in ms. Default 3000. */
   coldIntervalMs?: number;
   logger?: Logger;
+  /** Poll mode: the time its rounds are scheduled on and measured by (tests drive a fake one). */
+  clock?: Clock;
 }

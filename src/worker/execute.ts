@@ -7,6 +7,8 @@
  */
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { FUNCTION_PROTOCOL_VERSION } from "../shared/function-protocol.js";
 import type { FunctionFailure, FunctionLog, FunctionRequest, FunctionResponse, RemoteErrorInfo } from "../shared/function-protocol.js";
 import { nullLogger } from "../shared/logger.js";
@@ -50,6 +52,8 @@ export interface ExecutorOptions {
    * process (tests) passes false so it does not take the first one's place.
    */
   installDispatcher?: boolean;
+  /** Time for the calls' timeouts (tests drive a fake one). */
+  clock?: Clock;
 }
 
 export interface ExecuteOptions {
@@ -81,6 +85,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const installer = options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") });
   const modules = new ModuleCache({ cacheDir, installer, logger });
   const maxInstances = options.maxInstances ?? 1000;
+  const clock = options.clock ?? systemClock;
   const instances = new Map<string, Record<string, unknown>>();
   const echo = options.echoLogs
     ? (log: FunctionLog) => void process.stderr.write(log.text + "\n")
@@ -152,21 +157,24 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   /** Waits for `work`, but not past the deadline nor past an abort. */
   function bounded(work: Promise<unknown>, timeoutMs: number | undefined, signal: AbortSignal | undefined, timeout: AbortController | undefined): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      const timer = new AbortController();
       const onAbort = (): void => {
         cleanup();
         resolve(CANCELLED);
       };
       const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
+        timer.abort();
         signal?.removeEventListener("abort", onAbort);
       };
       if (timeoutMs) {
-        timer = setTimeout(() => {
-          cleanup();
-          timeout?.abort(new CallError("timeout", `timed out after ${timeoutMs} ms`));
-          reject(new CallError("timeout", `the function did not finish within ${timeoutMs} ms`, { name: "TimeoutError" }));
-        }, timeoutMs);
+        clock.sleep(timeoutMs, timer.signal).then(
+          () => {
+            cleanup();
+            timeout?.abort(new CallError("timeout", `timed out after ${timeoutMs} ms`));
+            reject(new CallError("timeout", `the function did not finish within ${timeoutMs} ms`, { name: "TimeoutError" }));
+          },
+          () => undefined, // cancelled: the call ended first
+        );
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       work.then(

@@ -13,7 +13,7 @@
  */
 import module from "node:module";
 import { dirname, join, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PACKAGE_ROOT } from "../shared/package-info.js";
 
 /** Resolved source path (or URL) → the project-relative file it stands for. */
@@ -76,8 +76,15 @@ export function registerModuleSources(moduleUrl: string, code: string): void {
   }
 }
 
-/** Frames inside the worker runtime itself are noise in a user's traceback. */
-const RUNTIME_DIRS = [join(PACKAGE_ROOT, "dist", "worker") + sep, join(PACKAGE_ROOT, "src", "worker") + sep, dirname(fileURLToPath(import.meta.url)) + sep];
+/**
+ * Frames inside the worker runtime itself are noise in a user's traceback.
+ * Source-mapped frames name a path; unmapped ones (an installed package sits
+ * under node_modules, which Node leaves out of source maps) a file: URL.
+ */
+const RUNTIME_DIRS = [join(PACKAGE_ROOT, "dist", "worker") + sep, join(PACKAGE_ROOT, "src", "worker") + sep, dirname(fileURLToPath(import.meta.url)) + sep].flatMap((dir) => [
+  dir,
+  pathToFileURL(dir).href,
+]);
 const NOISE_PREFIXES = ["node:internal/process/task_queues", "node:internal/modules/"];
 
 const FRAME = /^(\s+at (?:.*? \()?)(.+?)(:\d+:\d+)?(\)?)$/;

@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { standardFunctions, startTestServer } from "../unit/server/server-fixtures.js";
-import type { TestServer } from "../unit/server/server-fixtures.js";
+import { standardFunctions, startTestServer } from "../helpers/server-fixtures.js";
+import type { TestServer } from "../helpers/server-fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [

@@ -4,11 +4,12 @@
  * ports, polling helpers, the host-CLI harness as a child process, and cleanup
  * of everything labelled with a project.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createDockerContainerRuntime } from "../../src/container/docker-container-runtime.js";
 import { resolveDockerEndpoints } from "../../src/container/docker-endpoint.js";
 import type { ContainerRuntime } from "../../src/container/container-runtime.js";
@@ -17,11 +18,15 @@ import { projectIdentity } from "../../src/container/dev-container-spec.js";
 import { LABELS } from "../../src/container/labels.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { PACKAGE_ROOT, readPackageVersion } from "../../src/shared/package-info.js";
+import { CLI, startProcess } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
+import { FIXTURES, REPO_ROOT } from "../helpers/paths.js";
 
-export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
-export const FIXTURE = join(REPO_ROOT, "test", "fixtures", "container-project");
+export { waitFor };
+
+export { REPO_ROOT };
+export const FIXTURE = join(FIXTURES, "container-project");
 export const HARNESS = join(REPO_ROOT, "test", "container", "harness", "dev-host.mjs");
-export const CLI = join(REPO_ROOT, "dist", "cli", "index.js");
 /** The stand-in for `flash dev` inside (see the fixture's stand-in-server.mjs). */
 export const STAND_IN = ["node", "stand-in-server.mjs"];
 /** A uid/gid that is not the test runner's, to see file ownership pass through. */
@@ -41,21 +46,23 @@ export function runtime(): ContainerRuntime {
  */
 export async function devImage(): Promise<string> {
   const lock = join(tmpdir(), "flash-ts-test-dev-image.lock");
-  for (let i = 0; ; i++) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than 10 minutes belongs to a run that died.
+  await waitFor(
+    "the dev image lock",
+    () => {
       try {
-        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // gone meanwhile
+        mkdirSync(lock);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        // A lock older than 10 minutes belongs to a run that died.
+        const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+        if (since !== undefined && Date.now() - since > 600_000) rmSync(lock, { recursive: true, force: true });
+        return false;
       }
-      if (i > 3000) throw new Error("timed out waiting for the dev image lock");
-      await sleep(200);
-    }
-  }
+    },
+    600_000,
+    200,
+  );
   try {
     const logger = createLogger({ level: process.env.FLASH_TEST_BUILD_LOG ? "debug" : "warn" });
     const image = await ensureDevImage({ runtime: runtime(), logger, packageRoot: PACKAGE_ROOT, version: readPackageVersion() });
@@ -69,13 +76,40 @@ export async function devImage(): Promise<string> {
 export function tempProject(source = FIXTURE, owner?: { uid: number; gid: number }): string {
   const dir = mkdtempSync(join(tmpdir(), "flash-ct-"));
   cpSync(source, dir, { recursive: true, filter: (p) => !/[/\\](node_modules|\.runpod)$/.test(p) });
-  if (owner && process.getuid?.() === 0) chownTree(dir, owner.uid, owner.gid);
+  if (owner) giveTree(dir, owner);
   return dir;
+}
+
+/** The image the helpers below run as root (present wherever the dev image builds). */
+const ROOT_HELPER_IMAGE = "node:24-bookworm-slim";
+
+/** Runs `command` as root in a throwaway container with `dir` mounted at /target. */
+function asRootOn(dir: string, command: string[]): void {
+  execFileSync("docker", ["run", "--rm", "--user", "0:0", "--label", "dev.flash-ts.test=file-owner", "-v", `${dir}:/target`, ROOT_HELPER_IMAGE, ...command], { stdio: "pipe" });
+}
+
+/**
+ * Makes `owner` the owner of everything under `dir`. The ownership checks
+ * need a project owned by someone other than the test runner and the image's
+ * default user, whoever runs the tests: as root directly, otherwise as root
+ * in a container (bind mounts keep numeric ids), opening the files to
+ * everyone so that the runner can still edit and read them.
+ */
+export function giveTree(dir: string, owner: { uid: number; gid: number }): void {
+  if (process.getuid?.() === 0) chownTree(dir, owner.uid, owner.gid);
+  else asRootOn(dir, ["sh", "-c", `chown -R ${owner.uid}:${owner.gid} /target && chmod -R a+rwX /target`]);
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), uid, gid);
+}
+
+/** Removes `dir`, also when another user's files in it are beyond the test runner's reach. */
+export function removeTree(dir: string): void {
+  // The folder itself may be another user's too, in a sticky /tmp: remove it from its parent.
+  if (process.getuid?.() !== 0 && existsSync(dir)) asRootOn(dirname(dir), ["rm", "-rf", `/target/${basename(dir)}`]);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Removes the project's containers and its dependency volume, and the folder. */
@@ -84,7 +118,7 @@ export async function cleanupProject(projectRoot: string): Promise<void> {
   const identity = projectIdentity(projectRoot);
   for (const c of await rt.listContainers({ [LABELS.project]: identity.id })) await rt.removeContainer(c.id);
   for (const v of await rt.listVolumes({ [LABELS.project]: identity.id })) await rt.removeVolume(v.name);
-  rmSync(projectRoot, { recursive: true, force: true });
+  removeTree(projectRoot);
 }
 
 export async function freePort(): Promise<number> {
@@ -93,26 +127,6 @@ export async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((r) => server.close(() => r()));
   return port;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
 }
 
 /** GET/POST JSON; undefined when the server does not answer (yet). */
@@ -145,21 +159,12 @@ export interface HostProcess {
 
 /** Starts `flash dev` on the host as a child process: the harness (argv = its JSON options) or the real CLI. */
 export function startHost(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; useCli?: boolean }): HostProcess {
-  const entry = options.useCli ? CLI : HARNESS;
-  const child = spawn(process.execPath, [entry, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, FLASH_CONTAINER: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number>((r) => child.once("exit", (code, signal) => r(code ?? (signal ? 128 : 1))));
+  const started = startProcess(process.execPath, [options.useCli ? CLI : HARNESS, ...args], { cwd: options.cwd, env: { FLASH_CONTAINER: "", ...options.env } });
   return {
-    child,
-    output: () => output,
-    exited,
-    waitForOutput: (pattern, timeoutMs = 240_000) => waitFor(`output ${pattern}`, () => (pattern.test(output) ? true : undefined), timeoutMs, 100).then(() => {}),
+    child: started.child,
+    output: started.output,
+    exited: started.closed.then((code) => (typeof code === "number" ? code : 128)),
+    waitForOutput: (pattern, timeoutMs = 240_000) => started.waitForOutput(pattern, { timeoutMs }).then(() => undefined),
   };
 }
 

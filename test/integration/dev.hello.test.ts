@@ -4,7 +4,9 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyProject, isAlive, removeProject, REPO_ROOT, startDevProcess, waitUntil } from "../helpers/dev-process.js";
+import { copyProject, removeProject, REPO_ROOT, startDevProcess } from "../helpers/dev-process.js";
+import { isAlive } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
 import type { DevProcess } from "../helpers/dev-process.js";
 
 let dir: string;
@@ -85,6 +87,6 @@ describe("flash dev serving examples/hello", () => {
     expect(tree.length).toBeGreaterThan(1); // the CLI and its workers
     const code = await dev.stop("SIGINT", { reap: false });
     expect(code).toBe(0);
-    await waitUntil(() => tree.every((pid) => !isAlive(pid)), "every process of the session to exit", 15_000);
+    await waitFor("every process of the session to exit", () => tree.every((pid) => !isAlive(pid)), 15_000);
   });
 });

@@ -5,9 +5,10 @@
  * variables point there), so the whole path runs for real: auth on every
  * call, the `npx -y flash-ts@… worker` start command, a pipeline whose
  * worker calls other endpoints with the key. The key never reaches the
- * console or the .runpod cache.
+ * console (at debug level, where the most is logged), the files under
+ * .runpod/, /openapi.json, /docs or an error response.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,11 +29,27 @@ beforeAll(async () => {
   runpod = await startEmulator({ apiKey: KEY, stateDir, logger: nullLogger });
   dir = await copyProject(join(REPO_ROOT, "examples", "hello"));
   await writeFile(join(dir, ".env"), `RUNPOD_API_KEY=${KEY}\n`);
-  dev = await startDevProcess(dir, [], {
-    RUNPOD_API_BASE_URL: runpod.url,
-    RUNPOD_ENDPOINT_BASE_URL: `${runpod.url}/v2`,
-  });
+  await writeFile(
+    join(dir, "failing.ts"),
+    `import { remote, CpuLiveServerless } from "flash-ts";
+export const fail = remote(new CpuLiveServerless({ name: "failing" }), async () => { throw new Error("failed on purpose"); });
+`,
+  );
+  dev = await startDevProcess(dir, [], { ...DEV_ENV, RUNPOD_API_BASE_URL: runpod.url, RUNPOD_ENDPOINT_BASE_URL: `${runpod.url}/v2` });
 });
+
+/** Debug level: a key that slips into a debug line must be caught too. */
+const DEV_ENV = { FLASH_LOG_LEVEL: "debug" };
+
+/** Every file under `root`, with its text. */
+async function filesUnder(root: string): Promise<{ path: string; text: string }[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map(async (e) => ({ path: join(e.parentPath, e.name), text: await readFile(join(e.parentPath, e.name), "utf8") })),
+  );
+}
 
 afterAll(async () => {
   await dev?.stop();
@@ -69,21 +86,44 @@ describe("flash dev with RUNPOD_API_KEY (a stand-in Runpod)", () => {
     }
   });
 
-  it("never writes the key to the console or the endpoint cache", async () => {
+  it("never shows the key: not in error responses, /openapi.json, /docs, the console at debug level or any file under .runpod", async () => {
+    const responses: string[] = [];
+    const failed = await fetch(`${dev.url}/failing/run_sync`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    responses.push(await failed.text());
+    expect(failed.status).toBe(500);
+    expect(responses[0]).toMatch(/failed on purpose/);
+    const badJson = await fetch(`${dev.url}/gpu_worker/run_sync`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+    expect(badJson.status).toBe(400);
+    responses.push(await badJson.text());
+    const missing = await fetch(`${dev.url}/nowhere`);
+    expect(missing.status).toBe(404);
+    responses.push(await missing.text());
+    const openapi = await fetch(`${dev.url}/openapi.json`);
+    expect(openapi.status).toBe(200);
+    const docs = await fetch(`${dev.url}/docs`);
+    expect(docs.status).toBe(200);
+    for (const text of [...responses, await openapi.text(), await docs.text()]) expect(text).not.toContain(KEY);
+
+    // The calls above were logged; at debug level the HTTP calls to Runpod are too.
+    await dev.waitForOutput(/POST \/failing\/run_sync → live-failing 500/);
+    expect(dev.output()).toMatch(/GET .*\/v2\/serverless/);
     expect(dev.output()).not.toContain(KEY);
-    const cache = await readFile(join(dir, ".runpod", "resources.json"), "utf8");
-    expect(cache).not.toContain(KEY);
-    expect(JSON.parse(cache)).toMatchObject({ version: 1 });
+
+    const files = await filesUnder(join(dir, ".runpod"));
+    expect(files.map((f) => f.path)).toContain(join(dir, ".runpod", "resources.json"));
+    for (const file of files) expect(file.text, file.path).not.toContain(KEY);
+    expect(JSON.parse(files.find((f) => f.path.endsWith("resources.json"))!.text)).toMatchObject({ version: 1 });
   });
 
   it("a wrong key fails provisioning with a clear 503", async () => {
     await dev.stop();
     await rm(join(dir, ".runpod"), { recursive: true, force: true });
     await writeFile(join(dir, ".env"), "RUNPOD_API_KEY=rpa_wrong_key_000000\n");
-    dev = await startDevProcess(dir, [], { RUNPOD_API_BASE_URL: runpod.url, RUNPOD_ENDPOINT_BASE_URL: `${runpod.url}/v2` });
+    dev = await startDevProcess(dir, [], { ...DEV_ENV, RUNPOD_API_BASE_URL: runpod.url, RUNPOD_ENDPOINT_BASE_URL: `${runpod.url}/v2` });
     const res = await post("/cpu_worker/run_sync", { input: {} });
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ error: { code: "PROVISION_FAILED", hint: expect.stringMatching(/RUNPOD_API_KEY/) } });
+    expect(JSON.stringify(res.body)).not.toContain("rpa_wrong_key_000000");
     expect(dev.output()).not.toContain("rpa_wrong_key_000000");
   });
 });

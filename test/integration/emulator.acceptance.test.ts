@@ -2,11 +2,8 @@
  * Acceptance: the official npm client `runpod-sdk`, unchanged and pointed at
  * the emulator with its `baseUrl` option, against endpoints created through
  * REST v2 whose start command is `flash worker --handler <file>` — real
- * worker processes running this package's worker runtime (dist/).
- *
- * `npm test` builds first; without a built runtime these tests fail.
+ * worker processes running this package's worker runtime.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,19 +11,13 @@ import { join } from "node:path";
 import runpodSdk from "runpod-sdk";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Endpoint, JobState } from "../../src/runpod/wire-types.js";
-import { CLI, FIXTURES, isGroupAlive, maxOverlap, useEmulator, waitFor, workerPids, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FIXTURES, maxOverlap, useEmulator, workerPids, type TestEmulator } from "../helpers/emulator.js";
+import { isGroupAlive } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
 
 const KEY = "acceptance-key-42";
 const ECHO = `flash worker --handler ${JSON.stringify(join(FIXTURES, "handlers", "echo.mjs"))}`;
 const STREAM = `flash worker --handler ${JSON.stringify(join(FIXTURES, "handlers", "stream.mjs"))}`;
-
-function assertRuntimeBuilt(): void {
-  const probe = existsSync(CLI) ? spawnSync(process.execPath, [CLI, "worker", "--help"], { encoding: "utf8", timeout: 20_000 }) : undefined;
-  if (probe?.status !== 0 || !probe.stdout.includes("--handler")) {
-    throw new Error("the worker runtime (node dist/cli/index.js worker --handler) is not available; run `npm run build` (npm test does)");
-  }
-}
-assertRuntimeBuilt();
 
 let t: TestEmulator;
 let markers: string;

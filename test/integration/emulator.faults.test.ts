@@ -1,7 +1,7 @@
 /** Fault injection through the admin routes and the programmatic handle. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../helpers/emulator.js";
 
 let t: TestEmulator;
 let parked: Endpoint;

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint, JobState } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, useEmulator, waitFor, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { waitFor } from "../helpers/wait.js";
 
 const KEY = "job-api-key-1234";
 let t: TestEmulator;

@@ -6,7 +6,8 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, useEmulator, waitFor, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { waitFor } from "../helpers/wait.js";
 
 let t: TestEmulator;
 let lb: Endpoint;

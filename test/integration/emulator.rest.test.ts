@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { useEmulator, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { useEmulator, type TestEmulator } from "../helpers/emulator.js";
 
 const open: TestEmulator[] = [];
 const dirs: string[] = [];

@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobState } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, isGroupAlive, maxOverlap, useEmulator, waitFor, workerPids, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, maxOverlap, useEmulator, workerPids, type TestEmulator } from "../helpers/emulator.js";
+import { isGroupAlive } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
 
 const open: TestEmulator[] = [];
 async function emulator(options: Parameters<typeof useEmulator>[0] = {}): Promise<TestEmulator> {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../helpers/emulator.js";
 
 const KEY = "security-key-1234";
 let t: TestEmulator;

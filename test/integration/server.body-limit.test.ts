@@ -6,8 +6,8 @@
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer } from "../unit/server/server-fixtures.js";
-import type { TestServer } from "../unit/server/server-fixtures.js";
+import { startTestServer } from "../helpers/server-fixtures.js";
+import type { TestServer } from "../helpers/server-fixtures.js";
 
 const LIMIT = 256 * 1024;
 let server: TestServer;

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../src/shared/errors.js";
-import { startTestServer } from "../unit/server/server-fixtures.js";
-import type { TestServer } from "../unit/server/server-fixtures.js";
+import { startTestServer } from "../helpers/server-fixtures.js";
+import type { TestServer } from "../helpers/server-fixtures.js";
 
 const SEED = Number(process.env.FLASH_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const COUNT = 1000;

@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AppError } from "../../src/shared/errors.js";
-import { deferred, lbEntry, manifestOf, qbEntry, standardFunctions, startTestServer } from "../unit/server/server-fixtures.js";
-import type { TestServer } from "../unit/server/server-fixtures.js";
+import { deferred, lbEntry, manifestOf, qbEntry, standardFunctions, startTestServer } from "../helpers/server-fixtures.js";
+import type { TestServer } from "../helpers/server-fixtures.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {

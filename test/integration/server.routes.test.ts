@@ -3,8 +3,8 @@
  * 127.0.0.1:0 with a fake invoker.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer } from "../unit/server/server-fixtures.js";
-import type { TestServer } from "../unit/server/server-fixtures.js";
+import { startTestServer } from "../helpers/server-fixtures.js";
+import type { TestServer } from "../helpers/server-fixtures.js";
 
 let server: TestServer;
 

@@ -4,9 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
-import { bundle, makeRequest, resultOf, tempDir, unique } from "../unit/worker/helpers.js";
-import { killWorkerProcesses, startWorkerProcess } from "../unit/worker/worker-process.js";
-import type { WorkerProcess } from "../unit/worker/worker-process.js";
+import { bundle, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
+import { killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
+import type { WorkerProcess } from "../helpers/worker-process.js";
 
 let cache: { path: string; remove: () => Promise<void> };
 beforeEach(async () => {

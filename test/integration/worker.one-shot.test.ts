@@ -6,8 +6,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
-import { bundleFixture, makeRequest, tempDir } from "../unit/worker/helpers.js";
-import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../unit/worker/worker-process.js";
+import { bundleFixture, makeRequest, tempDir } from "../helpers/worker-bundles.js";
+import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
 
 let dir: { path: string; remove: () => Promise<void> };
 beforeEach(async () => {

@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FakePlatform } from "../unit/worker/fake-platform.js";
-import { bundle, bundleFixture, makeRequest, resultOf, tempDir, unique } from "../unit/worker/helpers.js";
+import { FakePlatform } from "../helpers/fake-platform.js";
+import { bundle, bundleFixture, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
 import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
-import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../unit/worker/worker-process.js";
+import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
 
 let platform: FakePlatform;
 let cache: { path: string; remove: () => Promise<void> };

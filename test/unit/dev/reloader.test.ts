@@ -7,6 +7,7 @@ describe("reloader", () => {
     const finish: (() => void)[] = [];
     const holdsAtRunStart: number[] = [];
     let holds = 0;
+    let runStarted: () => void = () => {};
     const reloader = createReloader({
       onPending: () => holds++,
       run: (paths) =>
@@ -14,6 +15,7 @@ describe("reloader", () => {
           runs.push(paths);
           holdsAtRunStart.push(holds);
           finish.push(resolve);
+          runStarted();
         }),
     });
     reloader.schedule(["a.ts"]);
@@ -21,8 +23,9 @@ describe("reloader", () => {
     reloader.schedule(["c.ts", "b.ts"]);
     expect(runs).toEqual([["a.ts"]]);
     const holdsBefore = holds;
+    const secondRun = new Promise<void>((resolve) => (runStarted = resolve));
     finish[0]!(); // run 1 ends: the route table would release held requests here
-    await new Promise((r) => setTimeout(r, 0));
+    await secondRun;
     expect(runs).toEqual([["a.ts"], ["b.ts", "c.ts"]]);
     // Run 2 asked the route table to hold requests again before it started.
     expect(holdsAtRunStart[1]).toBeGreaterThan(holdsBefore);

@@ -4,6 +4,7 @@ import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { RunpodError } from "../../../src/runpod/errors.js";
 import { createHttpClient, retryAfterMs } from "../../../src/runpod/http.js";
 import type { HttpClient } from "../../../src/runpod/http.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
 import { refusedUrl, sendJson, startFakeServer } from "./fake-server.js";
 import type { FakeServer } from "./fake-server.js";
 
@@ -68,30 +69,53 @@ describe("createHttpClient request/response", () => {
 });
 
 describe("timeouts and aborts", () => {
+  // A fake clock drives the per-call timer; undici's own timers (a backstop at timeout + 1 s)
+  // run on real time and cannot fire within a test that takes milliseconds of it.
+  let clock: FakeClock;
+  let timed: HttpClient;
+  beforeEach(() => {
+    clock = new FakeClock();
+    timed = createHttpClient({ clock });
+  });
+  afterEach(() => timed.close());
+
   it("fires the per-call timeout as UPSTREAM_TIMEOUT", async () => {
     server.handle(() => {}); // never answers
-    const started = performance.now();
-    const error = await http.request({ method: "GET", url: `${server.url}/slow`, timeoutMs: 100 }).catch((e: unknown) => e);
+    const pending = timed.request({ method: "GET", url: `${server.url}/slow`, timeoutMs: 60_000 }).catch((e: unknown) => e);
+    await server.nextRequest();
+    await clock.advance(59_999);
+    expect(clock.pending()).toEqual([60_000]); // not yet
+    await clock.advance(1);
+    const error = await pending;
     expect(error).toBeInstanceOf(RunpodError);
     expect(error).toMatchObject({ code: "UPSTREAM_TIMEOUT", status: 504, upstreamStatus: undefined });
-    // Well before undici's own header timer (timeout + 1 s), so this is the per-call timer.
-    expect(performance.now() - started).toBeLessThan(900);
   });
 
   it("limits the whole call, not just the gaps between body chunks", async () => {
+    let chunks = 0;
+    let trickling!: () => void;
+    const threeChunks = new Promise<void>((resolve) => (trickling = resolve));
     server.handle((_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
-      const trickle = setInterval(() => res.write("."), 20);
+      const trickle = setInterval(() => {
+        res.write(".");
+        if (++chunks === 3) trickling();
+      }, 20);
       res.on("close", () => clearInterval(trickle));
     });
-    const started = performance.now();
-    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
-    expect(performance.now() - started).toBeLessThan(1200);
+    const pending = timed.request({ method: "GET", url: server.url, timeoutMs: 60_000 }).catch((e: unknown) => e);
+    await threeChunks; // the body is arriving, so no gap timer could fire
+    await clock.advance(60_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
   });
 
   it("does not retry a timed-out call", async () => {
     server.handle(() => {});
-    await expect(http.request({ method: "GET", url: server.url, timeoutMs: 50, retry: FAST_RETRY })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    const pending = timed.request({ method: "GET", url: server.url, timeoutMs: 60_000, retry: FAST_RETRY }).catch((e: unknown) => e);
+    await server.nextRequest();
+    await clock.advance(60_000);
+    // A retry would have left the call pending (waiting out its backoff) instead of rejecting.
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -164,15 +188,21 @@ describe("retries", () => {
   });
 
   it("honours Retry-After (seconds) instead of the backoff", async () => {
-    const arrivals: number[] = [];
-    server.handle((_req, res) => {
-      arrivals.push(performance.now());
-      if (arrivals.length === 1) sendJson(res, 429, { error: "slow down" }, { "retry-after": "1" });
-      else sendJson(res, 200, {});
-    });
-    await http.request({ method: "GET", url: server.url, timeoutMs: 5000, retry: { attempts: 2, baseDelayMs: 1 } });
-    expect(arrivals).toHaveLength(2);
-    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(950);
+    const clock = new FakeClock();
+    const client = createHttpClient({ clock });
+    try {
+      server.handle((_req, res) => (server.requests.length === 1 ? sendJson(res, 429, { error: "slow down" }, { "retry-after": "7" }) : sendJson(res, 200, {})));
+      const pending = client.request({ method: "GET", url: server.url, timeoutMs: 5000, retry: { attempts: 2, baseDelayMs: 1 } });
+      // The first answer came back: the client now waits 7 s, not the 1 ms backoff.
+      await clock.sleepingFor(7000);
+      await clock.advance(6999);
+      expect(server.requests).toHaveLength(1);
+      await clock.advance(1);
+      expect((await pending).status).toBe(200);
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await client.close();
+    }
   });
 
   it("gives up when Retry-After asks for more than maxDelayMs", async () => {
@@ -265,3 +295,4 @@ describe("retryAfterMs", () => {
     expect(retryAfterMs("Thu, 01 Jan 2025 00:00:05 GMT", now)).toBe(0);
   });
 });
+

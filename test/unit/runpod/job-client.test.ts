@@ -1,10 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { RunpodError } from "../../../src/runpod/errors.js";
 import { clampWaitMs, createJobClient } from "../../../src/runpod/job-client.js";
 import type { JobClient } from "../../../src/runpod/job-client.js";
 import type { JobState, StreamChunk } from "../../../src/runpod/wire-types.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
 import { refusedUrl, sendJson, startFakeServer } from "./fake-server.js";
-import type { FakeServer } from "./fake-server.js";
+import type { FakeServer, RecordedRequest } from "./fake-server.js";
 
 const KEY = "rpa_JOBKEY1234567";
 
@@ -20,6 +21,23 @@ afterEach(async () => {
   await jobs.close();
   await server.close();
 });
+
+/** A job client whose deadlines and pauses follow `clock` (closed after the test). */
+function clockedJobs(clock: FakeClock): JobClient {
+  const client = createJobClient({ apiKey: KEY, endpointBaseUrl: `${server.url}/v2`, retry: { attempts: 3, baseDelayMs: 1 }, clock });
+  onTestFinished(() => client.close());
+  return client;
+}
+
+/** Resolves with the next request to a path containing `part`. */
+async function requestTo(part: string): Promise<RecordedRequest> {
+  const seen = server.requests.find((r) => r.path.includes(part));
+  if (seen) return seen;
+  for (;;) {
+    const req = await server.nextRequest();
+    if (req.path.includes(part)) return req;
+  }
+}
 
 function job(id: string, status: JobState["status"], extra: Partial<JobState> = {}): JobState {
   return { id, status, delayTime: 3, executionTime: 7, workerId: "w1", ...extra };
@@ -268,27 +286,40 @@ describe("runToCompletion", () => {
       else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j-slow", status: "CANCELLED" });
       // status-sync is held past the deadline
     });
-    const started = performance.now();
-    const error = await jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 }).catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(2000);
+    const clock = new FakeClock();
+    const pending = clockedJobs(clock).runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/status-sync/");
+    // The long poll's own timer (wait + 15 s) is later than the overall deadline: only the deadline can end this.
+    await clock.advance(20_000);
+    const error = await pending;
     expect(error).toBeInstanceOf(RunpodError);
-    expect(error).toMatchObject({ code: "UPSTREAM_TIMEOUT", status: 504, details: { jobId: "j-slow", endpointId: "ep1", timeoutMs: 300 } });
+    expect(error).toMatchObject({ code: "UPSTREAM_TIMEOUT", status: 504, details: { jobId: "j-slow", endpointId: "ep1", timeoutMs: 20_000 } });
     expect((error as Error).message).toContain("j-slow");
   });
 
-  it("times out while a server that does not hold status-sync keeps answering IN_PROGRESS", async () => {
+  it("pauses, growing, between the answers of a server that does not hold status-sync, until the timeout", async () => {
     server.handle((req, res) => sendJson(res, 200, { id: "j2", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" }));
-    const error = await jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 400, waitMs: 1000 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: "j2" } });
-    // Paused between the quick answers rather than spinning.
-    expect(server.requests.length).toBeLessThan(10);
+    const clock = new FakeClock();
+    const pending = clockedJobs(clock).runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000, waitMs: 1000 }).catch((e: unknown) => e);
+    for (const [i, pause] of [50, 100, 200, 400, 800, 1000, 1000].entries()) {
+      await clock.sleepingFor(pause);
+      expect(server.requests).toHaveLength(i + 2); // runsync, then one status-sync per pause
+      await clock.advance(pause);
+    }
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: "j2" } });
   });
 
   it("rejects with UPSTREAM_TIMEOUT without a job id when runsync itself is held", async () => {
     server.handle(() => {});
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 200 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/runsync");
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
     // No id, nothing to cancel.
-    await jobs.close();
+    await client.close();
     expect(server.requests.map((r) => r.path)).toEqual(["/v2/ep1/runsync"]);
   });
 
@@ -299,9 +330,7 @@ describe("runToCompletion", () => {
     });
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
-    let req = await server.nextRequest();
-    if (req.path.endsWith("/runsync")) req = await server.nextRequest();
-    expect(req.path).toBe("/v2/ep1/status-sync/j1");
+    expect((await requestTo("/status-sync/")).path).toBe("/v2/ep1/status-sync/j1");
     const reason = new Error("user cancelled");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -321,9 +350,14 @@ describe("runToCompletion giving up cancels the job", () => {
 
   it("POSTs /cancel/{jobId} after the overall timeout", async () => {
     holdStatusSync("j-slow");
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/status-sync/");
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
     // close() waits for the background cancel.
-    await jobs.close();
+    await client.close();
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-slow"]);
     expect(server.requests.find((r) => r.path.includes("/cancel/"))?.headers.authorization).toBe(`Bearer ${KEY}`);
   });
@@ -332,10 +366,8 @@ describe("runToCompletion giving up cancels the job", () => {
     holdStatusSync("j-abort");
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
-    let req = await server.nextRequest();
-    if (req.path.endsWith("/runsync")) req = await server.nextRequest();
     // Waiting on status-sync: the job id is known and the job not finished.
-    expect(req.path).toBe("/v2/ep1/status-sync/j-abort");
+    expect((await requestTo("/status-sync/")).path).toBe("/v2/ep1/status-sync/j-abort");
     const reason = new Error("user cancelled");
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -348,8 +380,14 @@ describe("runToCompletion giving up cancels the job", () => {
       if (req.path.includes("/cancel/")) return sendJson(res, 200, { id: "j-busy", status: "CANCELLED" });
       sendJson(res, 200, { id: "j-busy", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" });
     });
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 400, waitMs: 1000 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
-    await jobs.close();
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    // A deadline shorter than the first pause (50 ms) runs out while the client pauses.
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 40, waitMs: 1000 }).catch((e: unknown) => e);
+    await clock.sleepingFor(50);
+    await clock.advance(40);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    await client.close();
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-busy"]);
   });
 
@@ -371,18 +409,26 @@ describe("runToCompletion giving up cancels the job", () => {
     expect(cancels()).toEqual([]);
   });
 
-  it("does not hold the caller's error for a cancel the server does not answer; close() waits a few seconds at most", async () => {
+  it("does not hold the caller's error for a cancel the server does not answer; close() waits for it 3 s at most", async () => {
     server.handle((req, res) => {
       if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j-stuck", status: "IN_QUEUE" });
       // status-sync and cancel are both held
     });
-    const started = performance.now();
-    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 300 })).rejects.toMatchObject({ code: "UPSTREAM_TIMEOUT" });
-    expect(performance.now() - started).toBeLessThan(1500);
-    const closing = performance.now();
-    await jobs.close();
-    expect(performance.now() - closing).toBeLessThan(4500);
+    const clock = new FakeClock();
+    const client = clockedJobs(clock);
+    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await requestTo("/status-sync/");
+    await clock.advance(20_000);
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    await requestTo("/cancel/"); // sent, and still unanswered: the caller already has its error
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-stuck"]);
+    let closed = false;
+    const closing = client.close().then(() => (closed = true));
+    await clock.sleepingFor(3000);
+    await clock.advance(2999);
+    expect(closed).toBe(false);
+    await clock.advance(1);
+    await closing;
   });
 });
 

@@ -4,7 +4,7 @@ import { formatRouteTable } from "../../../src/server/route-banner.js";
 import { formatRequestLine, logRequest } from "../../../src/server/request-log.js";
 import type { RequestLogRecord } from "../../../src/server/request-log.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
-import { lbEntry, manifestOf, qbEntry } from "./server-fixtures.js";
+import { lbEntry, manifestOf, qbEntry } from "../../helpers/server-fixtures.js";
 
 const base: RequestLogRecord = {
   time: new Date(2025, 0, 1, 12, 3, 4),

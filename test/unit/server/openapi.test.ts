@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument, filePrefix } from "../../../src/server/openapi.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
 import { ERROR_STATUS } from "../../../src/shared/errors.js";
-import { manifestOf, standardFunctions } from "./server-fixtures.js";
+import { manifestOf, standardFunctions } from "../../helpers/server-fixtures.js";
 
 type Json = Record<string, unknown>;
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { hasCode } from "../../../src/shared/errors.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
 import { RouteTable } from "../../../src/server/route-table.js";
-import { lbEntry, manifestOf, qbEntry, standardFunctions } from "./server-fixtures.js";
+import { lbEntry, manifestOf, qbEntry, standardFunctions } from "../../helpers/server-fixtures.js";
 
 afterEach(() => {
   vi.useRealTimers();

@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
-import { denied, resetFaults, slow } from "./fs-faults.js";
-import { BatchRecorder, createTempProject, waitFor, type TempProject } from "./watch-helpers.js";
+import type { Watcher } from "../../../src/watch/types.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
+import { denied, faults, resetFaults, slow } from "./fs-faults.js";
+import { BatchRecorder, createTempProject, type TempProject } from "./watch-helpers.js";
 
 vi.mock("node:fs", async (importOriginal) => (await import("./fs-faults.js")).withFaults(await importOriginal()));
 
@@ -49,14 +51,39 @@ describe("poll watcher under filesystem faults", () => {
   it("stretches the hot interval when stats are slow, and reports it", async () => {
     const hot = Array.from({ length: 5 }, (_, i) => `src/m${i}.ts`);
     const p = project(Object.fromEntries(hot.map((rel) => [rel, ""])));
-    const watcher = createWatcher({ root: p.root, mode: "poll", hotIntervalMs: 20, coldIntervalMs: 3000 });
+    // The watcher measures its rounds on this clock, and the slow stats take their time from it:
+    // what a round costs does not depend on how busy the machine is.
+    const clock = (faults.clock = new FakeClock());
+    const watcher = createWatcher({ root: p.root, mode: "poll", hotIntervalMs: 20, coldIntervalMs: 3000, clock });
     cleanups.push(() => watcher.close());
     await watcher.ready;
     watcher.setHotFiles(hot);
-    // 5 files × 1 ms = a 5 ms round: at a 2 % duty cycle that is a round every ~250 ms.
+    // 5 files × 1 ms = a 5 ms round: at a 2 % duty cycle that is a round every 250 ms.
     for (const rel of hot) slow.set(join(p.root, rel), 1);
-    await waitFor(() => (watcher.stats().hotIntervalMs ?? 0) >= 100, "the hot interval to grow", 5000);
+    const grown = await hotRoundsUntil(watcher, clock, (ms) => ms >= 100);
+    // Smoothed: it grows over a few rounds, not in one jump.
+    expect(grown.length).toBeGreaterThan(2);
+    expect(grown.every((ms, i) => i === 0 || ms > grown[i - 1]!)).toBe(true);
     slow.clear();
-    await waitFor(() => watcher.stats().hotIntervalMs === 20, "the hot interval to come back", 10000);
+    const back = await hotRoundsUntil(watcher, clock, (ms) => ms === 20);
+    expect(back.length).toBeGreaterThan(2);
+    expect(back.every((ms, i) => i === 0 || ms < back[i - 1]!)).toBe(true);
   });
 });
+
+/**
+ * Runs hot rounds one by one (advancing the clock by the interval each was
+ * scheduled with) until `done` holds for the reported interval; returns the
+ * intervals seen. Fails after 100 rounds.
+ */
+async function hotRoundsUntil(watcher: Watcher, clock: FakeClock, done: (ms: number) => boolean): Promise<number[]> {
+  const seen: number[] = [];
+  for (let round = 0; round < 100; round++) {
+    const ms = watcher.stats().hotIntervalMs!;
+    seen.push(ms);
+    if (done(ms)) return seen;
+    await clock.sleepingFor(ms);
+    await clock.advance(ms);
+  }
+  throw new Error(`the hot interval never got there: ${seen.join(", ")}`);
+}

@@ -1,12 +1,12 @@
 /**
  * Helpers for the watcher tests: real temp directories, a recorder of
- * batches, and waits that poll a condition instead of sleeping.
+ * batches and waits for the events it records.
  */
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FileChangeBatch, FileChangeKind, Watcher } from "../../../src/watch/types.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /** A temp project directory with helpers to write and remove files in it. */
 export interface TempProject {
@@ -32,15 +32,6 @@ export function createTempProject(files: Record<string, string> = {}): TempProje
   };
 }
 
-/** Polls `condition` every 10 ms until it is true; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Records every batch a watcher delivers. */
 export class BatchRecorder {
   readonly batches: FileChangeBatch[] = [];
@@ -62,7 +53,7 @@ export class BatchRecorder {
 
   /** Waits for an event for `path` (of `kind`, if given). */
   async waitFor(path: string, kind?: FileChangeKind, timeoutMs = 5000): Promise<void> {
-    await waitFor(() => this.has(path, kind), `${kind ?? "an event"} for ${path}`, timeoutMs);
+    await waitFor(`${kind ?? "an event"} for ${path}`, () => this.has(path, kind), timeoutMs, 10);
   }
 
   clear(): void {

@@ -1,16 +1,19 @@
 /**
- * Behaviour both watcher modes share, on real temp directories. Waits poll a
- * condition; the only fixed waits are short "nothing else arrives" checks.
+ * Behaviour both watcher modes share, on real temp directories. Tests wait for
+ * events; "nothing else arrives" is shown by a later sentinel change that
+ * arrives alone (anything caused by the earlier writes would have come with
+ * it or before it), never by a pause.
  */
 import { chmodSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as spacing } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import { describeWatcher } from "../../../src/watch/describe-watcher.js";
 import type { CreateWatcherOptions, Watcher, WatchMode } from "../../../src/watch/types.js";
-import { BatchRecorder, createTempProject, waitFor, type TempProject } from "./watch-helpers.js";
+import { waitFor } from "../../helpers/wait.js";
+import { BatchRecorder, createTempProject, type TempProject } from "./watch-helpers.js";
 
 /** Short intervals so that cold changes show up within a second in poll mode. */
 const COLD_MS = 400;
@@ -21,6 +24,16 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/**
+ * Writes a sentinel file (after everything the test did) and waits for it: a
+ * watcher that would report anything more of what came before has done so by
+ * then.
+ */
+async function afterSentinel(p: TempProject, rec: BatchRecorder, rel: string, timeoutMs: number): Promise<void> {
+  p.write(rel);
+  await rec.waitFor(rel, "add", timeoutMs);
+}
 
 function project(files: Record<string, string> = {}): TempProject {
   const p = createTempProject(files);
@@ -99,10 +112,9 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     ];
     for (const rel of noise) p.write(rel);
     // Written last: once it is reported, anything watched among the above would have been too.
-    p.write("src/lib/sentinel.ts");
-    await rec.waitFor("src/lib/sentinel.ts", "add", COLD_TIMEOUT);
-    await sleep(150);
-    expect(rec.events.map((e) => e.path)).toEqual(["src/lib/sentinel.ts"]);
+    await afterSentinel(p, rec, "src/lib/sentinel.ts", COLD_TIMEOUT);
+    await afterSentinel(p, rec, "src/lib/sentinel-2.ts", COLD_TIMEOUT);
+    expect(rec.events.map((e) => e.path)).toEqual(["src/lib/sentinel.ts", "src/lib/sentinel-2.ts"]);
   });
 
   it("reports the root .env even when the predicate ignores it", async () => {
@@ -122,13 +134,14 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     watcher.setHotFiles(["src/hot.ts", "src/a.ts", "src/b.ts"]);
     for (const rel of ["src/hot.ts", "src/a.ts", "src/b.ts"]) {
       p.write(rel);
-      await sleep(5);
+      await spacing(5); // the input: saves a few ms apart, well within the debounce
     }
-    await waitFor(() => rec.events.length >= 3, "three changes", HOT_TIMEOUT);
-    await sleep(150);
-    expect(rec.batches).toHaveLength(1);
+    await waitFor("three changes", () => rec.events.length >= 3, HOT_TIMEOUT);
+    await afterSentinel(p, rec, "src/sentinel.ts", COLD_TIMEOUT);
+    expect(rec.batches).toHaveLength(2);
     expect(rec.batches[0]?.paths.sort()).toEqual(["src/a.ts", "src/b.ts", "src/hot.ts"]);
     expect(rec.batches[0]?.events.every((e) => e.kind === "change")).toBe(true);
+    expect(rec.batches[1]?.paths).toEqual(["src/sentinel.ts"]);
   });
 
   it("delivers a git-checkout-sized change to hot and cold files as one batch", async () => {
@@ -145,7 +158,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
       writeFileSync(join(p.root, rel), "new content\n");
     }
     p.write("src/pkg9/new.ts");
-    await waitFor(() => rec.events.length >= changed.length + 1, "every file of the checkout", COLD_TIMEOUT);
+    await waitFor("every file of the checkout", () => rec.events.length >= changed.length + 1, COLD_TIMEOUT);
     expect(rec.batches).toHaveLength(1);
     expect(new Set(rec.batches[0]?.paths)).toEqual(new Set([...changed, "src/pkg9/new.ts"]));
   });
@@ -162,8 +175,11 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     writeFileSync(join(p.root, "src/lib/cold.ts"), "export const b = 3;\n");
     rmSync(join(p.root, "src/lib/cold.ts~"));
     await rec.waitFor("src/lib/cold.ts", undefined, COLD_TIMEOUT);
-    await sleep(150);
-    expect(rec.events).toEqual([{ path: "src/lib/cold.ts", kind: "change" }]);
+    await afterSentinel(p, rec, "src/lib/sentinel.ts", COLD_TIMEOUT);
+    expect(rec.events).toEqual([
+      { path: "src/lib/cold.ts", kind: "change" },
+      { path: "src/lib/sentinel.ts", kind: "add" },
+    ]);
   });
 
   it("copes with a file replaced by a directory and back", async () => {
@@ -216,7 +232,7 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     const count = () => process.getActiveResourcesInfo().filter((r) => kinds.includes(r)).length;
     // Handles of watchers closed by earlier tests go away asynchronously: start from a stable count.
     let last = -1;
-    await waitFor(() => last === (last = count()), "a stable handle count");
+    await waitFor("a stable handle count", () => last === (last = count()));
     const before = count();
     const p = project(SOURCE);
     const { watcher, rec } = await start(mode, p);
@@ -227,9 +243,9 @@ describe.each<WatchMode>(["poll", "native"])("%s watcher", (mode) => {
     await watcher.close();
     p.write("src/hot.ts");
     p.write("src/new.ts");
-    await sleep(200);
+    // Once its timers and handles are gone, nothing can deliver a batch any more.
+    await waitFor("the watcher's timers and handles to be released", () => count() <= before);
     expect(rec.batches).toHaveLength(0);
-    await waitFor(() => count() <= before, "the watcher's timers and handles to be released");
     // A closed watcher ignores further calls.
     watcher.setHotFiles(["src/new.ts"]);
     expect(watcher.onChange(() => {})).toBeTypeOf("function");
@@ -284,14 +300,15 @@ describe("poll watcher only", () => {
   });
 
   it("ignores chmod-only changes", async () => {
-    const p = project(SOURCE);
+    const p = project({ ...SOURCE, "src/sentinel.ts": "1\n" });
     const { watcher, rec } = await start("poll", p);
-    watcher.setHotFiles(["src/hot.ts"]);
+    // All hot: every hot round checks all three, so the round that sees the sentinel's
+    // new content has checked the chmod-ed files too (hot and cold files are compared alike).
+    watcher.setHotFiles(["src/hot.ts", "src/lib/cold.ts", "src/sentinel.ts"]);
     chmodSync(join(p.root, "src/hot.ts"), 0o600);
     chmodSync(join(p.root, "src/lib/cold.ts"), 0o600);
-    p.write("src/lib/sentinel.ts");
-    await rec.waitFor("src/lib/sentinel.ts", "add", COLD_TIMEOUT);
-    await sleep(COLD_MS);
-    expect(rec.events).toEqual([{ path: "src/lib/sentinel.ts", kind: "add" }]);
+    p.write("src/sentinel.ts", "22\n");
+    await rec.waitFor("src/sentinel.ts", "change", HOT_TIMEOUT);
+    expect(rec.events).toEqual([{ path: "src/sentinel.ts", kind: "change" }]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
-import { bundle, makeRequest, resultOf, tempDir, unique } from "./helpers.js";
+import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";
 
 let cache: { path: string; remove: () => Promise<void> };
 let executor: Executor;

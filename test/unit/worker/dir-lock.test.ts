@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withDirLock } from "../../../src/worker/dir-lock.js";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "../../helpers/worker-bundles.js";
 
 /** A pid that does not exist (above the usual pid_max of 2^22). */
 const DEAD_PID = 2 ** 22 + 12345;

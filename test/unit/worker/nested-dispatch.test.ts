@@ -3,7 +3,7 @@ import type { EndpointRef, FunctionRequest, FunctionResponse } from "../../../sr
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import type { NestedCallOptions, NestedCallTransport } from "../../../src/worker/nested-dispatch.js";
-import { bundle, makeRequest, resultOf, tempDir, unique } from "./helpers.js";
+import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";
 
 /**
  * An in-process transport: "endpoints" are executors with caches of their own

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { nullLogger } from "../../../src/shared/logger.js";
 import { appendQuery, createPlatformClient, resolvePlatformConfig } from "../../../src/worker/platform-client.js";
 import type { PlatformClient } from "../../../src/worker/platform-client.js";
-import { FakePlatform } from "./fake-platform.js";
+import { FakePlatform } from "../../helpers/fake-platform.js";
 
 describe("resolvePlatformConfig", () => {
   const env = {
@@ -76,12 +76,17 @@ describe("platform client against a fake platform", () => {
   });
 
   it("long-polls: a job queued while the take waits is delivered at once; an empty hold is no job", async () => {
-    const { platform, client } = await setup({ holdMs: 300 });
+    // Holds end when the test says so, not after a time that a loaded machine could overrun.
+    const { platform, client } = await setup({ holdMs: 60_000 });
+    const takes = (): number => platform.requests.filter((r) => r.path.includes("job-take")).length;
     const waiting = client.takeJobs(1, false, new AbortController().signal);
-    await platform.waitFor(() => platform.requests.some((r) => r.path.includes("job-take")), "a take");
+    await platform.waitFor(() => takes() === 1, "a take");
     platform.enqueue({ id: "late", input: null });
     expect((await waiting).jobs.map((j) => j.id)).toEqual(["late"]);
-    expect(await client.takeJobs(1, false, new AbortController().signal)).toEqual({ jobs: [], retryAfterMs: 0 });
+    const empty = client.takeJobs(1, false, new AbortController().signal);
+    await platform.waitFor(() => takes() === 2, "a second take");
+    platform.releaseHolds();
+    expect(await empty).toEqual({ jobs: [], retryAfterMs: 0 });
   });
 
   it("takes a batch when more than one slot is free", async () => {
@@ -196,8 +201,11 @@ describe("platform client against a fake platform", () => {
   });
 
   it("long-polls job-stop and keeps only string ids", async () => {
-    const { platform, client } = await setup({ holdMs: 200 });
-    expect(await client.pollStop(new AbortController().signal)).toEqual({ jobIds: [], retryAfterMs: 0 });
+    const { platform, client } = await setup({ holdMs: 60_000 });
+    const first = client.pollStop(new AbortController().signal);
+    await platform.waitFor(() => platform.requests.some((r) => r.path.includes("job-stop")), "a stop poll");
+    platform.releaseHolds();
+    expect(await first).toEqual({ jobIds: [], retryAfterMs: 0 });
     const waiting = client.pollStop(new AbortController().signal);
     await platform.waitFor(() => platform.requests.filter((r) => r.path.includes("job-stop")).length === 2, "a second stop poll");
     platform.stop("j9");

@@ -1,8 +1,11 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../../src/shared/package-info.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import { cleanStack, registerModuleSources } from "../../../src/worker/stack-trace.js";
-import { bundleFixture, makeRequest, tempDir } from "./helpers.js";
+import { bundleFixture, makeRequest, tempDir } from "../../helpers/worker-bundles.js";
 
 describe("cleanStack", () => {
   const cache = "/tmp/cache-x";
@@ -33,6 +36,9 @@ describe("cleanStack", () => {
       "Error: z",
       "    at user (workers/a.ts:1:1)",
       `    at invoke (${import.meta.dirname}/../../../src/worker/execute.ts:10:5)`.replace("/test/unit/worker/../../..", ""),
+      // An installed package's own frames, unmapped (Node leaves node_modules out of source maps), as ESM names them.
+      `    at Object.execute (${pathToFileURL(join(PACKAGE_ROOT, "dist", "worker", "execute.js")).href}:166:32)`,
+      `    at async runJob (${pathToFileURL(join(PACKAGE_ROOT, "dist", "worker", "queue-worker.js")).href}:55:17)`,
       "    at process.processTicksAndRejections (node:internal/process/task_queues:105:5)",
     ].join("\n");
     expect(cleanStack(stack, cache)).toBe(["Error: z", "    at user (workers/a.ts:1:1)"].join("\n"));

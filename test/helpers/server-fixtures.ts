@@ -3,18 +3,18 @@
  * discovery), a fake invoker that records calls and can be scripted, and a
  * helper that starts the real app on 127.0.0.1 port 0.
  */
-import type { FunctionEntry, Manifest, DiscoveryIssue } from "../../../src/discovery/manifest.js";
-import type { HttpMethod } from "../../../src/sdk/registry.js";
-import type { ResourceSpec } from "../../../src/sdk/resources.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
-import type { Logger } from "../../../src/shared/logger.js";
-import { createDevApp } from "../../../src/server/create-dev-app.js";
-import type { DevAppOptions } from "../../../src/server/create-dev-app.js";
-import type { FunctionInvoker, InvokeContext, InvokeResult } from "../../../src/server/invoker.js";
-import { RouteTable } from "../../../src/server/route-table.js";
-import type { RouteTableOptions } from "../../../src/server/route-table.js";
-import { startHttpServer } from "../../../src/server/start-http-server.js";
-import type { RequestLogRecord } from "../../../src/server/request-log.js";
+import type { FunctionEntry, Manifest, DiscoveryIssue } from "../../src/discovery/manifest.js";
+import type { HttpMethod } from "../../src/sdk/registry.js";
+import type { ResourceSpec } from "../../src/sdk/resources.js";
+import { createMemoryLogger } from "../../src/shared/logger.js";
+import type { Logger } from "../../src/shared/logger.js";
+import { createDevApp } from "../../src/server/create-dev-app.js";
+import type { DevAppOptions } from "../../src/server/create-dev-app.js";
+import type { FunctionInvoker, InvokeContext, InvokeResult } from "../../src/server/invoker.js";
+import { RouteTable } from "../../src/server/route-table.js";
+import type { RouteTableOptions } from "../../src/server/route-table.js";
+import { startHttpServer } from "../../src/server/start-http-server.js";
+import type { RequestLogRecord } from "../../src/server/request-log.js";
 
 function spec(name: string, kind: "QB" | "LB"): ResourceSpec {
   return {

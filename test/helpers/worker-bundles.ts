@@ -6,10 +6,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FUNCTION_PROTOCOL_VERSION } from "../../../src/shared/function-protocol.js";
-import type { EndpointRef, FunctionRequest, FunctionResponse, FunctionSuccess } from "../../../src/shared/function-protocol.js";
-import { sha256 } from "../../../src/shared/hash.js";
-import { decodeValue, encodeValue } from "../../../src/shared/value-codec.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../../src/shared/function-protocol.js";
+import type { EndpointRef, FunctionRequest, FunctionResponse, FunctionSuccess } from "../../src/shared/function-protocol.js";
+import { sha256 } from "../../src/shared/hash.js";
+import { decodeValue, encodeValue } from "../../src/shared/value-codec.js";
+import { FIXTURES } from "./paths.js";
 
 export interface TestModule {
   hash: string;
@@ -65,7 +66,7 @@ export async function tempDir(prefix = "flash-worker-test-"): Promise<{ path: st
 }
 
 /** The fixture project used to check stack remapping (real TypeScript, bundled with esbuild). */
-export const FIXTURE_PROJECT = join(import.meta.dirname, "..", "..", "fixtures", "worker", "project");
+export const FIXTURE_PROJECT = join(FIXTURES, "worker", "project");
 
 /**
  * Bundles a fixture project file the way discovery does: ESM for Node, bare

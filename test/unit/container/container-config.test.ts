@@ -4,16 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { parseDockerHost, resolveDockerEndpoints, isLocalEndpoint } from "../../src/container/docker-endpoint.js";
-import { createDevContainerSpec, displayUrl, projectIdentity, selectForwardedEnv } from "../../src/container/dev-container-spec.js";
-import { planDependencies, ensureDependencies, DEPS_STATE_FILE, isMountPoint } from "../../src/container/workspace-deps.js";
-import { collectDevImageContext, ensureDevImage } from "../../src/container/dev-image.js";
-import { detectDocker, isInsideContainer } from "../../src/container/detect.js";
-import { resolveContainerMode } from "../../src/container/index.js";
-import { resolvePublishAddress } from "../../src/container/host-port.js";
-import { LABELS } from "../../src/container/labels.js";
-import { AppError } from "../../src/shared/errors.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { parseDockerHost, resolveDockerEndpoints, isLocalEndpoint } from "../../../src/container/docker-endpoint.js";
+import { createDevContainerSpec, displayUrl, projectIdentity, selectForwardedEnv } from "../../../src/container/dev-container-spec.js";
+import { planDependencies, ensureDependencies, DEPS_STATE_FILE, isMountPoint } from "../../../src/container/workspace-deps.js";
+import { collectDevImageContext, ensureDevImage } from "../../../src/container/dev-image.js";
+import { detectDocker, isInsideContainer } from "../../../src/container/detect.js";
+import { resolveContainerMode } from "../../../src/container/index.js";
+import { resolvePublishAddress } from "../../../src/container/host-port.js";
+import { LABELS } from "../../../src/container/labels.js";
+import { AppError } from "../../../src/shared/errors.js";
+import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { FakeContainerRuntime } from "./fake-container-runtime.js";
 
 describe("Docker endpoints", () => {

@@ -1,20 +1,16 @@
 /**
  * Helpers for tests that run a real emulator on 127.0.0.1:0: start/stop with
- * quick timings, JSON requests, REST v2 endpoint creation, and condition
- * polling (tests wait on conditions, never on fixed sleeps).
+ * quick timings, JSON requests, REST v2 endpoint creation, worker pids.
  */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../../src/emulator/index.js";
-import type { Endpoint } from "../../../src/runpod/wire-types.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { join } from "node:path";
+import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../src/emulator/index.js";
+import type { Endpoint } from "../../src/runpod/wire-types.js";
+import { createMemoryLogger } from "../../src/shared/logger.js";
+import { FIXTURES as TEST_FIXTURES } from "./paths.js";
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-export const FIXTURES = join(REPO_ROOT, "test", "fixtures", "emulator");
+export const FIXTURES = join(TEST_FIXTURES, "emulator");
 /** A generic start command: a Node script speaking the worker protocol (or serving HTTP for LB). */
 export const FAKE_WORKER_COMMAND = `node ${JSON.stringify(join(FIXTURES, "fake-worker.mjs"))}`;
-export const CLI = join(REPO_ROOT, "dist", "cli", "index.js");
 
 export interface TestEmulator {
   emulator: EmulatorHandle;
@@ -78,24 +74,6 @@ export async function useEmulator(options: EmulatorOptions = {}): Promise<TestEm
   };
 }
 
-/** Polls `check` until it returns a truthy value (returned) or `timeoutMs` passes (throws with `what`). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000, intervalMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-export { isAlive } from "../../helpers/processes.js";
-
 /** Pids of the worker processes of an emulator (all endpoints). */
 export function workerPids(emulator: EmulatorHandle): number[] {
   return emulator
@@ -103,20 +81,6 @@ export function workerPids(emulator: EmulatorHandle): number[] {
     .endpoints.flatMap((e) => e.workers)
     .map((w) => w.pid)
     .filter((pid): pid is number => pid !== undefined);
-}
-
-export function distBuilt(): boolean {
-  return existsSync(CLI);
-}
-
-/** True while any process of the group led by `pid` exists (workers run in their own group). */
-export function isGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The largest number of intervals running at the same instant (back-to-back ones do not overlap). */

@@ -5,11 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runDevContainer, type RunDevContainerOptions } from "../../src/container/run-dev-container.js";
-import { LABELS } from "../../src/container/labels.js";
-import { projectIdentity } from "../../src/container/dev-container-spec.js";
-import { AppError } from "../../src/shared/errors.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { runDevContainer, type RunDevContainerOptions } from "../../../src/container/run-dev-container.js";
+import { LABELS } from "../../../src/container/labels.js";
+import { projectIdentity } from "../../../src/container/dev-container-spec.js";
+import { AppError } from "../../../src/shared/errors.js";
+import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
+import { waitFor } from "../../helpers/wait.js";
 import { FakeContainerRuntime } from "./fake-container-runtime.js";
 
 type ShutdownHandler = (signal: NodeJS.Signals, force: boolean) => void;
@@ -49,12 +51,7 @@ describe("runDevContainer (fake runtime)", () => {
 
   /** Resolves with the id of the first container once it is running. */
   async function running(except?: string): Promise<string> {
-    for (let i = 0; i < 200; i++) {
-      const c = [...runtime.containers.values()].find((x) => x.state === "running" && x.id !== except);
-      if (c) return c.id;
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    throw new Error("no running container");
+    return waitFor("a running container", () => [...runtime.containers.values()].find((x) => x.state === "running" && x.id !== except)?.id, 5000, 5);
   }
 
   it("creates one labelled container for the project, passes the exit code through and removes it", async () => {
@@ -80,10 +77,13 @@ describe("runDevContainer (fake runtime)", () => {
     runtime.onSignal = (c, signal) => {
       if (signal === "SIGKILL") runtime.exit(c.id, 137);
     };
-    const done = runDevContainer(options());
+    const clock = new FakeClock();
+    const done = runDevContainer(options({ clock }));
     await running();
     for (const h of handlers) h("SIGINT", false);
-    await new Promise((r) => setTimeout(r, 20));
+    // The grace period has started and has not run out: only SIGINT was sent.
+    await clock.sleepingFor(10_000);
+    await clock.advance(9_999);
     expect(runtime.signals.map((s) => s.signal)).toEqual(["SIGINT"]);
     for (const h of handlers) h("SIGINT", true);
     await expect(done).resolves.toBe(137);
@@ -95,9 +95,14 @@ describe("runDevContainer (fake runtime)", () => {
     runtime.onSignal = (c, signal) => {
       if (signal === "SIGKILL") runtime.exit(c.id, 137);
     };
-    const done = runDevContainer(options({ gracefulTimeoutMs: 50 }));
+    const clock = new FakeClock();
+    const done = runDevContainer(options({ gracefulTimeoutMs: 5000, clock }));
     await running();
     for (const h of handlers) h("SIGTERM", false);
+    await clock.sleepingFor(5000);
+    await clock.advance(4999);
+    expect(runtime.signals.map((s) => s.signal)).toEqual(["SIGTERM"]);
+    await clock.advance(1);
     await expect(done).resolves.toBe(137);
     expect(runtime.signals.map((s) => s.signal)).toEqual(["SIGTERM", "SIGKILL"]);
   });

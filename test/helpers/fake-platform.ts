@@ -98,6 +98,16 @@ export class FakePlatform {
     if (waiter) this.#answerStop(waiter);
   }
 
+  /** Answers every held take and stop poll now, with no job: a long poll whose hold ran out. */
+  releaseHolds(): void {
+    for (const list of [this.#takers, this.#stoppers]) {
+      for (const w of list.splice(0)) {
+        clearTimeout(w.timer);
+        if (!w.res.headersSent) w.res.writeHead(204).end();
+      }
+    }
+  }
+
   /** Resolves when `predicate` holds (checked after every request). */
   waitFor<T>(predicate: () => T | undefined | false, what = "condition", timeoutMs = 20_000): Promise<T> {
     return new Promise((resolve, reject) => {
