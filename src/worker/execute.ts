@@ -17,7 +17,7 @@ import { getRegistry, setDispatcher } from "../sdk/registry.js";
 import type { TaggedExport } from "../sdk/registry.js";
 import { callStorage, LogCollector } from "./call-context.js";
 import type { CallContext } from "./call-context.js";
-import { CallError } from "./call-error.js";
+import { CallError, describeThrown } from "./call-error.js";
 import { installConsoleCapture } from "./console-capture.js";
 import { createDependencyInstaller } from "./dependency-installer.js";
 import type { DependencyInstaller } from "./dependency-installer.js";
@@ -70,10 +70,6 @@ export interface Executor {
 }
 
 const CANCELLED = Symbol("cancelled");
-
-function errorName(error: Error): string {
-  return error.name && error.name !== "Error" ? error.name : (error.constructor?.name ?? "Error");
-}
 
 export function createExecutor(options: ExecutorOptions = {}): Executor {
   const logger = options.logger ?? nullLogger;
@@ -187,16 +183,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (error instanceof CallError) {
       return { kind: error.kind, name: error.name, message: error.message, ...(error.stack && error.kind === "load" ? { stack: cleanStack(error.stack, root) } : {}) };
     }
-    if (error instanceof Error) {
-      const stack = error.stack;
-      return {
-        kind: userCode ? "function" : "runtime",
-        name: errorName(error),
-        message: error.message,
-        ...(stack ? { stack: cleanStack(stack, root) } : {}),
-      };
-    }
-    return { kind: userCode ? "function" : "runtime", name: "Error", message: `non-error thrown: ${String(error)}` };
+    const { stack, ...info } = describeThrown(error);
+    return { kind: userCode ? "function" : "runtime", ...info, ...(stack ? { stack: cleanStack(stack, root) } : {}) };
   }
 
   async function execute(request: FunctionRequest, execOptions: ExecuteOptions = {}): Promise<FunctionResponse> {
@@ -249,7 +237,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (value === CANCELLED) return fail(new CallError("runtime", "the call was cancelled", { name: "AbortError" }), false);
     let result: JsonValue;
     try {
-      result = encodeValue(value);
+      result = encodeValue(value, "result");
     } catch (error) {
       const message = error instanceof ValueCodecError ? `the function returned a value that cannot be sent: ${error.message}` : String(error);
       return fail(new CallError("function", message, { name: "ValueCodecError" }), true);
