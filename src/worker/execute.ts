@@ -23,8 +23,8 @@ import { createDependencyInstaller } from "./dependency-installer.js";
 import type { DependencyInstaller } from "./dependency-installer.js";
 import { ModuleCache } from "./module-cache.js";
 import type { LoadedModule } from "./module-cache.js";
-import { createNestedDispatcher, unavailableTransport } from "./nested-dispatch.js";
-import type { NestedCallTransport } from "./nested-dispatch.js";
+import { createNestedDispatcher } from "./nested-dispatch.js";
+import type { FunctionClient } from "../calls/function-client.js";
 import { cleanStack, enableSourceMaps } from "./stack-trace.js";
 
 /** Where the worker keeps modules and dependencies unless FLASH_WORKER_CACHE says otherwise. */
@@ -32,12 +32,28 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLASH_WORKER_CACHE || join(tmpdir(), "flash-ts-worker");
 }
 
+/**
+ * Where the executor gets modules: the worker's cache (ModuleCache, the
+ * default), or for local calls in the dev server the bundles already on disk.
+ */
+export interface ModuleSource {
+  /** The folder module paths are shown relative to in stacks. */
+  readonly root: string;
+  prepare(): Promise<void>;
+  /** The module a request names, loaded; rejects with CallError (module-missing, load, dependencies). */
+  load(request: FunctionRequest): Promise<LoadedModule>;
+  byUrl(url: string): LoadedModule | undefined;
+  readCode(mod: LoadedModule): Promise<string>;
+}
+
 export interface ExecutorOptions {
   /** The cache folder. Default: FLASH_WORKER_CACHE or `<tmpdir>/flash-ts-worker`. */
   cacheDir?: string;
+  /** Where modules come from instead of the cache folder (local calls). */
+  modules?: ModuleSource;
   logger?: Logger;
-  /** How nested remote calls reach other endpoints. Default: they fail with a clear error. */
-  transport?: NestedCallTransport;
+  /** Sends nested remote calls to other endpoints. Default: they fail with a clear error. */
+  calls?: FunctionClient;
   /** Installs dependencies (default: npm into the cache). */
   installer?: DependencyInstaller;
   /** Also write captured console lines to the worker's stderr. Default false. */
@@ -55,6 +71,8 @@ export interface ExecutorOptions {
 export interface ExecuteOptions {
   /** Aborting it stops waiting for the call (the job was cancelled); nested calls are aborted too. */
   signal?: AbortSignal;
+  /** Gets each console line of the call as it is written (the lines also come back in `logs`). */
+  onLog?: (log: FunctionLog) => void;
 }
 
 /** Runs FunctionRequests. One per process: it owns the console capture and the SDK dispatcher. */
@@ -74,22 +92,23 @@ const CANCELLED = Symbol("cancelled");
 export function createExecutor(options: ExecutorOptions = {}): Executor {
   const logger = options.logger ?? nullLogger;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const installer = options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") });
-  const modules = new ModuleCache({ cacheDir, installer, logger });
+  const modules: ModuleSource =
+    options.modules ??
+    new ModuleCache({ cacheDir, installer: options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") }), logger });
   const maxInstances = options.maxInstances ?? 1000;
   const instances = new Map<string, Record<string, unknown>>();
   const echo = options.echoLogs
     ? (log: FunctionLog) => void process.stderr.write(log.text + "\n")
     : undefined;
 
-  enableSourceMaps({ nodeModules: `${sep}${cacheDir}${sep}`.includes(`${sep}node_modules${sep}`) });
+  enableSourceMaps({ nodeModules: `${sep}${modules.root}${sep}`.includes(`${sep}node_modules${sep}`) });
   const uninstallConsole = installConsoleCapture();
   const restoreDispatcher =
     options.installDispatcher === false
       ? () => {}
       : setDispatcher(
           createNestedDispatcher({
-            transport: options.transport ?? unavailableTransport,
+            calls: options.calls,
             moduleByUrl: (url) => modules.byUrl(url),
             readCode: (mod) => modules.readCode(mod),
           }),
@@ -189,7 +208,15 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 
   async function execute(request: FunctionRequest, execOptions: ExecuteOptions = {}): Promise<FunctionResponse> {
     const started = performance.now();
-    const logs = new LogCollector(echo);
+    const onLog = execOptions.onLog;
+    const logs = new LogCollector(
+      onLog && echo
+        ? (log) => {
+            echo(log);
+            onLog(log);
+          }
+        : (onLog ?? echo),
+    );
     const signal = execOptions.signal;
     const fail = (error: unknown, userCode: boolean): FunctionFailure => ({
       flash: FUNCTION_PROTOCOL_VERSION,
