@@ -7,6 +7,7 @@
  */
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { FUNCTION_PROTOCOL_VERSION } from "../shared/function-protocol.js";
 import type { FunctionFailure, FunctionLog, FunctionRequest, FunctionResponse, RemoteErrorInfo } from "../shared/function-protocol.js";
 import { nullLogger } from "../shared/logger.js";
@@ -88,6 +89,20 @@ export interface Executor {
 }
 
 const CANCELLED = Symbol("cancelled");
+
+/** How this module appears in stack frames (path and URL forms). */
+const SELF = [fileURLToPath(import.meta.url), import.meta.url];
+
+/**
+ * The frames of the user's code only: the first frame in this module is the
+ * executor calling the function, and everything below it is the runtime (or,
+ * for local calls, the dev server) that asked for the call.
+ */
+function userFrames(stack: string): string {
+  const lines = stack.split("\n");
+  const at = lines.findIndex((line, i) => i > 0 && line.trimStart().startsWith("at ") && SELF.some((self) => line.includes(self)));
+  return at > 0 ? lines.slice(0, at).join("\n") : stack;
+}
 
 export function createExecutor(options: ExecutorOptions = {}): Executor {
   const logger = options.logger ?? nullLogger;
@@ -203,7 +218,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
       return { kind: error.kind, name: error.name, message: error.message, ...(error.stack && error.kind === "load" ? { stack: cleanStack(error.stack, root) } : {}) };
     }
     const { stack, ...info } = describeThrown(error);
-    return { kind: userCode ? "function" : "runtime", ...info, ...(stack ? { stack: cleanStack(stack, root) } : {}) };
+    return { kind: userCode ? "function" : "runtime", ...info, ...(stack ? { stack: cleanStack(userFrames(stack), root) } : {}) };
   }
 
   async function execute(request: FunctionRequest, execOptions: ExecuteOptions = {}): Promise<FunctionResponse> {
