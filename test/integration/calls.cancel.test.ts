@@ -6,7 +6,7 @@
  * with an API key (the base-URL variables point there), so the job states
  * can be read from outside the dev server, even after it exited.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,7 +103,7 @@ async function waitForStatus(endpointId: string, jobId: string, wanted: string, 
   let last = "";
   await waitUntil(
     async () => (last = await jobStatus(endpointId, jobId)) === wanted,
-    `job ${jobId} to be ${wanted} (last seen: ${last})`,
+    `job ${jobId} to be ${wanted}`,
     timeoutMs,
     20,
   ).catch((error: unknown) => {
@@ -153,6 +153,21 @@ describe("abandoned calls are cancelled", () => {
     await waitForStatus(inner.endpointId, inner.jobId, "CANCELLED", 5000);
   });
 
+  it("a reload does not cancel a call whose client still waits: it finishes on its generation", async () => {
+    const before = new Set(endpointOf("live-one")?.workers.flatMap((w) => w.jobs) ?? []);
+    const call = startCall("/one/slow/run_sync", { input: { ms: 3000 } });
+    const { endpointId, jobId } = await runningJob("live-one", before);
+    const from = dev.output().length;
+    await appendFile(join(dir, "one.ts"), "\n// saved while a call runs\n");
+    await dev.waitForOutput(/Reloaded \d+ route/, 30_000, from);
+    const answer = await call.done;
+    expect(answer).not.toBe("aborted");
+    if (answer === "aborted") return;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ output: { slept: 3000 } });
+    expect(await jobStatus(endpointId, jobId)).toBe("COMPLETED");
+  });
+
   it("Ctrl-C with a call in flight: that job ends CANCELLED before flash dev exits", async () => {
     const before = new Set(endpointOf("live-one")?.workers.flatMap((w) => w.jobs) ?? []);
     const call = startCall("/one/slow/run_sync", { input: { ms: 15_000 } });
@@ -162,6 +177,11 @@ describe("abandoned calls are cancelled", () => {
     expect(code).toBe(0);
     expect(performance.now() - stopped).toBeLessThan(10_000);
     expect(await jobStatus(endpointId, jobId)).toBe("CANCELLED");
-    await call.done;
+    // The session abandoned the call itself (rather than the server cutting the connection later): the client is told.
+    const answer = await call.done;
+    expect(answer).not.toBe("aborted");
+    if (answer === "aborted") return;
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.text)).toMatchObject({ error: { code: "SERVICE_UNAVAILABLE", message: expect.stringContaining("flash dev is stopping") } });
   });
 });
