@@ -37,6 +37,7 @@ export const innerSlow = remote(inner, async (ms: number) => {
 });
 export const outerCall = remote(outer, async (input: { ms: number }) => innerSlow(input.ms));
 export const outerTimesOut = remote(outerShort, async (input: { ms: number }) => innerSlow(input.ms));
+export const localCall = remote(outer, { local: true }, async (input: { ms: number }) => innerSlow(input.ms));
 `,
 };
 
@@ -136,6 +137,15 @@ describe("abandoned calls are cancelled", () => {
   it("a nested call is cancelled when its parent job is cancelled", async () => {
     const call = startCall("/nest/outerCall/run_sync", { input: { ms: 15_000 } });
     const inner = await runningJob("live-inner");
+    call.abort();
+    await waitForStatus(inner.endpointId, inner.jobId, "CANCELLED", 5000);
+    expect(await call.done).toBe("aborted");
+  });
+
+  it("a remote call made by a local function is cancelled when the local call's client goes away", async () => {
+    const before = new Set(endpointOf("live-inner")?.workers.flatMap((w) => w.jobs) ?? []);
+    const call = startCall("/nest/localCall/run_sync", { input: { ms: 15_000 } });
+    const inner = await runningJob("live-inner", before);
     call.abort();
     await waitForStatus(inner.endpointId, inner.jobId, "CANCELLED", 5000);
     expect(await call.done).toBe("aborted");
