@@ -57,6 +57,8 @@ function explode(): never {
 }
 export const throwsError = remote(cpu, async () => explode());
 export const throwsErrorLocal = remote(cpu, { local: true }, async () => explode());
+const shortLimit = new CpuLiveServerless({ name: "short-limit", executionTimeoutMs: 1500 });
+export const neverLocal = remote(shortLimit, { local: true }, () => new Promise(() => {}));
 `,
 };
 
@@ -151,6 +153,14 @@ describe("errors thrown by functions", () => {
       expect(res.json.error).toMatchObject({ code: "FUNCTION_ERROR", name: "RangeError", message: "exploded", stack: expect.stringMatching(/at explode \(errs\.ts:\d+:\d+\)/) });
       expect(String(res.json.error?.stack)).not.toMatch(/dist\/|src\/(worker|calls|dev)|execute\.js|node:internal/);
     }
+  });
+});
+
+describe("local functions run with a worker's limits", () => {
+  it("a local function that never returns is cut at its executionTimeoutMs with 504", async () => {
+    const res = await post("/errs/neverLocal/run_sync", { input: {} });
+    expect(res.status, JSON.stringify(res.json)).toBe(504);
+    expect(res.json.error).toMatchObject({ code: "FUNCTION_TIMEOUT", local: true });
   });
 });
 
