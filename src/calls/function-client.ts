@@ -51,7 +51,10 @@ export interface FunctionCall {
   endpoints?: Record<string, EndpointRef>;
   /** The function's execution limit (sent; the worker and the platform enforce it); 0 or absent: none. */
   executionTimeoutMs?: number;
-  /** How long the caller waits in all (e.g. what is left of a parent call's deadline). Default: the limit + grace. */
+  /**
+   * Endpoint calls: how long the caller waits in all (e.g. what is left of a parent call's
+   * deadline). Default: the limit + grace. A local call is bounded by its limit alone.
+   */
   waitMs?: number;
   /** Aborting it abandons the call: a QB job is cancelled, an LB request aborted. */
   signal?: AbortSignal;
