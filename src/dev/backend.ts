@@ -20,15 +20,17 @@ import {
 import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRuntime } from "../provision/index.js";
 import type { Provisioner } from "../provision/index.js";
 import type { BackendChoice } from "./dev-options.js";
-import type { LoadBalancerTransport, QueueTransport } from "./remote-invoker.js";
+import type { JobApi, LoadBalancerApi } from "../calls/index.js";
 
 export interface Backend {
   kind: BackendChoice;
   /** Human description for the banner, e.g. "local emulator at http://127.0.0.1:43121". */
   description: string;
   provisioner: Provisioner;
-  queue: QueueTransport;
-  loadBalancer: LoadBalancerTransport;
+  /** The job API QB calls go through. */
+  queue: JobApi;
+  /** LB calls go through this client. */
+  loadBalancer: LoadBalancerApi;
   loadBalancerUrl(endpointId: string): string;
   close(): Promise<void>;
 }
@@ -63,6 +65,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       apiKey,
       stateDir: join(stateDir, "emulator"),
       cwd: options.projectRoot,
+      // Calls submit with /run (docs/internals.md, "Function calls") and read the result at
+      // once: keep ended jobs as long as runsync's, not /run's 30 minutes of inputs and outputs.
+      resultRetention: { runMs: 60_000 },
       logger: logger.child("emulator"),
       onWorkerLog: (line) => options.printWorkerLine(`[${line.endpointName}] ${line.line}`, line.stream),
     });

@@ -154,16 +154,18 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
   let server: StartedHttpServer | undefined;
   let watcher: Watcher | undefined;
   try {
-    const invoker = new RemoteInvoker({
+    const invoker: RemoteInvoker = new RemoteInvoker({
       ensureEndpoint: (spec) => track((b) => b.provisioner.ensureEndpoint(spec)),
       queue: { runToCompletion: (id, req, o) => track((b) => b.queue.runToCompletion(id, req, o)) },
       loadBalancer: { request: (target, o) => track((b) => b.loadBalancer.request(target, o)) },
       loadBalancerUrl: (id) => backend.loadBalancerUrl(id),
-      localRunner: createLocalRunner(),
+      localRunner: createLocalRunner({ bundleByHash: (hash) => invoker.bundleByHash(hash), logger }),
       logger,
     });
     const restoreDispatcher = setDispatcher(invoker);
     cleanups.push(async () => restoreDispatcher());
+    // Calls still in flight when the session ends are abandoned: their jobs are cancelled.
+    cleanups.push(() => invoker.close());
 
     discovery = createDiscovery({ root, logger: logger.child("discovery") });
     const disc = discovery;
@@ -315,6 +317,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       },
       close: () =>
         (closing ??= (async () => {
+          // First: calls in flight are abandoned and their jobs cancelled (Ctrl-C must not leave them billing).
+          await invoker.close();
           await watcher?.close();
           await reloader.close();
           await srv.close();

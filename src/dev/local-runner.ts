@@ -1,67 +1,94 @@
 /**
- * Runs `local: true` functions in the dev server process: the generation's
- * bundle is imported here (once per bundle) and the user's function called
- * directly. Bundles resolve `flash-ts` to this process's SDK, so remote calls
- * made from a local function reach the dev server's dispatcher.
+ * Runs `local: true` functions in the dev server process, through the same
+ * executor as a worker (src/worker/execute.ts): the same argument and result
+ * encoding, the same execution timeout, instance and log caps, the same
+ * reading of thrown values, so a function behaves alike wherever it runs. Only
+ * where modules come from differs: the generation's bundle already on disk is
+ * imported here (it resolves `flash-ts` to this process's SDK, so remote calls
+ * made from a local function reach the dev server's dispatcher).
  */
 import { dirname } from "node:path";
-import { AppError, isAppError } from "../shared/errors.js";
-import { toProjectStack } from "../discovery/index.js";
-import type { FunctionTarget } from "../shared/function-protocol.js";
-import { getRegistry } from "../sdk/registry.js";
+import type { FunctionRequest } from "../shared/function-protocol.js";
+import type { Logger } from "../shared/logger.js";
 import type { ModuleBundle } from "../discovery/manifest.js";
+import type { LocalRunner } from "../calls/function-client.js";
+import { createExecutor } from "../worker/execute.js";
+import type { ModuleSource } from "../worker/execute.js";
+import { CallError } from "../worker/call-error.js";
+import { nativeImport } from "../worker/module-cache.js";
+import type { LoadedModule } from "../worker/module-cache.js";
+import { enableSourceMaps } from "../worker/stack-trace.js";
 
-export interface LocalRunner {
-  run(module: ModuleBundle, target: FunctionTarget, args: unknown[], instance?: { id: string; args: unknown[] }): Promise<unknown>;
+export interface LocalExecutor extends LocalRunner {
+  /** Restores the console. Idempotent. */
+  close(): void;
 }
 
-export function createLocalRunner(): LocalRunner {
-  const imported = new Map<string, Promise<unknown>>();
-  const instances = new Map<string, Record<string, unknown>>();
-  const call = async (module: ModuleBundle, target: FunctionTarget, args: unknown[], instance?: { id: string; args: unknown[] }): Promise<unknown> => {
-    let loading = imported.get(module.url);
-    if (!loading) {
-      loading = import(module.url);
-      imported.set(module.url, loading);
-      loading.catch(() => imported.delete(module.url));
-    }
-    await loading;
-    const entry = getRegistry().lookup(module.url, target.file, target.export);
-    if (!entry) throw new AppError("FUNCTION_LOAD_FAILED", `${target.file} has no remote export ${target.export}`);
-    const { meta } = entry;
-    if (meta.kind === "function") {
-      return (meta.fn as unknown as (...a: unknown[]) => unknown)(...args);
-    }
-    if (!target.method || !meta.methods.includes(target.method)) {
-      throw new AppError("FUNCTION_LOAD_FAILED", `${target.export} has no public async method ${String(target.method)}`);
-    }
-    const key = `${module.url}#${instance?.id ?? target.export}`;
-    let obj = instances.get(key);
-    if (!obj) {
-      obj = new (meta.cls as unknown as new (...a: unknown[]) => Record<string, unknown>)(...(instance?.args ?? []));
-      instances.set(key, obj);
-    }
-    return (obj[target.method] as (...a: unknown[]) => unknown).apply(obj, args);
+export interface LocalRunnerOptions {
+  /** The bundle with this hash, from a generation being served. */
+  bundleByHash(hash: string): ModuleBundle | undefined;
+  logger: Logger;
+}
+
+/** Imported bundles remembered (Node keeps the modules themselves; this only saves a lookup). */
+const MAX_REMEMBERED = 1000;
+
+/** Bundles already on disk as the executor's modules: imported once, never written or installed. */
+function bundleSource(options: LocalRunnerOptions): ModuleSource {
+  const loaded = new Map<string, Promise<LoadedModule>>();
+  const byUrl = new Map<string, LoadedModule>();
+  let root = process.cwd();
+  const remember = <T>(map: Map<string, T>, key: string, value: T): void => {
+    if (map.size >= MAX_REMEMBERED) map.delete(map.keys().next().value as string);
+    map.set(key, value);
   };
   return {
-    async run(module, target, args, instance) {
-      try {
-        return await call(module, target, args, instance);
-      } catch (error) {
-        // Coded errors (e.g. from a remote call the local function made) pass through as they are.
-        if (isAppError(error)) throw error;
-        const err = error instanceof Error ? error : new Error(String(error));
-        const where = `${target.file}#${target.export}${target.method ? "." + target.method : ""}`;
-        throw new AppError("FUNCTION_ERROR", err.message, {
-          cause: error,
-          details: {
-            function: where,
-            local: true,
-            name: err.name,
-            ...(err.stack ? { stack: toProjectStack(err.stack, dirname(module.path)) } : {}),
-          },
-        });
-      }
+    get root() {
+      return root;
     },
+    prepare: async () => {},
+    load(request: FunctionRequest) {
+      const bundle = options.bundleByHash(request.module.hash);
+      if (!bundle) {
+        return Promise.reject(new CallError("load", `module ${request.module.hash.slice(0, 12)} is not part of a served generation`, { name: "TargetNotFound" }));
+      }
+      // Stacks show bundle frames relative to the bundles' folder: the project-relative sources.
+      root = dirname(bundle.path);
+      let pending = loaded.get(bundle.url);
+      if (!pending) {
+        pending = (async () => {
+          try {
+            await nativeImport(bundle.url);
+          } catch (error) {
+            const err = error instanceof Error ? error : new Error(String(error));
+            throw new CallError("load", `${bundle.file} failed to load: ${err.message}`, { name: err.name, cause: err });
+          }
+          const mod: LoadedModule = { hash: bundle.hash, url: bundle.url, path: bundle.path, dependencies: { key: "local", specs: bundle.dependencies } };
+          remember(byUrl, mod.url, mod);
+          return mod;
+        })();
+        remember(loaded, bundle.url, pending);
+        pending.catch(() => loaded.delete(bundle.url));
+      }
+      return pending;
+    },
+    byUrl: (url) => byUrl.get(url),
+    readCode: async (mod) => options.bundleByHash(mod.hash)?.code ?? "",
+  };
+}
+
+export function createLocalRunner(options: LocalRunnerOptions): LocalExecutor {
+  // Bundles live under the project's node_modules/.cache, which Node leaves out of source maps by default.
+  enableSourceMaps({ nodeModules: true });
+  const executor = createExecutor({
+    modules: bundleSource(options),
+    logger: options.logger,
+    // The dev server's own dispatcher (remote-invoker) sends calls made by local functions.
+    installDispatcher: false,
+  });
+  return {
+    name: "local",
+    execute: (request, executeOptions) => executor.execute(request, executeOptions),
+    close: () => executor.close(),
   };
 }

@@ -1,74 +1,75 @@
 /**
- * Executes remote functions for the dev server: provisions the endpoint of
- * the function's config (and of every config reachable from its bundle, so a
- * pipeline can call them), sends a FunctionRequest through the job API (QB)
- * or the load-balanced `/execute` route (LB), prints the function's console
- * output prefixed with the endpoint name, and turns the answer into a value
- * or a coded error. The same code serves the local emulator and Runpod: only
- * the clients' base URLs differ.
+ * Runs functions for the dev server: for a remote function it provisions the
+ * endpoint of the function's config (and of every config reachable from its
+ * bundle, so a pipeline can call them) and calls it through the one
+ * function-call client (src/calls); a `local: true` function runs in this
+ * process through the worker's executor. Console output is printed prefixed
+ * with the endpoint name (`local` for local functions).
  *
- * It is also the SDK dispatcher of the dev server process, so a `local: true`
- * function that calls a remote one goes through here too.
+ * It is also the SDK dispatcher of the dev server process, so a local function
+ * that calls a remote one goes through here too, abandoned with its caller.
  */
-import { AppError, isAppError } from "../shared/errors.js";
-import { FUNCTION_PROTOCOL_VERSION, parseFunctionResponse } from "../shared/function-protocol.js";
-import type { EndpointRef, FunctionRequest, FunctionResponse, FunctionTarget } from "../shared/function-protocol.js";
+import { AppError } from "../shared/errors.js";
+import type { EndpointRef, FunctionLog, FunctionTarget } from "../shared/function-protocol.js";
 import type { Logger } from "../shared/logger.js";
-import { decodeValue, encodeValue } from "../shared/value-codec.js";
-import type { JsonValue } from "../shared/value-codec.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { FunctionEntry, Manifest, ModuleBundle } from "../discovery/manifest.js";
-import { executionPolicy } from "../runpod/wire-types.js";
-import type { JobRequest, JobState } from "../runpod/wire-types.js";
 import type { ProvisionedEndpoint } from "../provision/provisioner.js";
 import { DEFAULT_EXECUTION_TIMEOUT_MS } from "../provision/endpoint-request.js";
-import type { LocalRunner } from "./local-runner.js";
+import { createFunctionClient, describeTarget } from "../calls/index.js";
+import type { CallObserver, CallResult, FunctionCall, FunctionClient, JobApi, LoadBalancerApi } from "../calls/index.js";
+import { currentCall } from "../worker/call-context.js";
+import type { LocalExecutor } from "./local-runner.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../server/invoker.js";
-
-/** How QB requests reach an endpoint (the job client implements it). */
-export interface QueueTransport {
-  runToCompletion(endpointId: string, request: JobRequest, options: { timeoutMs: number; signal?: AbortSignal }): Promise<JobState>;
-}
-
-/** How LB requests reach an endpoint (the load-balancer client implements it). */
-export interface LoadBalancerTransport {
-  request(
-    endpointIdOrBaseUrl: string,
-    options: { method: string; path: string; json?: unknown; timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<{ status: number; body: unknown }>;
-}
 
 export interface RemoteInvokerOptions {
   ensureEndpoint(spec: ResourceSpec): Promise<ProvisionedEndpoint>;
-  queue: QueueTransport;
-  loadBalancer: LoadBalancerTransport;
+  /** QB calls go through this job client. */
+  queue: JobApi;
+  /** LB calls go through this client. */
+  loadBalancer: LoadBalancerApi;
   /** Base URL of an LB endpoint. */
   loadBalancerUrl(endpointId: string): string;
-  localRunner: LocalRunner;
+  localRunner: LocalExecutor;
   logger: Logger;
-  /** Prints one line of a function's console output. Default: logger.info with the endpoint prefix. */
+  /** Prints one line of a function's console output. Default: logger.info (stderr lines: warn) with the endpoint prefix. */
   printLog?: (endpointName: string, stream: "stdout" | "stderr", text: string) => void;
+  /** Watches each call (submitted, status, logs, finished), e.g. to show live call state. */
+  observe?: (call: { function: string; endpoint: string; local: boolean }) => CallObserver | undefined;
 }
-
 
 /** How long past the execution timeout the client keeps waiting for the platform's verdict. */
 const CLIENT_GRACE_MS = 60_000;
+/** Bundles kept per hash for local calls (old generations' bundles go first). */
+const MAX_BUNDLES = 4096;
 
 export class RemoteInvoker implements Dispatcher, FunctionInvoker {
   readonly #options: RemoteInvokerOptions;
+  readonly #calls: FunctionClient;
   /** Bundles by URL, for calls dispatched from code running in this process. */
   readonly #bundles = new Map<string, { module: ModuleBundle; manifest: Manifest }>();
-  /** Module hashes each endpoint has already received (so code is not re-sent). */
-  readonly #sent = new Map<string, Set<string>>();
+  /** Bundles by hash, for the local executor. */
+  readonly #byHash = new Map<string, ModuleBundle>();
 
   constructor(options: RemoteInvokerOptions) {
     this.#options = options;
+    this.#calls = createFunctionClient({ jobs: options.queue, loadBalancer: options.loadBalancer, defaultWaitMs: DEFAULT_EXECUTION_TIMEOUT_MS + CLIENT_GRACE_MS });
+  }
+
+  /** The bundle with this hash among the registered generations (the local executor's module source). */
+  bundleByHash(hash: string): ModuleBundle | undefined {
+    return this.#byHash.get(hash);
   }
 
   /** Makes a generation's functions and bundles known. Call before serving it. */
   registerManifest(manifest: Manifest): void {
-    for (const module of Object.values(manifest.modules)) this.#bundles.set(module.url, { module, manifest });
+    for (const module of Object.values(manifest.modules)) {
+      this.#bundles.set(module.url, { module, manifest });
+      this.#byHash.delete(module.hash);
+      this.#byHash.set(module.hash, module);
+      if (this.#byHash.size > MAX_BUNDLES) this.#byHash.delete(this.#byHash.keys().next().value as string);
+    }
     // Keep bundles of recent generations only; old ones are unreachable once their requests finish.
     const keep = new Set(Object.values(manifest.modules).map((m) => m.url));
     if (this.#bundles.size > keep.size * 4 + 16) {
@@ -79,10 +80,9 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     }
   }
 
-  /** Runs a served function with the route's input. */
+  /** Runs a served function with the route's input; abandoned (its job cancelled) when the client goes away. */
   async invoke(entry: FunctionEntry, input: unknown, ctx: InvokeContext): Promise<InvokeResult> {
-    const { manifest } = ctx;
-    const module = manifest.modules[entry.file];
+    const module = ctx.manifest.modules[entry.file];
     if (!module) {
       throw new AppError("INTERNAL", `no bundle for ${entry.file} in the served generation`);
     }
@@ -90,11 +90,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     // Routes of a class share one instance per version of its module, so a save
     // elsewhere does not re-run its constructor (a model load) on the worker.
     const instance = entry.method ? { id: `${entry.export}@${module.hash.slice(0, 16)}`, args: [] } : undefined;
-    if (entry.local) {
-      const output = await this.#options.localRunner.run(module, target, [input], instance);
-      return { output };
-    }
-    return this.#callRemote(manifest, module, target, entry.config, [input], instance, ctx.signal);
+    const result = await this.#run(ctx.manifest, module, target, entry.config, entry.local, [input], instance, ctx.signal);
+    return { output: result.value, ...(result.jobId ? { jobId: result.jobId } : {}) };
   }
 
   /** SDK dispatcher: a remote function called by code running in this process (a local function). */
@@ -104,59 +101,66 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       throw new AppError("SERVICE_UNAVAILABLE", `cannot call ${call.identity.file}#${call.identity.export}: its bundle is not part of a served generation`);
     }
     const target: FunctionTarget = { file: call.identity.file, export: call.identity.export, ...(call.method ? { method: call.method } : {}) };
-    const spec = call.meta.config.toSpec();
-    if (call.meta.options.local) return this.#options.localRunner.run(known.module, target, call.args, call.instance);
-    const result = await this.#callRemote(known.manifest, known.module, target, spec, call.args, call.instance);
-    return result.output;
+    // The local call this one is made from: abandoned with it, and bounded by its deadline.
+    const parent = currentCall();
+    const waitMs = parent?.deadline !== undefined ? Math.max(1, Math.round(parent.deadline - performance.now())) : undefined;
+    const result = await this.#run(known.manifest, known.module, target, call.meta.config.toSpec(), call.meta.options.local === true, call.args, call.instance, parent?.signal, waitMs);
+    return result.value;
   }
 
-  async #callRemote(
+  /** Abandons every call in flight (their jobs are cancelled) and waits for that, a few seconds at most. */
+  async close(): Promise<void> {
+    await this.#calls.close({ reason: new AppError("SERVICE_UNAVAILABLE", "flash dev is stopping: the call was cancelled") });
+    this.#options.localRunner.close();
+  }
+
+  async #run(
     manifest: Manifest,
     module: ModuleBundle,
     target: FunctionTarget,
     spec: ResourceSpec,
+    local: boolean,
     args: unknown[],
     instance: { id: string; args: unknown[] } | undefined,
-    signal?: AbortSignal,
-  ): Promise<InvokeResult> {
-    const endpoints = await this.#reachableEndpoints(manifest, module, spec);
-    // The function's own config is always among the reachable ones.
-    const endpoint = endpoints[spec.name]!;
-    let encodedArgs: JsonValue[];
-    let encodedInstance: FunctionRequest["instance"];
-    try {
-      encodedArgs = args.map((a) => encodeValue(a));
-      encodedInstance = instance ? { id: instance.id, args: instance.args.map((a) => encodeValue(a)) } : undefined;
-    } catch (error) {
-      throw new AppError("INVALID_INPUT", `cannot send the arguments: ${(error as Error).message}`, { cause: error });
-    }
-    const timeoutMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : 0;
-    const build = (withCode: boolean): FunctionRequest => ({
-      flash: FUNCTION_PROTOCOL_VERSION,
-      module: withCode ? { hash: module.hash, code: module.code } : { hash: module.hash },
+    signal: AbortSignal | undefined,
+    waitMs?: number,
+  ): Promise<CallResult> {
+    const limitMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
+    const common: Omit<FunctionCall, "to" | "observer"> = {
+      module: { hash: module.hash, code: () => module.code },
       target,
-      args: encodedArgs,
-      ...(encodedInstance ? { instance: encodedInstance } : {}),
+      args,
+      ...(instance ? { instance } : {}),
       dependencies: module.dependencies,
+      ...(signal ? { signal } : {}),
+    };
+    if (local) {
+      // A local function gets the limit a worker would enforce (the endpoint's default included).
+      const observer = this.#observer(target, "local", true);
+      return this.#calls.call({ ...common, to: { local: this.#options.localRunner }, executionTimeoutMs: limitMs, ...(waitMs !== undefined ? { waitMs } : {}), observer });
+    }
+    const endpoints = await this.#reachableEndpoints(manifest, module, spec);
+    return this.#calls.call({
+      ...common,
+      // The function's own config is always among the reachable ones.
+      to: { endpoint: endpoints[spec.name]! },
       endpoints,
-      ...(timeoutMs > 0 ? { timeoutMs } : {}),
+      executionTimeoutMs: spec.executionTimeoutMs,
+      waitMs: waitMs ?? limitMs + CLIENT_GRACE_MS,
+      observer: this.#observer(target, spec.endpointName, false),
     });
-    const sent = this.#sent.get(endpoint.id) ?? new Set<string>();
-    this.#sent.set(endpoint.id, sent);
+  }
 
-    let attempt = await this.#send(endpoint, spec, build(!sent.has(module.hash)), signal);
-    if (!attempt.response.ok && attempt.response.error.kind === "module-missing") {
-      // A worker we have not talked to yet (a new or restarted one): send the code.
-      attempt = await this.#send(endpoint, spec, build(true), signal);
-    }
-    const { response, jobId } = attempt;
-    for (const log of response.logs) this.#printLog(spec.endpointName, log.stream, log.text);
-    if (response.ok) {
-      sent.add(module.hash);
-      return { output: decodeValue(response.result), ...(jobId ? { jobId } : {}) };
-    }
-    if (response.error.kind !== "module-missing") sent.add(module.hash);
-    throw this.#functionError(spec, target, response, jobId);
+  /** Prints the call's console output, and hands its events to `observe` when set. */
+  #observer(target: FunctionTarget, endpoint: string, local: boolean): CallObserver {
+    const watcher = this.#options.observe?.({ function: describeTarget(target), endpoint, local });
+    return {
+      ...watcher,
+      logs: (logs: readonly FunctionLog[]) => {
+        for (const log of logs) this.#printLog(endpoint, log.stream, log.text);
+        watcher?.logs?.(logs);
+      },
+    };
   }
 
   /** Ensures the endpoints of every config reachable from the bundle, keyed by config name. */
@@ -181,106 +185,6 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     return Object.fromEntries(entries);
   }
 
-  async #send(
-    endpoint: ProvisionedEndpoint,
-    spec: ResourceSpec,
-    request: FunctionRequest,
-    signal?: AbortSignal,
-  ): Promise<{ response: FunctionResponse; jobId?: string }> {
-    const executionMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
-    const timeoutMs = executionMs + CLIENT_GRACE_MS;
-    if (endpoint.kind === "LB") {
-      let answer: { status: number; body: unknown };
-      try {
-        answer = await this.#options.loadBalancer.request(this.#options.loadBalancerUrl(endpoint.id), {
-          method: "POST",
-          path: "/execute",
-          json: request,
-          timeoutMs,
-          ...(signal ? { signal } : {}),
-        });
-      } catch (error) {
-        throw this.#transportError(spec, error);
-      }
-      if (answer.status !== 200) {
-        const detail = typeof answer.body === "object" && answer.body !== null ? JSON.stringify(answer.body) : String(answer.body);
-        const code = answer.status === 503 || answer.status === 502 ? "WORKER_UNREACHABLE" : answer.status === 504 ? "FUNCTION_TIMEOUT" : "UPSTREAM_ERROR";
-        throw new AppError(code, `${spec.endpointName} answered ${answer.status}: ${detail.slice(0, 500)}`, {
-          details: { endpoint: spec.endpointName },
-        });
-      }
-      return { response: parseFunctionResponse(answer.body) };
-    }
-    let job: JobState;
-    try {
-      job = await this.#options.queue.runToCompletion(
-        endpoint.id,
-        { input: request, ...executionPolicy(spec.executionTimeoutMs) },
-        { timeoutMs, ...(signal ? { signal } : {}) },
-      );
-    } catch (error) {
-      throw this.#transportError(spec, error);
-    }
-    const details = { endpoint: spec.endpointName, jobId: job.id };
-    switch (job.status) {
-      case "COMPLETED":
-        return { response: parseFunctionResponse(job.output), jobId: job.id };
-      case "TIMED_OUT":
-        throw new AppError("FUNCTION_TIMEOUT", `${spec.endpointName}: the function ran longer than its execution timeout (${executionMs} ms)`, {
-          hint: "Raise executionTimeoutMs in the resource config if the work really takes this long.",
-          details,
-        });
-      case "CANCELLED":
-        throw new AppError("FUNCTION_CANCELLED", `${spec.endpointName}: job ${job.id} was cancelled`, { details });
-      case "FAILED": {
-        const message = job.error ?? "the job failed without an error message";
-        // Runpod's job API carries a failure as free text only; a worker that
-        // died is told apart by the platform's wording (the emulator's too).
-        const crashed = /exited|crash|killed|signal/i.test(message);
-        throw new AppError(crashed ? "WORKER_CRASHED" : "FUNCTION_ERROR", `${spec.endpointName}: ${message}`, { details });
-      }
-      default:
-        throw new AppError("FUNCTION_TIMEOUT", `${spec.endpointName}: job ${job.id} did not finish (status ${job.status})`, { details });
-    }
-  }
-
-  #transportError(spec: ResourceSpec, error: unknown): AppError {
-    if (isAppError(error)) {
-      if (error.code === "UPSTREAM_TIMEOUT") {
-        return new AppError("FUNCTION_TIMEOUT", `${spec.endpointName}: no answer in time (${error.message})`, { cause: error, details: { endpoint: spec.endpointName, ...error.details } });
-      }
-      if (error.code === "PROVISION_FAILED" || error.code === "WORKER_UNREACHABLE" || error.code === "UNAUTHORIZED") return error;
-      return new AppError("WORKER_UNREACHABLE", `${spec.endpointName}: ${error.message}`, { cause: error, details: { endpoint: spec.endpointName } });
-    }
-    return new AppError("WORKER_UNREACHABLE", `${spec.endpointName}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-  }
-
-  #functionError(spec: ResourceSpec, target: FunctionTarget, response: FunctionResponse & { ok: false }, jobId?: string): AppError {
-    const { error } = response;
-    const where = `${target.file}#${target.export}${target.method ? "." + target.method : ""}`;
-    const details: Record<string, unknown> = {
-      endpoint: spec.endpointName,
-      function: where,
-      name: error.name,
-      ...(error.stack ? { stack: error.stack } : {}),
-      ...(jobId ? { jobId } : {}),
-      ...(response.logs.length ? { logs: response.logs.map((l) => l.text) } : {}),
-    };
-    switch (error.kind) {
-      case "timeout":
-        return new AppError("FUNCTION_TIMEOUT", `${where} ran longer than its execution timeout: ${error.message}`, { details });
-      case "dependencies":
-        return new AppError("DEPENDENCY_INSTALL_FAILED", `${where}: ${error.message}`, { details, hint: "Check the package specs in the function's dependencies option." });
-      case "load":
-        return new AppError("FUNCTION_LOAD_FAILED", `${where}: ${error.message}`, { details });
-      case "runtime":
-      case "module-missing":
-        return new AppError("UPSTREAM_ERROR", `${spec.endpointName}: ${error.message}`, { details });
-      default:
-        return new AppError("FUNCTION_ERROR", error.message, { details });
-    }
-  }
-
   #printLog(endpointName: string, stream: "stdout" | "stderr", text: string): void {
     if (this.#options.printLog) return this.#options.printLog(endpointName, stream, text);
     const line = text.endsWith("\n") ? text.slice(0, -1) : text;
@@ -288,4 +192,3 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     else this.#options.logger.info(`[${endpointName}] ${line}`);
   }
 }
-

@@ -70,7 +70,11 @@ export async function proxyLbRequest(ctx: Context, app: EmulatorContext, agent: 
     release();
     if (clientGone.signal.aborted) return;
     const timedOut = (error as Error).message === "timeout";
-    throw new HttpError(timedOut ? 504 : 502, timedOut ? `worker ${acquired.id} did not answer within ${app.timings.lbRequestTimeoutMs} ms` : `worker ${acquired.id} did not answer: ${(error as Error).message}`);
+    if (timedOut) throw new HttpError(504, `worker ${acquired.id} did not answer within ${app.timings.lbRequestTimeoutMs} ms`);
+    // The whole request reached the worker and no answer came: it died mid-request. The 502 then
+    // names that worker, which tells it apart from a worker that could not be reached at all.
+    if (delivered.has(error as object)) ctx.set("X-Runpod-Worker-Id", acquired.id);
+    throw new HttpError(502, `worker ${acquired.id} did not answer: ${(error as Error).message}`);
   }
   if (clientGone.signal.aborted) {
     upstream.destroy();
@@ -91,6 +95,9 @@ export async function proxyLbRequest(ctx: Context, app: EmulatorContext, agent: 
   ctx.body = upstream;
 }
 
+/** Errors of forward() that came after the request had been sent in full. */
+const delivered = new WeakSet<object>();
+
 /** Sends the request to the worker; `signal` (the client went away) destroys it, and it rejects. */
 function forward(ctx: Context, agent: Agent, worker: PoolWorker, path: string, body: Buffer, timeoutMs: number, signal: AbortSignal): Promise<IncomingMessage> {
   const headers: IncomingHttpHeaders = {};
@@ -102,8 +109,13 @@ function forward(ctx: Context, agent: Agent, worker: PoolWorker, path: string, b
       { host: "127.0.0.1", port: worker.port, method: ctx.method, path, headers, agent, timeout: timeoutMs, signal },
       resolve,
     );
+    let sent = false;
+    req.once("finish", () => (sent = true));
     req.once("timeout", () => req.destroy(new Error("timeout")));
-    req.once("error", reject);
+    req.once("error", (error) => {
+      if (sent) delivered.add(error);
+      reject(error);
+    });
     req.end(body);
   });
 }

@@ -1,8 +1,10 @@
 /**
  * Client of the queue job API of Runpod endpoints
  * (`{endpointBaseUrl}/{endpointId}/run|runsync|status|…`), plus
- * {@link JobClient.runToCompletion}: submit, then wait for the result with
- * long polls (runsync, then status-sync), as runpod-sdk does.
+ * {@link JobClient.runToCompletion}: submit with `/run` (so the job id is
+ * known at once), then wait for the result with status-sync long polls, as
+ * runpod-sdk does after its first runsync; a caller that gives up has the job
+ * cancelled (docs/internals.md, "Function calls").
  */
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
@@ -70,10 +72,13 @@ export interface StreamAllOptions {
 export interface RunToCompletionOptions {
   /** Overall limit from submission to a terminal status; then the call rejects with UPSTREAM_TIMEOUT. */
   timeoutMs: number;
+  /** Aborting it gives up on the job: it is cancelled, then the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Longest single long poll (default 90000; clamped to 1000–300000). */
   waitMs?: number;
-  /** Called with every job state received (including non-terminal ones, e.g. progress updates). */
+  /** Called once the job is queued, with its id (the answer of `/run`). */
+  onSubmitted?: (job: RunResponse) => void;
+  /** Called with every job state a poll received (including non-terminal ones, e.g. progress updates). */
   onStatus?: (state: JobState) => void;
 }
 
@@ -102,13 +107,16 @@ export interface JobClient {
   /**
    * Runs a job to a terminal status (COMPLETED, FAILED, CANCELLED or TIMED_OUT)
    * and returns its final state; a failed job resolves too, look at `status`.
+   * Submits with `/run` (the id is known at once), then long-polls status-sync.
+   * When it stops waiting (timeout or the caller's abort) for a job that was not
+   * finished, it sends `POST /cancel/{jobId}` first, so the job does not keep
+   * running (and billing), and settles once that was answered or its short
+   * limit passed. An abort while `/run` is in flight waits for its answer (the id
+   * to cancel). The cancel is best effort: its failure is not reported.
    * @throws RunpodError UPSTREAM_TIMEOUT (details.jobId) when `timeoutMs` runs out first.
-   * When it stops waiting (timeout or the caller's abort) for a job that was not finished,
-   * it also sends a best-effort `POST /cancel/{jobId}` in the background, so the job does
-   * not keep running (and billing); close() waits for such cancels (a few seconds at most).
    */
   runToCompletion(endpointId: string, request: JobRequest, options: RunToCompletionOptions): Promise<JobState>;
-  /** Waits for pending give-up cancels, then closes the HTTP client if this client created it. Idempotent. */
+  /** Closes the HTTP client if this client created it. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -121,7 +129,7 @@ const MAX_WAIT_MS = 300_000;
 const LONG_POLL_MARGIN_MS = 15_000;
 /**
  * Bound of the best-effort cancel sent when runToCompletion gives up on a job:
- * short, because nobody waits for its answer except close().
+ * short, because the caller's answer (or flash dev's exit) waits for it.
  */
 const GIVE_UP_CANCEL_TIMEOUT_MS = 3_000;
 
@@ -213,25 +221,20 @@ export function createJobClient(options: JobClientOptions): JobClient {
     }
   }
 
-  /** Cancels sent by runToCompletion when it gave up; close() lets them reach the server first. */
-  const pendingCancels = new Set<Promise<void>>();
-
   /**
-   * Asks Runpod to cancel a job we stopped waiting for. Not awaited by the caller
-   * (whose error should not be delayed by it) and never rejects: the job may have
-   * finished meanwhile, or the network may be what made us give up.
+   * Asks Runpod to cancel a job we stopped waiting for. Never rejects: the job
+   * may have finished meanwhile, or the network may be what made us give up.
    */
-  function cancelInBackground(endpointId: string, jobId: string): void {
-    // Built inside the async function so that even a synchronous throw (a bad id) is swallowed.
-    const sent = (async () => {
+  async function cancelQuietly(endpointId: string, jobId: string): Promise<void> {
+    try {
       await call("POST", url(endpointId, jobPath("cancel", jobId)), parseCancelResponse, { timeoutMs: GIVE_UP_CANCEL_TIMEOUT_MS });
-    })().catch(() => {});
-    pendingCancels.add(sent);
-    void sent.finally(() => pendingCancels.delete(sent));
+    } catch {
+      // best effort (see above)
+    }
   }
 
   async function runToCompletion(endpointId: string, request: JobRequest, opts: RunToCompletionOptions): Promise<JobState> {
-    const { timeoutMs, signal, onStatus } = opts;
+    const { timeoutMs, signal, onSubmitted, onStatus } = opts;
     const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
     signal?.throwIfAborted();
     const started = clock.now();
@@ -257,12 +260,15 @@ export function createJobClient(options: JobClientOptions): JobClient {
     signal?.addEventListener("abort", onAbort, { once: true });
     const remaining = (): number => timeoutMs - (clock.now() - started);
     try {
-      let state = await runSync(endpointId, request, { waitMs: Math.min(waitMs, remaining()), signal: controller.signal });
-      jobId = state.id;
-      lastStatus = state.status;
-      onStatus?.(state);
+      // Not cut short by an abort: its answer carries the id of the job to cancel (short timeout of its own).
+      const submitted = await call("POST", url(endpointId, "run"), parseRunResponse, { json: request });
+      jobId = submitted.id;
+      lastStatus = submitted.status;
+      onSubmitted?.(submitted);
+      controller.signal.throwIfAborted();
+      let state: JobState | undefined;
       let pauseMs = 50;
-      while (!isTerminalStatus(state.status)) {
+      while (state === undefined || !isTerminalStatus(state.status)) {
         const wait = clampWaitMs(Math.min(waitMs, remaining()));
         const pollStarted = clock.now();
         state = await statusSync(endpointId, jobId, { waitMs: wait, signal: controller.signal });
@@ -280,7 +286,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       // (and bill) to its own execution timeout for a result nobody reads. Other failures
       // (a refused status call, a network error) do not mean we stopped wanting the result.
       if (controller.signal.aborted && jobId !== undefined && lastStatus !== undefined && !isTerminalStatus(lastStatus)) {
-        cancelInBackground(endpointId, jobId);
+        await cancelQuietly(endpointId, jobId);
       }
       throw error;
     } finally {
@@ -302,8 +308,6 @@ export function createJobClient(options: JobClientOptions): JobClient {
     health: async (endpointId, opts = {}) => call("GET", url(endpointId, "health"), parseHealthResponse, { signal: opts.signal }),
     runToCompletion,
     async close() {
-      // Each cancel is bounded by its own short timeout, so this waits a few seconds at most.
-      await Promise.all([...pendingCancels]);
       if (ownsHttp) await http.close();
     },
   };

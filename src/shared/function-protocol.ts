@@ -89,6 +89,12 @@ export interface RemoteErrorInfo {
   name: string;
   message: string;
   stack?: string;
+  /**
+   * The value the function threw when it was not an Error (`throw {code: 42}`,
+   * `throw null`), encoded with encodeValue(); absent for Errors and for values
+   * that cannot be encoded. `message` describes it either way.
+   */
+  thrown?: JsonValue;
 }
 
 export interface FunctionSuccess {
@@ -207,6 +213,7 @@ export function parseFunctionResponse(value: unknown): FunctionResponse {
       name: typeof e.name === "string" ? e.name : "Error",
       message: typeof e.message === "string" ? e.message : "unknown error",
       ...(typeof e.stack === "string" ? { stack: e.stack } : {}),
+      ...("thrown" in e && e.thrown !== undefined ? { thrown: e.thrown as JsonValue } : {}),
     },
     logs,
     durationMs,

@@ -19,9 +19,16 @@ export class ValueCodecError extends Error {
   }
 }
 
-/** Encodes `value` as JSON-safe data. Throws ValueCodecError for functions, symbols and cycles. */
-export function encodeValue(value: unknown): JsonValue {
-  return encode(value, new Set(), "$");
+/**
+ * Encodes `value` as JSON-safe data. A function, a symbol or a cycle anywhere
+ * inside is an error naming where it is, from `path` (the name of the value as
+ * the user knows it, e.g. `result` or `arguments[0]`): dropping it silently, as
+ * JSON.stringify does, would hand the other side a value that differs from
+ * the one sent without a word.
+ * @throws ValueCodecError e.g. "result.callback is a function, which cannot be sent"
+ */
+export function encodeValue(value: unknown, path = "value"): JsonValue {
+  return encode(value, new Set(), path);
 }
 
 function encode(value: unknown, seen: Set<object>, path: string): JsonValue {
@@ -41,11 +48,11 @@ function encode(value: unknown, seen: Set<object>, path: string): JsonValue {
       return { [TAG]: "undefined" };
     case "function":
     case "symbol":
-      throw new ValueCodecError(`cannot send a ${typeof value} (at ${path})`);
+      throw new ValueCodecError(`${path} is a ${typeof value}, which cannot be sent`);
   }
   if (value === null) return null;
   const obj = value as object;
-  if (seen.has(obj)) throw new ValueCodecError(`cannot send a value with a cycle (at ${path})`);
+  if (seen.has(obj)) throw new ValueCodecError(`${path} refers back to an enclosing value (a cycle), which cannot be sent`);
   seen.add(obj);
   try {
     if (obj instanceof Date) {
@@ -89,10 +96,7 @@ function encode(value: unknown, seen: Set<object>, path: string): JsonValue {
       return encode((obj as { toJSON: () => unknown }).toJSON(), seen, path);
     }
     const out: { [key: string]: JsonValue } = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (typeof v === "function" || typeof v === "symbol") continue; // like JSON.stringify
-      out[k] = encode(v, seen, `${path}.${k}`);
-    }
+    for (const [k, v] of Object.entries(obj)) out[k] = encode(v, seen, `${path}.${k}`);
     return Object.prototype.hasOwnProperty.call(out, TAG) ? { [TAG]: "object", v: out } : out;
   } finally {
     seen.delete(obj);

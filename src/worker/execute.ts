@@ -7,6 +7,7 @@
  */
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import { FUNCTION_PROTOCOL_VERSION } from "../shared/function-protocol.js";
@@ -19,14 +20,14 @@ import { getRegistry, setDispatcher } from "../sdk/registry.js";
 import type { TaggedExport } from "../sdk/registry.js";
 import { callStorage, LogCollector } from "./call-context.js";
 import type { CallContext } from "./call-context.js";
-import { CallError } from "./call-error.js";
+import { CallError, describeThrown } from "./call-error.js";
 import { installConsoleCapture } from "./console-capture.js";
 import { createDependencyInstaller } from "./dependency-installer.js";
 import type { DependencyInstaller } from "./dependency-installer.js";
 import { ModuleCache } from "./module-cache.js";
 import type { LoadedModule } from "./module-cache.js";
-import { createNestedDispatcher, unavailableTransport } from "./nested-dispatch.js";
-import type { NestedCallTransport } from "./nested-dispatch.js";
+import { createNestedDispatcher } from "./nested-dispatch.js";
+import type { FunctionClient } from "../calls/function-client.js";
 import { cleanStack, enableSourceMaps } from "./stack-trace.js";
 
 /** Where the worker keeps modules and dependencies unless FLASH_WORKER_CACHE says otherwise. */
@@ -34,12 +35,28 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLASH_WORKER_CACHE || join(tmpdir(), "flash-ts-worker");
 }
 
+/**
+ * Where the executor gets modules: the worker's cache (ModuleCache, the
+ * default), or for local calls in the dev server the bundles already on disk.
+ */
+export interface ModuleSource {
+  /** The folder module paths are shown relative to in stacks. */
+  readonly root: string;
+  prepare(): Promise<void>;
+  /** The module a request names, loaded; rejects with CallError (module-missing, load, dependencies). */
+  load(request: FunctionRequest): Promise<LoadedModule>;
+  byUrl(url: string): LoadedModule | undefined;
+  readCode(mod: LoadedModule): Promise<string>;
+}
+
 export interface ExecutorOptions {
   /** The cache folder. Default: FLASH_WORKER_CACHE or `<tmpdir>/flash-ts-worker`. */
   cacheDir?: string;
+  /** Where modules come from instead of the cache folder (local calls). */
+  modules?: ModuleSource;
   logger?: Logger;
-  /** How nested remote calls reach other endpoints. Default: they fail with a clear error. */
-  transport?: NestedCallTransport;
+  /** Sends nested remote calls to other endpoints. Default: they fail with a clear error. */
+  calls?: FunctionClient;
   /** Installs dependencies (default: npm into the cache). */
   installer?: DependencyInstaller;
   /** Also write captured console lines to the worker's stderr. Default false. */
@@ -59,6 +76,8 @@ export interface ExecutorOptions {
 export interface ExecuteOptions {
   /** Aborting it stops waiting for the call (the job was cancelled); nested calls are aborted too. */
   signal?: AbortSignal;
+  /** Gets each console line of the call as it is written (the lines also come back in `logs`). */
+  onLog?: (log: FunctionLog) => void;
 }
 
 /** Runs FunctionRequests. One per process: it owns the console capture and the SDK dispatcher. */
@@ -75,15 +94,26 @@ export interface Executor {
 
 const CANCELLED = Symbol("cancelled");
 
-function errorName(error: Error): string {
-  return error.name && error.name !== "Error" ? error.name : (error.constructor?.name ?? "Error");
+/** How this module appears in stack frames (path and URL forms). */
+const SELF = [fileURLToPath(import.meta.url), import.meta.url];
+
+/**
+ * The frames of the user's code only: the first frame in this module is the
+ * executor calling the function, and everything below it is the runtime (or,
+ * for local calls, the dev server) that asked for the call.
+ */
+function userFrames(stack: string): string {
+  const lines = stack.split("\n");
+  const at = lines.findIndex((line, i) => i > 0 && line.trimStart().startsWith("at ") && SELF.some((self) => line.includes(self)));
+  return at > 0 ? lines.slice(0, at).join("\n") : stack;
 }
 
 export function createExecutor(options: ExecutorOptions = {}): Executor {
   const logger = options.logger ?? nullLogger;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const installer = options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") });
-  const modules = new ModuleCache({ cacheDir, installer, logger });
+  const modules: ModuleSource =
+    options.modules ??
+    new ModuleCache({ cacheDir, installer: options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") }), logger });
   const maxInstances = options.maxInstances ?? 1000;
   const clock = options.clock ?? systemClock;
   const instances = new Map<string, Record<string, unknown>>();
@@ -91,14 +121,14 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     ? (log: FunctionLog) => void process.stderr.write(log.text + "\n")
     : undefined;
 
-  enableSourceMaps({ nodeModules: `${sep}${cacheDir}${sep}`.includes(`${sep}node_modules${sep}`) });
+  enableSourceMaps({ nodeModules: `${sep}${modules.root}${sep}`.includes(`${sep}node_modules${sep}`) });
   const uninstallConsole = installConsoleCapture();
   const restoreDispatcher =
     options.installDispatcher === false
       ? () => {}
       : setDispatcher(
           createNestedDispatcher({
-            transport: options.transport ?? unavailableTransport,
+            calls: options.calls,
             moduleByUrl: (url) => modules.byUrl(url),
             readCode: (mod) => modules.readCode(mod),
           }),
@@ -195,21 +225,21 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (error instanceof CallError) {
       return { kind: error.kind, name: error.name, message: error.message, ...(error.stack && error.kind === "load" ? { stack: cleanStack(error.stack, root) } : {}) };
     }
-    if (error instanceof Error) {
-      const stack = error.stack;
-      return {
-        kind: userCode ? "function" : "runtime",
-        name: errorName(error),
-        message: error.message,
-        ...(stack ? { stack: cleanStack(stack, root) } : {}),
-      };
-    }
-    return { kind: userCode ? "function" : "runtime", name: "Error", message: `non-error thrown: ${String(error)}` };
+    const { stack, ...info } = describeThrown(error);
+    return { kind: userCode ? "function" : "runtime", ...info, ...(stack ? { stack: cleanStack(userFrames(stack), root) } : {}) };
   }
 
   async function execute(request: FunctionRequest, execOptions: ExecuteOptions = {}): Promise<FunctionResponse> {
     const started = performance.now();
-    const logs = new LogCollector(echo);
+    const onLog = execOptions.onLog;
+    const logs = new LogCollector(
+      onLog && echo
+        ? (log) => {
+            echo(log);
+            onLog(log);
+          }
+        : (onLog ?? echo),
+    );
     const signal = execOptions.signal;
     const fail = (error: unknown, userCode: boolean): FunctionFailure => ({
       flash: FUNCTION_PROTOCOL_VERSION,
@@ -257,7 +287,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     if (value === CANCELLED) return fail(new CallError("runtime", "the call was cancelled", { name: "AbortError" }), false);
     let result: JsonValue;
     try {
-      result = encodeValue(value);
+      result = encodeValue(value, "result");
     } catch (error) {
       const message = error instanceof ValueCodecError ? `the function returned a value that cannot be sent: ${error.message}` : String(error);
       return fail(new CallError("function", message, { name: "ValueCodecError" }), true);

@@ -9,6 +9,7 @@
  * Jobs are flash function calls (FunctionRequest in, FunctionResponse out)
  * unless a `--handler` module is given, which runs a plain Runpod handler.
  */
+import type { FunctionClient } from "../calls/function-client.js";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
@@ -19,15 +20,12 @@ import type { Executor } from "./execute.js";
 import { createHandlerRunner, loadHandler } from "./handler-mode.js";
 import { createFunctionJobRunner } from "./job-runner.js";
 import type { JobRunner } from "./job-runner.js";
-import type { NestedCallTransport } from "./nested-dispatch.js";
 import { loadTestJob, runOneShot } from "./one-shot.js";
 
-export type { NestedCallTransport, NestedCallOptions } from "./nested-dispatch.js";
-export { RemoteCallError } from "./nested-dispatch.js";
-export { createNestedTransport } from "./nested-transport.js";
-export type { JobApiLike, LoadBalancerLike, NestedTransportOptions } from "./nested-transport.js";
+/** What a nested call rejects with when the remote function failed (its name, message and remote stack). */
+export { FunctionCallError } from "../calls/call-errors.js";
 export { createExecutor, defaultCacheDir } from "./execute.js";
-export type { Executor, ExecutorOptions, ExecuteOptions } from "./execute.js";
+export type { Executor, ExecutorOptions, ExecuteOptions, ModuleSource } from "./execute.js";
 export type { Handler, HandlerContext } from "./handler-mode.js";
 
 export type WorkerMode = "queue" | "load-balancer" | "one-shot";
@@ -46,8 +44,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** The one-shot job as JSON text (`{"input": …}`); forces the one-shot mode. */
   testInput?: string;
-  /** How nested remote calls reach other endpoints. */
-  transport?: NestedCallTransport;
+  /** Sends nested remote calls to other endpoints (src/calls). Absent: they fail with a clear error. */
+  calls?: FunctionClient;
   /** The module cache. Default FLASH_WORKER_CACHE or `<tmpdir>/flash-ts-worker`. */
   cacheDir?: string;
 }
@@ -105,7 +103,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
       cacheDir: options.cacheDir ?? defaultCacheDir(env),
       logger: logger.child("runtime"),
       echoLogs,
-      ...(options.transport ? { transport: options.transport } : {}),
+      ...(options.calls ? { calls: options.calls } : {}),
     }));
 
   let releaseConsole: (() => void) | undefined;

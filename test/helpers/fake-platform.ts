@@ -199,7 +199,7 @@ export class FakePlatform {
     const url = new URL(req.url ?? "/", this.url);
     const record: RecordedRequest = { method: req.method ?? "", path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
     this.requests.push(record);
-    // Worker routes take the raw key; the job API (runsync, used by nested calls) takes Bearer.
+    // Worker routes take the raw key; the job API (run and status-sync, used by nested calls) takes Bearer.
     const auth = req.headers.authorization;
     if (auth !== this.#options.apiKey && auth !== `Bearer ${this.#options.apiKey}`) {
       res.writeHead(401).end();
@@ -234,11 +234,18 @@ export class FakePlatform {
         res.writeHead(status).end();
         break;
       }
-      case "runsync": {
-        // A minimal job API: queue the job for the workers and answer when its result is posted.
+      case "run": {
+        // A minimal job API (what nested calls use): /run queues the job for the workers,
+        // status-sync answers when its result is posted.
         const id = `sync-${++this.#syncJobs}`;
         const input = (JSON.parse(record.body) as { input: unknown }).input;
         this.enqueue({ id, input });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id, status: "IN_QUEUE" }));
+        break;
+      }
+      case "status-sync": {
+        const id = decodeURIComponent(workerId);
         const result = await this.waitForResult(id);
         const failed = typeof result.body.error === "string";
         res.writeHead(200, { "content-type": "application/json" });

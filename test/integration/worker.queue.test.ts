@@ -235,12 +235,12 @@ export const pipeline = remote(cpu, async (text) => {
     // Two nested jobs; the first carried the module code, the second did not need to.
     const nested = platform.results.filter((r) => r.jobId.startsWith("sync-"));
     expect(nested).toHaveLength(2);
-    const inputs = platform.requests.filter((r) => r.path.endsWith("/runsync")).map((r) => (JSON.parse(r.body) as { input: { module: { code?: string }; target: unknown } }).input);
+    const inputs = platform.requests.filter((r) => r.path.endsWith("/run")).map((r) => (JSON.parse(r.body) as { input: { module: { code?: string }; target: unknown } }).input);
     expect(inputs.map((i) => [i.target, i.module.code !== undefined])).toEqual([
       [{ file: "pipeline.ts", export: "embed" }, true],
       [{ file: "pipeline.ts", export: "fails" }, false],
     ]);
-    expect(platform.requests.find((r) => r.path.endsWith("/runsync"))?.headers.authorization).toBe("Bearer worker-secret-key");
+    expect(platform.requests.find((r) => r.path.endsWith("/run"))?.headers.authorization).toBe("Bearer worker-secret-key");
     worker.signal("SIGTERM");
     expect(await worker.exited).toBe(0);
   });

@@ -7,7 +7,9 @@ import { AppError } from "../../shared/errors.js";
 import { isProcessAlive } from "../../shared/process-alive.js";
 import { registerSecret } from "../../shared/redact.js";
 import type { Logger } from "../../shared/logger.js";
-import type { NestedCallTransport, WorkerHandle } from "../../worker/index.js";
+import { createFunctionClient } from "../../calls/function-client.js";
+import type { FunctionClient, JobApi, LoadBalancerApi } from "../../calls/function-client.js";
+import type { WorkerHandle } from "../../worker/index.js";
 import type { Command } from "../context.js";
 
 const USAGE = `Usage: flash worker [options]
@@ -88,27 +90,28 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerFlags {
 }
 
 /**
- * Nested calls (a remote function calling another) go through Runpod's job API
- * and LB endpoints, with RUNPOD_API_KEY and RUNPOD_ENDPOINT_BASE_URL from the
- * worker's environment. The clients are created on the first nested call, so
- * workers that never make one do not load them.
+ * Nested calls (a remote function calling another) go through the function
+ * client (src/calls) over Runpod's job API and LB endpoints, with
+ * RUNPOD_API_KEY and RUNPOD_ENDPOINT_BASE_URL from the worker's environment.
+ * The HTTP clients are created on the first nested call, so workers that never
+ * make one do not load them.
  */
-function runpodTransport(env: NodeJS.ProcessEnv, logger: Logger): NestedCallTransport {
-  let transport: Promise<NestedCallTransport> | undefined;
-  const get = (): Promise<NestedCallTransport> =>
-    (transport ??= (async () => {
-      const [runpod, { createNestedTransport }] = await Promise.all([import("../../runpod/index.js"), import("../../worker/index.js")]);
+function nestedCalls(env: NodeJS.ProcessEnv, logger: Logger): FunctionClient {
+  let clients: Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> | undefined;
+  const get = (): Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> =>
+    (clients ??= (async () => {
+      const runpod = await import("../../runpod/index.js");
       const { apiKey, endpointBaseUrl } = runpod.resolveRunpodConfig(env);
       const http = runpod.createHttpClient({ logger });
-      return createNestedTransport({
+      return {
         jobs: runpod.createJobClient({ apiKey, endpointBaseUrl, http }),
         loadBalancer: runpod.createLoadBalancerClient({ apiKey, endpointBaseUrl, http }),
-      });
+      };
     })());
-  return {
-    callQueue: async (endpoint, request, options) => (await get()).callQueue(endpoint, request, options),
-    callLoadBalancer: async (endpoint, request, options) => (await get()).callLoadBalancer(endpoint, request, options),
-  };
+  return createFunctionClient({
+    jobs: { runToCompletion: async (...args) => (await get()).jobs.runToCompletion(...args) },
+    loadBalancer: { request: async (...args) => (await get()).loadBalancer.request(...args) },
+  });
 }
 
 const command: Command = async (argv, ctx) => {
@@ -174,7 +177,7 @@ const command: Command = async (argv, ctx) => {
     cwd: ctx.cwd,
     logger: ctx.logger.child("worker"),
     stdout: ctx.stdout,
-    transport: runpodTransport(ctx.env, ctx.logger.child("nested")),
+    calls: nestedCalls(ctx.env, ctx.logger.child("nested")),
     ...(flags.handler !== undefined ? { handler: flags.handler } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.testInput !== undefined ? { testInput: flags.testInput } : {}),

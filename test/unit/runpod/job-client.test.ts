@@ -246,35 +246,33 @@ describe("streamAll", () => {
 });
 
 describe("runToCompletion", () => {
-  it("goes runsync → status-sync → COMPLETED, reporting each state", async () => {
+  it("goes run → status-sync → COMPLETED, reporting the submission and each state", async () => {
     server.handle((req, res) => {
-      if (req.path.endsWith("/runsync")) return sendJson(res, 200, { id: "j1", status: "IN_QUEUE" });
+      if (req.path.endsWith("/run")) return sendJson(res, 200, { id: "j1", status: "IN_QUEUE" });
       const polls = server.requests.filter((r) => r.path.includes("/status-sync/")).length;
       if (polls === 1) return sendJson(res, 200, job("j1", "IN_PROGRESS"));
       sendJson(res, 200, job("j1", "COMPLETED", { output: { ok: true } }));
     });
     const seen: string[] = [];
-    const final = await jobs.runToCompletion("ep1", { input: { n: 1 } }, { timeoutMs: 10_000, waitMs: 3000, onStatus: (s) => seen.push(s.status) });
+    const final = await jobs.runToCompletion("ep1", { input: { n: 1 } }, {
+      timeoutMs: 10_000,
+      waitMs: 3000,
+      onSubmitted: (s) => seen.push(`submitted ${s.id} ${s.status}`),
+      onStatus: (s) => seen.push(s.status),
+    });
     expect(final).toMatchObject({ id: "j1", status: "COMPLETED", output: { ok: true }, delayTime: 3, executionTime: 7 });
-    expect(seen).toEqual(["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]);
+    expect(seen).toEqual(["submitted j1 IN_QUEUE", "IN_PROGRESS", "COMPLETED"]);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
-      "POST /v2/ep1/runsync?wait=3000",
+      "POST /v2/ep1/run",
       "GET /v2/ep1/status-sync/j1?wait=3000",
       "GET /v2/ep1/status-sync/j1?wait=3000",
     ]);
     expect(server.requests[0]?.json).toEqual({ input: { n: 1 } });
   });
 
-  it("returns at once when runsync finishes the job", async () => {
-    server.handle((_req, res) => sendJson(res, 200, job("j1", "COMPLETED", { output: 1 })));
-    expect(await jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000 })).toMatchObject({ status: "COMPLETED", output: 1 });
-    expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]?.url).toBe("/v2/ep1/runsync?wait=5000");
-  });
-
   it.each(["FAILED", "CANCELLED", "TIMED_OUT"] as const)("treats %s as terminal and resolves with it", async (status) => {
     server.handle((req, res) =>
-      req.path.endsWith("/runsync") ? sendJson(res, 200, { id: "j1", status: "IN_PROGRESS" }) : sendJson(res, 200, job("j1", status, { error: "boom" })),
+      req.path.endsWith("/run") ? sendJson(res, 200, { id: "j1", status: "IN_PROGRESS" }) : sendJson(res, 200, job("j1", status, { error: "boom" })),
     );
     expect(await jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000, waitMs: 1000 })).toMatchObject({ status });
     expect(server.requests).toHaveLength(2);
@@ -282,7 +280,7 @@ describe("runToCompletion", () => {
 
   it("rejects with UPSTREAM_TIMEOUT carrying the job id when the overall timeout runs out", async () => {
     server.handle((req, res) => {
-      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j-slow", status: "IN_QUEUE" });
+      if (req.path.endsWith("/run")) sendJson(res, 200, { id: "j-slow", status: "IN_QUEUE" });
       else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j-slow", status: "CANCELLED" });
       // status-sync is held past the deadline
     });
@@ -298,34 +296,24 @@ describe("runToCompletion", () => {
   });
 
   it("pauses, growing, between the answers of a server that does not hold status-sync, until the timeout", async () => {
-    server.handle((req, res) => sendJson(res, 200, { id: "j2", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" }));
+    server.handle((req, res) => {
+      if (req.path.includes("/cancel/")) return sendJson(res, 200, { id: "j2", status: "CANCELLED" });
+      sendJson(res, 200, { id: "j2", status: req.path.endsWith("/run") ? "IN_QUEUE" : "IN_PROGRESS" });
+    });
     const clock = new FakeClock();
     const pending = clockedJobs(clock).runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000, waitMs: 1000 }).catch((e: unknown) => e);
     for (const [i, pause] of [50, 100, 200, 400, 800, 1000, 1000].entries()) {
       await clock.sleepingFor(pause);
-      expect(server.requests).toHaveLength(i + 2); // runsync, then one status-sync per pause
+      expect(server.requests).toHaveLength(i + 2); // run, then one status-sync per pause
       await clock.advance(pause);
     }
     await clock.advance(20_000);
     expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: "j2" } });
   });
 
-  it("rejects with UPSTREAM_TIMEOUT without a job id when runsync itself is held", async () => {
-    server.handle(() => {});
-    const clock = new FakeClock();
-    const client = clockedJobs(clock);
-    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
-    await requestTo("/runsync");
-    await clock.advance(20_000);
-    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT", details: { jobId: undefined } });
-    // No id, nothing to cancel.
-    await client.close();
-    expect(server.requests.map((r) => r.path)).toEqual(["/v2/ep1/runsync"]);
-  });
-
   it("rejects with the caller's reason when the caller aborts", async () => {
     server.handle((req, res) => {
-      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j1", status: "IN_QUEUE" });
+      if (req.path.endsWith("/run")) sendJson(res, 200, { id: "j1", status: "IN_QUEUE" });
       else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j1", status: "CANCELLED" });
     });
     const controller = new AbortController();
@@ -335,15 +323,22 @@ describe("runToCompletion", () => {
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
   });
+
+  it("does not submit at all for a caller that already gave up", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("gone"));
+    await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 1000, signal: controller.signal })).rejects.toThrow("gone");
+    expect(server.requests).toEqual([]);
+  });
 });
 
-describe("runToCompletion giving up cancels the job", () => {
+describe("runToCompletion giving up cancels the job before it settles", () => {
   const cancels = (): string[] => server.requests.filter((r) => r.path.includes("/cancel/")).map((r) => `${r.method} ${r.path}`);
 
-  /** runsync queues `id`; status-sync is held; cancel answers CANCELLED. */
+  /** run queues `id`; status-sync is held; cancel answers CANCELLED. */
   function holdStatusSync(id: string): void {
     server.handle((req, res) => {
-      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id, status: "IN_QUEUE" });
+      if (req.path.endsWith("/run")) sendJson(res, 200, { id, status: "IN_QUEUE" });
       else if (req.path.includes("/cancel/")) sendJson(res, 200, { id, status: "CANCELLED" });
     });
   }
@@ -362,7 +357,7 @@ describe("runToCompletion giving up cancels the job", () => {
     expect(server.requests.find((r) => r.path.includes("/cancel/"))?.headers.authorization).toBe(`Bearer ${KEY}`);
   });
 
-  it("POSTs /cancel/{jobId} after the caller aborts, rejecting with the caller's reason", async () => {
+  it("POSTs /cancel/{jobId} as soon as the caller aborts, whatever the job's age, and then rejects with the caller's reason", async () => {
     holdStatusSync("j-abort");
     const controller = new AbortController();
     const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
@@ -370,15 +365,30 @@ describe("runToCompletion giving up cancels the job", () => {
     expect((await requestTo("/status-sync/")).path).toBe("/v2/ep1/status-sync/j-abort");
     const reason = new Error("user cancelled");
     controller.abort(reason);
+    expect((await server.nextRequest()).path).toBe("/v2/ep1/cancel/j-abort");
     await expect(pending).rejects.toBe(reason);
-    await jobs.close();
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-abort"]);
+  });
+
+  it("an abort while /run is in flight waits for the job id and cancels that job", async () => {
+    let answerRun: (() => void) | undefined;
+    server.handle((req, res) => {
+      if (req.path.endsWith("/run")) answerRun = () => sendJson(res, 200, { id: "j-early", status: "IN_QUEUE" });
+      else if (req.path.includes("/cancel/")) sendJson(res, 200, { id: "j-early", status: "CANCELLED" });
+    });
+    const controller = new AbortController();
+    const pending = jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 10_000, signal: controller.signal });
+    expect((await server.nextRequest()).path).toBe("/v2/ep1/run");
+    controller.abort(new Error("gone"));
+    answerRun!();
+    await expect(pending).rejects.toThrow("gone");
+    expect(server.requests.map((r) => r.path)).toEqual(["/v2/ep1/run", "/v2/ep1/cancel/j-early"]);
   });
 
   it("cancels during the pause between quick non-terminal answers too", async () => {
     server.handle((req, res) => {
       if (req.path.includes("/cancel/")) return sendJson(res, 200, { id: "j-busy", status: "CANCELLED" });
-      sendJson(res, 200, { id: "j-busy", status: req.path.endsWith("/runsync") ? "IN_QUEUE" : "IN_PROGRESS" });
+      sendJson(res, 200, { id: "j-busy", status: req.path.endsWith("/run") ? "IN_QUEUE" : "IN_PROGRESS" });
     });
     const clock = new FakeClock();
     const client = clockedJobs(clock);
@@ -393,42 +403,41 @@ describe("runToCompletion giving up cancels the job", () => {
 
   it.each(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"] as const)("sends no cancel once the job is %s", async (status) => {
     server.handle((req, res) =>
-      req.path.endsWith("/runsync") ? sendJson(res, 200, { id: "j1", status: "IN_PROGRESS" }) : sendJson(res, 200, job("j1", status)),
+      req.path.endsWith("/run") ? sendJson(res, 200, { id: "j1", status: "IN_PROGRESS" }) : sendJson(res, 200, job("j1", status)),
     );
     await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000, waitMs: 1000 })).resolves.toMatchObject({ status });
-    await jobs.close();
     expect(cancels()).toEqual([]);
   });
 
   it("sends no cancel when a status call fails for another reason", async () => {
     server.handle((req, res) =>
-      req.path.endsWith("/runsync") ? sendJson(res, 200, { id: "j1", status: "IN_QUEUE" }) : sendJson(res, 404, { error: "job not found", status: 404 }),
+      req.path.endsWith("/run") ? sendJson(res, 200, { id: "j1", status: "IN_QUEUE" }) : sendJson(res, 404, { error: "job not found", status: 404 }),
     );
     await expect(jobs.runToCompletion("ep1", { input: 1 }, { timeoutMs: 5000, waitMs: 1000 })).rejects.toBeInstanceOf(RunpodError);
-    await jobs.close();
     expect(cancels()).toEqual([]);
   });
 
-  it("does not hold the caller's error for a cancel the server does not answer; close() waits for it 3 s at most", async () => {
+  it("a cancel the server never answers delays the caller's error by the cancel's own 3 s limit, no more", async () => {
     server.handle((req, res) => {
-      if (req.path.endsWith("/runsync")) sendJson(res, 200, { id: "j-stuck", status: "IN_QUEUE" });
+      if (req.path.endsWith("/run")) sendJson(res, 200, { id: "j-stuck", status: "IN_QUEUE" });
       // status-sync and cancel are both held
     });
     const clock = new FakeClock();
     const client = clockedJobs(clock);
-    const pending = client.runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    let settled = false;
+    const pending = client
+      .runToCompletion("ep1", { input: 1 }, { timeoutMs: 20_000 })
+      .catch((e: unknown) => e)
+      .finally(() => (settled = true));
     await requestTo("/status-sync/");
     await clock.advance(20_000);
-    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
-    await requestTo("/cancel/"); // sent, and still unanswered: the caller already has its error
+    await requestTo("/cancel/");
     expect(cancels()).toEqual(["POST /v2/ep1/cancel/j-stuck"]);
-    let closed = false;
-    const closing = client.close().then(() => (closed = true));
     await clock.sleepingFor(3000);
     await clock.advance(2999);
-    expect(closed).toBe(false);
+    expect(settled).toBe(false);
     await clock.advance(1);
-    await closing;
+    expect(await pending).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
   });
 });
 

@@ -50,4 +50,13 @@ describe("function protocol", () => {
     });
     expect(() => parseFunctionResponse({ hello: 1 })).toThrow(/not a flash-ts function response/);
   });
+
+  it("keeps the value a function threw when it was not an Error (null included), and nothing when there was none", () => {
+    const failure = (error: Record<string, unknown>) => parseFunctionResponse({ flash: 1, ok: false, error: { kind: "function", name: "Error", message: "m", ...error }, logs: [], durationMs: 1 });
+    expect(failure({ thrown: { code: 42 } })).toMatchObject({ error: { thrown: { code: 42 } } });
+    const withNull = failure({ thrown: null });
+    expect(!withNull.ok && "thrown" in withNull.error && withNull.error.thrown).toBe(null);
+    const without = failure({});
+    expect(!without.ok && "thrown" in without.error).toBe(false);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeValue, encodeValue } from "../../../src/shared/value-codec.js";
+import { decodeValue, encodeValue, ValueCodecError } from "../../../src/shared/value-codec.js";
 
 const roundTrip = (value: unknown) => decodeValue(JSON.parse(JSON.stringify(encodeValue(value))));
 
@@ -45,11 +45,26 @@ describe("value codec", () => {
     expect(roundTrip(tricky)).toEqual(tricky);
   });
 
-  it("rejects functions and cycles with the path", () => {
-    expect(() => encodeValue({ f: () => 1, list: [Symbol("s")] })).toThrow(/symbol \(at \$\.list\[0\]\)/);
+  it.each([
+    ["a function property", { callback: () => 1 }, "result.callback is a function, which cannot be sent"],
+    ["a symbol property", { tag: Symbol("s") }, "result.tag is a symbol, which cannot be sent"],
+    ["a symbol in an array", { list: [1, Symbol("s")] }, "result.list[1] is a symbol, which cannot be sent"],
+    ["a function as a map value", new Map([["k", () => 1]]), "result.<value 0> is a function, which cannot be sent"],
+    ["a function itself", () => 1, "result is a function, which cannot be sent"],
+  ])("rejects %s with an error naming its path", (_what, value, message) => {
+    expect(() => encodeValue(value, "result")).toThrow(message);
+  });
+
+  it("names the root it is given, and `value` by default", () => {
+    expect(() => encodeValue({ onDone: () => 1 }, "arguments[0]")).toThrow("arguments[0].onDone is a function, which cannot be sent");
+    expect(() => encodeValue({ f: () => 1 })).toThrow("value.f is a function, which cannot be sent");
+    expect(() => encodeValue({ f: () => 1 })).toThrow(ValueCodecError);
+  });
+
+  it("rejects cycles with the path", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(() => encodeValue(cyclic)).toThrow(/cycle/);
+    expect(() => encodeValue(cyclic, "result")).toThrow("result.self refers back to an enclosing value (a cycle), which cannot be sent");
   });
 
   it("rejects malformed tags", () => {

@@ -1,30 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EndpointRef, FunctionRequest, FunctionResponse } from "../../../src/shared/function-protocol.js";
+import { createFunctionClient } from "../../../src/calls/function-client.js";
+import type { JobApi, LoadBalancerApi } from "../../../src/calls/function-client.js";
+import type { RunToCompletionOptions } from "../../../src/runpod/job-client.js";
+import type { EndpointRef, FunctionRequest } from "../../../src/shared/function-protocol.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
-import type { NestedCallOptions, NestedCallTransport } from "../../../src/worker/nested-dispatch.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";
 
 /**
- * An in-process transport: "endpoints" are executors with caches of their own
- * (so a first call without code really misses), all in this process.
+ * In-process stand-ins for the job API and the LB client: "endpoints" are
+ * executors with caches of their own (so a first call without code really
+ * misses), all in this process; the function client above them is the real one.
  */
-class FakeTransport implements NestedCallTransport {
-  readonly sent: { endpoint: string; kind: "QB" | "LB"; request: FunctionRequest; options: NestedCallOptions }[] = [];
+class FakeEndpoints {
+  readonly sent: { endpoint: string; kind: "QB" | "LB"; request: FunctionRequest; timeoutMs: number; signal: AbortSignal | undefined }[] = [];
   constructor(private readonly remote: () => Executor) {}
-  callQueue(endpoint: EndpointRef, request: FunctionRequest, options: NestedCallOptions): Promise<FunctionResponse> {
-    this.sent.push({ endpoint: endpoint.name, kind: "QB", request, options });
-    return this.remote().execute(request, options.signal ? { signal: options.signal } : {});
-  }
-  callLoadBalancer(endpoint: EndpointRef, request: FunctionRequest, options: NestedCallOptions): Promise<FunctionResponse> {
-    this.sent.push({ endpoint: endpoint.name, kind: "LB", request, options });
-    return this.remote().execute(request, options.signal ? { signal: options.signal } : {});
-  }
+  readonly jobs: JobApi = {
+    runToCompletion: async (endpointId, job, options: RunToCompletionOptions) => {
+      const request = job.input as FunctionRequest;
+      this.sent.push({ endpoint: endpointId, kind: "QB", request, timeoutMs: options.timeoutMs, signal: options.signal });
+      options.onSubmitted?.({ id: `job-${this.sent.length}`, status: "IN_QUEUE" });
+      const output = await this.remote().execute(request, options.signal ? { signal: options.signal } : {});
+      return { id: `job-${this.sent.length}`, status: "COMPLETED", delayTime: 0, executionTime: 1, output };
+    },
+  };
+  readonly loadBalancer: LoadBalancerApi = {
+    request: async (target, options) => {
+      const request = options.json as FunctionRequest;
+      this.sent.push({ endpoint: target, kind: "LB", request, timeoutMs: options.timeoutMs ?? 0, signal: options.signal });
+      return { status: 200, headers: {}, body: await this.remote().execute(request, options.signal ? { signal: options.signal } : {}) };
+    },
+  };
 }
 
 const dirs: { remove: () => Promise<void> }[] = [];
 let remoteExecutor: Executor;
-let transport: FakeTransport;
+let transport: FakeEndpoints;
 let executor: Executor;
 
 async function newRemote(): Promise<Executor> {
@@ -36,10 +47,10 @@ async function newRemote(): Promise<Executor> {
 
 beforeAll(async () => {
   remoteExecutor = await newRemote();
-  transport = new FakeTransport(() => remoteExecutor);
+  transport = new FakeEndpoints(() => remoteExecutor);
   const dir = await tempDir();
   dirs.push(dir);
-  executor = createExecutor({ cacheDir: dir.path, transport });
+  executor = createExecutor({ cacheDir: dir.path, calls: createFunctionClient({ jobs: transport.jobs, loadBalancer: transport.loadBalancer }) });
 });
 afterAll(async () => {
   executor.close();
@@ -72,9 +83,11 @@ export const main = remote(cpu, async (x) => {
 export const catches = remote(cpu, async () => { try { await fails(); } catch (e) { return { name: e.name, message: e.message, stack: e.stack }; } });
 export const viaLb = remote(cpu, async (b) => lbEcho(b));
 export const toNowhere = remote(cpu, async () => lost());
-export const rethrows = remote(cpu, async () => fails());`,
+export const rethrows = remote(cpu, async () => fails());
+export const hangs = remote(gpu, () => new Promise(() => {}));
+export const waitsOnHang = remote(cpu, async () => hangs());`,
     "pipeline.ts",
-    ["square", "fails", "lbEcho", "lost", "main", "catches", "viaLb", "toNowhere", "rethrows"],
+    ["square", "fails", "lbEcho", "lost", "main", "catches", "viaLb", "toNowhere", "rethrows", "hangs", "waitsOnHang"],
   );
 
 describe("nested remote calls", () => {
@@ -85,7 +98,7 @@ describe("nested remote calls", () => {
     expect(resultOf(response)).toEqual({ r: { value: 49, at: new Date(0), big: 7n }, isDate: true, big: "bigint" });
     expect(transport.sent).toHaveLength(1);
     const [first] = transport.sent;
-    expect(first?.endpoint).toBe("live-gpu");
+    expect(first?.endpoint).toBe("ep-gpu");
     expect(first?.kind).toBe("QB");
     expect(first?.request.module).toEqual({ hash: mod.hash, code: mod.code });
     expect(first?.request.target).toEqual({ file: "pipeline.ts", export: "square" });
@@ -125,7 +138,7 @@ describe("nested remote calls", () => {
     const mod = pipeline();
     transport.sent.length = 0;
     expect(resultOf(await executor.execute(makeRequest(mod, "pipeline.ts", "viaLb", [{ a: 1 }], { endpoints })))).toEqual({ echoed: { a: 1 } });
-    expect(transport.sent.map((s) => [s.kind, s.endpoint])).toEqual([["LB", "live-api"]]);
+    expect(transport.sent.map((s) => [s.kind, s.endpoint])).toEqual([["LB", "http://127.0.0.1:1/lb/ep-api"]]);
   });
 
   it("fail with an error naming the config when its endpoint id is missing", async () => {
@@ -135,13 +148,33 @@ describe("nested remote calls", () => {
     expect(!response.ok && response.error.message).toContain('resource config "nowhere"');
   });
 
+  it("abandon the nested call when the calling job is cancelled", async () => {
+    const mod = pipeline();
+    transport.sent.length = 0;
+    const job = new AbortController();
+    const running = executor.execute(makeRequest(mod, "pipeline.ts", "waitsOnHang", [], { endpoints }), { signal: job.signal });
+    await expect.poll(() => transport.sent.length).toBe(1);
+    expect(transport.sent[0]?.signal?.aborted).toBe(false);
+    job.abort(new Error("was stopped by the platform"));
+    await running;
+    expect(transport.sent[0]?.signal?.aborted).toBe(true);
+  });
+
+  it("abandon the nested call when the calling function times out", async () => {
+    const mod = pipeline();
+    transport.sent.length = 0;
+    const response = await executor.execute(makeRequest(mod, "pipeline.ts", "waitsOnHang", [], { endpoints, timeoutMs: 300 }));
+    expect(!response.ok && response.error.kind).toBe("timeout");
+    expect(transport.sent[0]?.signal?.aborted).toBe(true);
+  });
+
   it("pass the remaining time and an abort signal along", async () => {
     const mod = pipeline();
     transport.sent.length = 0;
     await executor.execute(makeRequest(mod, "pipeline.ts", "main", [1], { endpoints, timeoutMs: 10_000 }));
-    const options = transport.sent[0]?.options;
-    expect(options?.timeoutMs).toBeGreaterThan(0);
-    expect(options?.timeoutMs).toBeLessThanOrEqual(10_000);
-    expect(options?.signal).toBeInstanceOf(AbortSignal);
+    const sent = transport.sent[0];
+    expect(sent?.timeoutMs).toBeGreaterThan(0);
+    expect(sent?.timeoutMs).toBeLessThanOrEqual(10_000);
+    expect(sent?.signal).toBeInstanceOf(AbortSignal);
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * What can be watched of one function call while it runs: the hook for live
+ * call state (queued, running, done) and console output. The client only
+ * reports; rendering is the watcher's business.
+ */
+import type { AppError } from "../shared/errors.js";
+import type { FunctionLog } from "../shared/function-protocol.js";
+import type { JobStatus } from "../runpod/wire-types.js";
+
+export interface CallEvents {
+  /** The request went out: a QB job once queued (with its id), an LB or local call when sent. Attempt 2 is the resend with code. */
+  submitted: { attempt: number; jobId?: string };
+  /** A QB job's status, as a poll returned it. */
+  status: { jobId: string; status: JobStatus };
+  /** Console output of the function: as it happens for local calls, with the answer for remote ones. */
+  logs: readonly FunctionLog[];
+  /** The call is over. */
+  finished: { ok: true; durationMs: number; jobId?: string } | { ok: false; error: AppError; durationMs: number; jobId?: string };
+}
+
+/** Receives the events of one call; every method is optional. */
+export type CallObserver = { [K in keyof CallEvents]?: (event: CallEvents[K]) => void };
+
+/** Delivers one event; an observer that throws never breaks the call. */
+export function notify<K extends keyof CallEvents>(observer: CallObserver | undefined, kind: K, event: CallEvents[K]): void {
+  try {
+    observer?.[kind]?.(event);
+  } catch {
+    // A watcher's bug is not the call's failure.
+  }
+}

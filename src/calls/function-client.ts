@@ -1,0 +1,263 @@
+/**
+ * The client side of the function protocol (docs/internals.md, "Function
+ * calls"), used by the dev server, by nested calls inside workers and by
+ * local calls: it builds the FunctionRequest, delivers the module (code only
+ * to endpoints that lack it, resent once on `module-missing`), sends it as a
+ * QB job (`/run`, then status-sync; cancelled when the caller gives up) or an
+ * LB `POST /execute` (aborting the request is the cancel) or hands it to an
+ * in-process runner, bounds the wait, and turns every outcome into a value or
+ * one coded error (call-errors.ts). Each call can be observed (submitted,
+ * status, logs, finished) without the client rendering anything.
+ */
+import { AppError, isAppError, toAppError } from "../shared/errors.js";
+import { FUNCTION_PROTOCOL_VERSION, parseFunctionResponse } from "../shared/function-protocol.js";
+import type { EndpointRef, FunctionLog, FunctionRequest, FunctionResponse, FunctionTarget } from "../shared/function-protocol.js";
+import { decodeValue, encodeValue } from "../shared/value-codec.js";
+import type { JsonValue } from "../shared/value-codec.js";
+import type { JobClient } from "../runpod/job-client.js";
+import type { LoadBalancerClient } from "../runpod/load-balancer-client.js";
+import { executionPolicy } from "../runpod/wire-types.js";
+import type { JobState } from "../runpod/wire-types.js";
+import { describeTarget, errorForFailure, errorForJob, errorForLbAnswer, errorForTransport } from "./call-errors.js";
+import type { CallSite } from "./call-errors.js";
+import { DeliveredModules } from "./delivered-modules.js";
+import { notify } from "./call-observer.js";
+import type { CallObserver } from "./call-observer.js";
+
+/** The part of the job client calls need (src/runpod's JobClient). */
+export type JobApi = Pick<JobClient, "runToCompletion">;
+/** The part of the load-balancer client calls need (src/runpod's LoadBalancerClient). */
+export type LoadBalancerApi = Pick<LoadBalancerClient, "request">;
+
+/** Runs a request in this process (local functions): the worker's executor fits. */
+export interface LocalRunner {
+  /** Stands for the endpoint in errors and log prefixes, e.g. `local`. */
+  readonly name: string;
+  execute(request: FunctionRequest, options: { signal?: AbortSignal; onLog?: (log: FunctionLog) => void }): Promise<FunctionResponse>;
+}
+
+/** One call of a remote function. */
+export interface FunctionCall {
+  /** Where it runs: an endpoint (QB job or LB request), or in this process. */
+  to: { endpoint: EndpointRef } | { local: LocalRunner };
+  /** The bundle that contains the function; `code()` is read only when an endpoint needs it. */
+  module: { hash: string; code(): string | Promise<string> };
+  target: FunctionTarget;
+  args: readonly unknown[];
+  /** Classes: the instance (created on first use with `args`, then reused by id). */
+  instance?: { id: string; args: readonly unknown[] };
+  dependencies?: readonly string[];
+  /** Endpoints of every config the module can reach (so the function can call them). */
+  endpoints?: Record<string, EndpointRef>;
+  /** The function's execution limit (sent; the worker and the platform enforce it); 0 or absent: none. */
+  executionTimeoutMs?: number;
+  /**
+   * Endpoint calls: how long the caller waits in all (e.g. what is left of a parent call's
+   * deadline). Default: the limit + grace. A local call is bounded by its limit alone.
+   */
+  waitMs?: number;
+  /** Aborting it abandons the call: a QB job is cancelled, an LB request aborted. */
+  signal?: AbortSignal;
+  observer?: CallObserver;
+}
+
+/** A call that returned. */
+export interface CallResult {
+  /** The decoded return value. */
+  value: unknown;
+  /** QB: the job id (of the last attempt). */
+  jobId?: string;
+  logs: FunctionLog[];
+  durationMs: number;
+}
+
+export interface FunctionClientOptions {
+  jobs: JobApi;
+  loadBalancer: LoadBalancerApi;
+  /** Wait past a function's own limit for the platform's verdict. Default 60 s. */
+  graceMs?: number;
+  /** Wait for a function without a limit of its own. Default 6 min (the 5 min endpoint timeout flash-ts provisions, plus grace). */
+  defaultWaitMs?: number;
+  /** Bounds of the per-endpoint memory of delivered modules. */
+  delivered?: { maxEndpoints?: number; maxPerEndpoint?: number };
+}
+
+export interface FunctionClient {
+  /** Runs one call; rejects with an AppError (FunctionCallError when the function failed). */
+  call(call: FunctionCall): Promise<CallResult>;
+  /** Calls in flight now. */
+  readonly inFlight: number;
+  /**
+   * Abandons every call in flight with `reason` (their QB jobs are cancelled)
+   * and waits for them to settle, at most `timeoutMs` (default 5 s). Later
+   * calls are refused with `reason`. Idempotent.
+   */
+  close(options?: { reason?: AppError; timeoutMs?: number }): Promise<void>;
+}
+
+const DEFAULT_GRACE_MS = 60_000;
+const DEFAULT_WAIT_MS = 360_000;
+
+function encodeArguments(call: FunctionCall): { args: JsonValue[]; instance?: FunctionRequest["instance"] } {
+  try {
+    const args = call.args.map((arg, i) => encodeValue(arg, `arguments[${i}]`));
+    if (!call.instance) return { args };
+    const ctorArgs = call.instance.args.map((arg, i) => encodeValue(arg, `constructor arguments[${i}]`));
+    return { args, instance: { id: call.instance.id, args: ctorArgs } };
+  } catch (error) {
+    throw new AppError("INVALID_INPUT", `cannot call ${describeTarget(call.target)}: ${(error as Error).message}`, {
+      cause: error,
+      hint: "Pass data (objects, arrays, strings, numbers, Dates, bytes, Maps, Sets); functions and symbols stay on the caller's side.",
+    });
+  }
+}
+
+/** The FunctionResponse in an answer, or UPSTREAM_ERROR naming where it came from. */
+function parseAnswer(value: unknown, site: CallSite): FunctionResponse {
+  try {
+    return parseFunctionResponse(value);
+  } catch (error) {
+    const e = toAppError(error, "UPSTREAM_ERROR");
+    throw new AppError(e.code, `${site.endpoint}: ${e.message}`, { ...(e.hint ? { hint: e.hint } : {}), details: { ...e.details, endpoint: site.endpoint, ...(site.jobId ? { jobId: site.jobId } : {}) } });
+  }
+}
+
+export function createFunctionClient(options: FunctionClientOptions): FunctionClient {
+  const { jobs, loadBalancer } = options;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const defaultWaitMs = options.defaultWaitMs ?? DEFAULT_WAIT_MS;
+  const delivered = new DeliveredModules(options.delivered);
+  const running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  let closedWith: AppError | undefined;
+
+  async function sendJob(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver): Promise<FunctionResponse> {
+    let state: JobState;
+    try {
+      state = await jobs.runToCompletion(
+        endpoint.id,
+        { input: request, ...executionPolicy(request.timeoutMs) },
+        {
+          timeoutMs: waitMs,
+          signal,
+          onSubmitted: (job) => {
+            site.jobId = job.id;
+            notify(observer, "submitted", { attempt, jobId: job.id });
+          },
+          onStatus: (s) => notify(observer, "status", { jobId: s.id, status: s.status }),
+        },
+      );
+    } catch (error) {
+      throw errorForTransport(error, site, signal);
+    }
+    if (state.status !== "COMPLETED") throw errorForJob(state, site);
+    return parseAnswer(state.output, site);
+  }
+
+  async function sendLb(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver): Promise<FunctionResponse> {
+    notify(observer, "submitted", { attempt });
+    let answer: { status: number; headers: Record<string, string | string[] | undefined>; body: unknown };
+    try {
+      answer = await loadBalancer.request(endpoint.url ?? endpoint.id, { method: "POST", path: "/execute", json: request, timeoutMs: waitMs, signal });
+    } catch (error) {
+      throw errorForTransport(error, site, signal);
+    }
+    if (answer.status !== 200) throw errorForLbAnswer(answer, site);
+    return parseAnswer(answer.body, site);
+  }
+
+  /** Sends to an endpoint: without code when it has the module, once more with code if it answers module-missing. */
+  async function callEndpoint(call: FunctionCall, endpoint: EndpointRef, request: FunctionRequest, signal: AbortSignal, site: CallSite, deadline: number): Promise<FunctionResponse> {
+    const hash = call.module.hash;
+    const send = async (withCode: boolean, attempt: number): Promise<FunctionResponse> => {
+      const module = withCode ? { hash, code: await call.module.code() } : { hash };
+      const waitMs = Math.max(1, Math.round(deadline - performance.now()));
+      const req = { ...request, module };
+      return endpoint.kind === "LB" ? sendLb(endpoint, req, attempt, waitMs, signal, site, call.observer) : sendJob(endpoint, req, attempt, waitMs, signal, site, call.observer);
+    };
+    const known = delivered.has(endpoint.id, hash);
+    let response = await send(!known, 1);
+    // A worker we have not talked to yet (new, restarted, its cache cleared): once more, with the code.
+    if (known && !response.ok && response.error.kind === "module-missing") response = await send(true, 2);
+    if (!response.ok && response.error.kind === "module-missing") delivered.forget(endpoint.id, hash);
+    else delivered.add(endpoint.id, hash);
+    return response;
+  }
+
+  async function run(call: FunctionCall, signal: AbortSignal): Promise<CallResult> {
+    const started = performance.now();
+    const local = "local" in call.to ? call.to.local : undefined;
+    const endpoint = "endpoint" in call.to ? call.to.endpoint : undefined;
+    const site: CallSite = { endpoint: local ? local.name : (endpoint as EndpointRef).name, target: call.target, ...(local ? { local: true } : {}) };
+    const observer = call.observer;
+    try {
+      if (signal.aborted) throw errorForTransport(signal.reason, site, signal);
+      const { args, instance } = encodeArguments(call);
+      const timeoutMs = call.executionTimeoutMs && call.executionTimeoutMs > 0 ? call.executionTimeoutMs : undefined;
+      const request: FunctionRequest = {
+        flash: FUNCTION_PROTOCOL_VERSION,
+        module: { hash: call.module.hash },
+        target: call.target,
+        args,
+        ...(instance ? { instance } : {}),
+        ...(call.dependencies && call.dependencies.length > 0 ? { dependencies: [...call.dependencies] } : {}),
+        ...(call.endpoints ? { endpoints: call.endpoints } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+      };
+      let response: FunctionResponse;
+      if (local) {
+        notify(observer, "submitted", { attempt: 1 });
+        // The executor never rejects; an abandoned local call answers "cancelled", which the abort explains better.
+        response = await local.execute(request, { signal, onLog: (log) => notify(observer, "logs", [log]) });
+        if (signal.aborted) throw errorForTransport(signal.reason, site, signal);
+      } else {
+        const waitMs = call.waitMs ?? (timeoutMs ? timeoutMs + graceMs : defaultWaitMs);
+        response = await callEndpoint(call, endpoint as EndpointRef, request, signal, site, started + waitMs);
+        if (response.logs.length > 0) notify(observer, "logs", response.logs);
+      }
+      if (!response.ok) throw errorForFailure(response, site);
+      let value: unknown;
+      try {
+        value = decodeValue(response.result);
+      } catch (error) {
+        throw new AppError("UPSTREAM_ERROR", `${site.endpoint}: could not decode the result: ${(error as Error).message}`, { cause: error });
+      }
+      const durationMs = performance.now() - started;
+      notify(observer, "finished", { ok: true, durationMs, ...(site.jobId ? { jobId: site.jobId } : {}) });
+      return { value, logs: response.logs, durationMs, ...(site.jobId ? { jobId: site.jobId } : {}) };
+    } catch (thrown) {
+      const error = isAppError(thrown) ? thrown : toAppError(thrown);
+      notify(observer, "finished", { ok: false, error, durationMs: performance.now() - started, ...(site.jobId ? { jobId: site.jobId } : {}) });
+      throw error;
+    }
+  }
+
+  return {
+    async call(call) {
+      if (closedWith) throw closedWith;
+      const controller = new AbortController();
+      const signal = call.signal ? AbortSignal.any([call.signal, controller.signal]) : controller.signal;
+      const entry = { controller, done: run(call, signal) };
+      running.add(entry);
+      try {
+        return await entry.done;
+      } finally {
+        running.delete(entry);
+      }
+    },
+    get inFlight() {
+      return running.size;
+    },
+    async close(closeOptions = {}) {
+      closedWith ??= closeOptions.reason ?? new AppError("SERVICE_UNAVAILABLE", "the function client is closed");
+      const entries = [...running];
+      for (const entry of entries) entry.controller.abort(closedWith);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, closeOptions.timeoutMs ?? 5_000);
+        timer.unref();
+      });
+      await Promise.race([Promise.allSettled(entries.map((e) => e.done)), bound]);
+      clearTimeout(timer);
+    },
+  };
+}
