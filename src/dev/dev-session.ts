@@ -261,6 +261,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
           const next = await disc.discover(paths.includes(".env") ? undefined : paths);
           invoker.registerManifest(next);
           routes.endReload({ ok: true, manifest: next });
+          // Files that looked half-saved keep their last version; look at them again once they could have settled.
+          reloader.recheckLater(next.unsettled?.files ?? [], next.unsettled?.recheckInMs ?? 0);
           manifest = next;
           watcher?.setHotFiles([...next.watchedInputs, ...next.candidates]);
           const after = routes.routes().map((r) => `${r.method} ${r.path}`);

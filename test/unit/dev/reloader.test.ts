@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createReloader } from "../../../src/dev/reloader.js";
 
 describe("reloader", () => {
@@ -31,5 +31,31 @@ describe("reloader", () => {
     await reloader.close();
     reloader.schedule(["d.ts"]);
     expect(runs).toHaveLength(2);
+  });
+
+  describe("recheckLater", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("schedules the files once the delay has passed; a newer call replaces it, an empty one cancels", async () => {
+      vi.useFakeTimers();
+      const runs: string[][] = [];
+      const reloader = createReloader({ onPending: () => undefined, run: async (paths) => void runs.push(paths) });
+      reloader.recheckLater(["a.ts"], 1000);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(runs).toEqual([]);
+      reloader.recheckLater(["b.ts"], 500); // replaces the recheck of a.ts
+      await vi.advanceTimersByTimeAsync(500);
+      expect(runs).toEqual([["b.ts"]]);
+      reloader.recheckLater(["c.ts"], 100);
+      reloader.recheckLater([], 0);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(runs).toEqual([["b.ts"]]);
+      reloader.recheckLater(["d.ts"], 100);
+      await reloader.close();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(runs).toEqual([["b.ts"]]);
+    });
   });
 });
