@@ -230,7 +230,10 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
 
     const reloader = createReloader({
-      onPending: () => routes.beginReload(),
+      // Requests a change may affect wait for the run applying it; the rest are served meanwhile.
+      // A .env change re-imports every module (below), so it may affect every route.
+      onPending: (paths) => routes.beginReload(paths.includes(".env") ? "all" : disc.affectedRoutes(paths)),
+      onRun: () => routes.startReload(),
       run: async (paths) => {
         const t0 = Date.now();
         try {

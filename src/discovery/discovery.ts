@@ -15,12 +15,12 @@ import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
 import { PACKAGE_ROOT } from "../shared/package-info.js";
-import { buildFunctionEntries } from "./build-manifest.js";
+import { buildFunctionEntries, routePrefix } from "./build-manifest.js";
 import type { LoadedModule } from "./build-manifest.js";
 import { createModuleBundler } from "./bundle-modules.js";
 import type { BundleOutcome } from "./bundle-modules.js";
 import { createVersionResolver, resolveModuleDependencies } from "./dependencies.js";
-import { IGNORE_FILES } from "./ignore-rules.js";
+import { IGNORE_FILES, isOutside } from "./ignore-rules.js";
 import type { DiscoveryIssue, Manifest, ModuleBundle } from "./manifest.js";
 import { buildIssues, loadIssue, moduleWarnings } from "./module-issues.js";
 import { createExportReader } from "./read-exports.js";
@@ -68,6 +68,14 @@ export interface Discovery {
    * folder rejects.
    */
   discover(changedPaths?: readonly string[]): Promise<Manifest>;
+  /**
+   * What a change to `changedPaths` may alter, known before discovering it:
+   * the route prefixes (`/workers/gpu`) of the changed files and of every
+   * file whose bundle includes one of them, or `"all"` (ignore rules, build
+   * config, before the first scan). Routes outside them keep serving while
+   * the change is discovered.
+   */
+  affectedRoutes(changedPaths: readonly string[]): "all" | string[];
   /** Every source file of the last scan (relative, sorted). */
   scannedFiles(): string[];
   /**
@@ -346,6 +354,17 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     invalidate() {
       for (const state of states.values()) state.read = undefined;
       reader.discardSpare();
+    },
+    affectedRoutes(changedPaths) {
+      if (!scanned) return "all";
+      const rels = changedPaths.map(toRel);
+      if (rels.some((rel) => rel === "." || IGNORE_FILES.includes(rel) || BUILD_CONFIG.test(rel))) return "all";
+      const touches = (input: string): boolean => rels.some((rel) => input === rel || input.startsWith(`${rel}/`));
+      // A route's path starts with its file's prefix (build-manifest.ts), so a changed file
+      // (new ones too) or folder can only add, change or remove routes under its own prefix.
+      const prefixes = new Set(rels.filter((rel) => !isOutside(rel)).map(routePrefix));
+      for (const [file, state] of states) if (state.inputs.some(touches)) prefixes.add(routePrefix(file));
+      return [...prefixes];
     },
     scannedFiles: () => scanner.files(),
     isIgnored: (relPath, isDirectory) => scanner.rules.isIgnored(toRel(relPath), isDirectory ?? /[\\/]$/.test(relPath)),
