@@ -14,7 +14,9 @@
  *   from an origin the user allowed. Older browsers send `Origin` without
  *   Fetch Metadata, so `Origin` is judged on its own; a request with
  *   Fetch Metadata but no `Origin` (a link, an `<img>`) is judged by the
- *   origin of its `Referer`, and refused without one.
+ *   origin of its `Referer`, and refused without one. A request with no
+ *   label at all but a `Referer` from another origin is a browser without
+ *   Fetch Metadata loading an `<img>` or following a link: refused too.
  * - Which name it addresses (DNS rebinding): a page whose own name
  *   re-resolves to 127.0.0.1 is same-origin to itself, but its `Host` header
  *   still carries that name, so only names that cannot be rebound pass.
@@ -91,10 +93,16 @@ function isBareOrigin(value: string): boolean {
 export function judgeBrowserRequest(signals: BrowserSignals, policy: BrowserPolicy): BrowserVerdict {
   const site = (signals.secFetchSite ?? "").trim().toLowerCase();
   const originHeader = (signals.origin ?? "").trim();
-  // A script (no browser labels), or a URL the user typed or bookmarked.
-  if (originHeader === "" && (site === "" || site === "none")) return { allowed: true };
-
   const own = normalizeOrigin(policy.ownOrigin);
+  if (originHeader === "" && (site === "" || site === "none")) {
+    // A script (no browser labels), or a URL the user typed or bookmarked. But a browser
+    // without Fetch Metadata (an old one, or any over plain http to a LAN address) still
+    // names the page behind an <img> or a link in Referer; scripts send none.
+    const from = site === "" ? normalizeOrigin(signals.referer) : undefined;
+    if (from === undefined || from === own || policy.allowedOrigins.includes(from)) return { allowed: true };
+    return { allowed: false, reason: `browser request from a page on ${from}` };
+  }
+
   if (own !== undefined) {
     // The browser vouches for same-origin (its labels cannot be set by a page);
     // without Fetch Metadata, the Origin header is compared instead.

@@ -85,6 +85,8 @@ describe("browser requests to function routes", () => {
     await expectRefused(getLb(server, navigation), "navigation");
     await expectRefused(getLb(server, { ...navigation, referer: "https://evil.example/page" }), "navigation with a referer");
     await expectRefused(post(server, { "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "content-type": "text/plain" }), "no-cors POST");
+    // A browser without Fetch Metadata (old, or on plain http to a LAN address) loading an <img>.
+    await expectRefused(getLb(server, { referer: "http://evil.example/page" }), "img without Fetch Metadata");
   });
 
   it("serves scripts (no Origin, no Fetch Metadata), typed URLs and the server's own pages", async () => {

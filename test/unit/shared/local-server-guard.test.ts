@@ -57,6 +57,14 @@ describe("judgeBrowserRequest", () => {
     expect(judgeBrowserRequest({ origin: "http://localhost:8888", secFetchSite: "cross-site" }, dev).allowed).toBe(false);
     expect(judgeBrowserRequest({ secFetchSite: "same-site" }, dev).allowed).toBe(false);
   });
+
+  it("without any label, a Referer from another origin marks a browser (an <img> or a link in a browser without Fetch Metadata)", () => {
+    expect(judgeBrowserRequest({ referer: "http://evil.example/page" }, dev).allowed).toBe(false);
+    expect(judgeBrowserRequest({ referer: "http://evil.example/page" }, emulator).allowed).toBe(false);
+    expect(judgeBrowserRequest({ referer: "http://localhost:8888/docs" }, dev).allowed).toBe(true);
+    expect(judgeBrowserRequest({ referer: "http://localhost:3000/app" }, dev).allowed).toBe(true);
+    expect(judgeBrowserRequest({ referer: "not a url" }, dev).allowed).toBe(true);
+  });
 });
 
 describe("host names", () => {
