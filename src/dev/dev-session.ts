@@ -10,7 +10,7 @@ import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createDiscovery } from "../discovery/index.js";
 import type { Discovery, Manifest } from "../discovery/index.js";
-import { createDevApp, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, RouteTable, startHttpServer } from "../server/index.js";
+import { createDevApp, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, parseAllowedOrigins, RouteTable, startHttpServer } from "../server/index.js";
 import type { StartedHttpServer } from "../server/index.js";
 import { createWatcher, describeWatcher } from "../watch/index.js";
 import type { Watcher } from "../watch/index.js";
@@ -115,6 +115,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
   const { projectRoot: root, logger, env } = options;
   const print = options.print ?? ((text: string) => logger.info(text));
   const stateDir = join(root, ".runpod");
+  // A typo in the allowed origins is reported before anything starts.
+  const allowedOrigins = parseAllowedOrigins(env.FLASH_ALLOWED_ORIGINS);
   await mkdir(stateDir, { recursive: true });
 
   let envFile = options.envFile ?? { applied: new Map<string, string>() };
@@ -216,7 +218,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     if (!["localhost", "0.0.0.0", "::"].includes(options.host)) allowedHosts.push(options.host.toLowerCase());
     const publicHost = env.FLASH_PUBLIC_URL ? safeHostname(env.FLASH_PUBLIC_URL) : undefined;
     if (publicHost) allowedHosts.push(publicHost);
-    const app = createDevApp({ routes, invoker, logger, allowedHosts, title: `Flash Dev Server (${basename(root)})` });
+    const app = createDevApp({ routes, invoker, logger, allowedHosts, allowedOrigins, title: `Flash Dev Server (${basename(root)})` });
     const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
     let port = options.port;
     if (port !== 0) {
@@ -230,7 +232,10 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
 
     const reloader = createReloader({
-      onPending: () => routes.beginReload(),
+      // Requests a change may affect wait for the run applying it; the rest are served meanwhile.
+      // A .env change re-imports every module (below), so it may affect every route.
+      onPending: (paths) => routes.beginReload(paths.includes(".env") ? "all" : disc.affectedRoutes(paths)),
+      onRun: () => routes.startReload(),
       run: async (paths) => {
         const t0 = Date.now();
         try {
@@ -261,6 +266,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
           const next = await disc.discover(paths.includes(".env") ? undefined : paths);
           invoker.registerManifest(next);
           routes.endReload({ ok: true, manifest: next });
+          // Files that looked half-saved keep their last version; look at them again once they could have settled.
+          reloader.recheckLater(next.unsettled?.files ?? [], next.unsettled?.recheckInMs ?? 0);
           manifest = next;
           watcher?.setHotFiles([...next.watchedInputs, ...next.candidates]);
           const after = routes.routes().map((r) => `${r.method} ${r.path}`);

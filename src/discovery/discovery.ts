@@ -9,16 +9,18 @@ import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
 import { PACKAGE_ROOT } from "../shared/package-info.js";
-import { buildFunctionEntries } from "./build-manifest.js";
+import { buildFunctionEntries, routePrefix } from "./build-manifest.js";
 import type { LoadedModule } from "./build-manifest.js";
 import { createModuleBundler } from "./bundle-modules.js";
 import type { BundleOutcome } from "./bundle-modules.js";
 import { createVersionResolver, resolveModuleDependencies } from "./dependencies.js";
-import { IGNORE_FILES } from "./ignore-rules.js";
+import { IGNORE_FILES, isOutside } from "./ignore-rules.js";
 import type { DiscoveryIssue, Manifest, ModuleBundle } from "./manifest.js";
 import { buildIssues, loadIssue, moduleWarnings } from "./module-issues.js";
 import { createExportReader } from "./read-exports.js";
@@ -43,6 +45,14 @@ export interface DiscoveryOptions {
   packageRoot?: string;
   /** How many generations' bundles stay on disk. Default 3. */
   keepGenerations?: number;
+  /**
+   * How long a file that had routes may look empty (or lose its remote
+   * functions) before that is believed: an in-place save truncates, then
+   * writes. Default 1000 ms.
+   */
+  settleMs?: number;
+  /** Time source for the settle delay (tests drive a fake one). */
+  clock?: Clock;
 }
 
 /** A discovery instance for one project. */
@@ -58,6 +68,14 @@ export interface Discovery {
    * folder rejects.
    */
   discover(changedPaths?: readonly string[]): Promise<Manifest>;
+  /**
+   * What a change to `changedPaths` may alter, known before discovering it:
+   * the route prefixes (`/workers/gpu`) of the changed files and of every
+   * file whose bundle includes one of them, or `"all"` (ignore rules, build
+   * config, before the first scan). Routes outside them keep serving while
+   * the change is discovered.
+   */
+  affectedRoutes(changedPaths: readonly string[]): "all" | string[];
   /** Every source file of the last scan (relative, sorted). */
   scannedFiles(): string[];
   /**
@@ -88,6 +106,11 @@ interface ModuleState {
    * serving this version instead of disappearing.
    */
   good?: { module: ModuleBundle; exports: LoadedModule["exports"] };
+  /**
+   * Set while a file that had routes looks empty or without remote functions:
+   * since when (clock ms) it has looked so with this size and mtime.
+   */
+  unsettled?: { since: number; stat: string };
 }
 
 /** Files whose change invalidates every bundle. */
@@ -111,6 +134,8 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   const importTimeoutMs = options.importTimeoutMs ?? 10_000;
   const keepGenerations = Math.max(1, options.keepGenerations ?? 3);
   const packageRoot = options.packageRoot ?? PACKAGE_ROOT;
+  const settleMs = Math.max(0, options.settleMs ?? 1000);
+  const clock = options.clock ?? systemClock;
 
   const scanner = createProjectScanner(root);
   const bundler = createModuleBundler({ root, cacheDir, packageRoot });
@@ -129,8 +154,24 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     return norm === "" ? "." : norm;
   };
 
+  /**
+   * Whether a file that had routes and now looks empty, or no longer defines
+   * remote functions, has settled in that state (docs/internals.md, "Bundles"):
+   * it has kept the same size and mtime for `settleMs`. Until then it is an
+   * in-place save half done, and its last good version keeps serving.
+   */
+  const hasSettled = (file: string, state: ModuleState, now: number): boolean => {
+    const info = scanner.info(file);
+    const stat = info ? `${info.size}:${info.mtimeMs}` : "";
+    if (state.unsettled?.stat !== stat) state.unsettled = { since: now, stat };
+    if (now - state.unsettled.since < settleMs) return false;
+    state.unsettled = undefined;
+    return true;
+  };
+
   const run = async (changedPaths: readonly string[] | undefined): Promise<Manifest> => {
     const started = performance.now();
+    const now = clock.now();
     const thisGeneration = ++generation;
     // The import thread starts while we scan and bundle (after the first run one is already waiting).
     reader.warm();
@@ -157,8 +198,15 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
 
     const candidates = scanner.candidates();
     const candidateSet = new Set(candidates);
-    for (const file of [...states.keys()]) {
+    const scannedSet = new Set(scanner.files());
+    /** Files that had routes and look empty now (no longer candidates, still there): held until they settle. */
+    const held: string[] = [];
+    for (const [file, state] of [...states]) {
       if (candidateSet.has(file)) continue;
+      if (scannedSet.has(file) && state.good && !hasSettled(file, state, now)) {
+        held.push(file);
+        continue;
+      }
       states.delete(file);
       await bundler.drop(file);
     }
@@ -188,7 +236,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       if (outcome.ok && result) states.get(outcome.file)!.read = { hash: outcome.hash, result };
     }
 
-    const manifest = assemble(thisGeneration, candidates);
+    const manifest = assemble(thisGeneration, candidates, held, now);
     manifest.stats = {
       durationMs: Math.round((performance.now() - started) * 10) / 10,
       rebuilt: toBuild,
@@ -203,17 +251,30 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     return manifest;
   };
 
-  const assemble = (thisGeneration: number, candidates: string[]): Manifest => {
+  const assemble = (thisGeneration: number, candidates: string[], held: string[], now: number): Manifest => {
     const installed = createVersionResolver(root);
     const issues: DiscoveryIssue[] = [];
     const modules: Record<string, ModuleBundle> = {};
     const loaded: LoadedModule[] = [];
     const watched = new Set<string>(candidates);
+    const unsettled: string[] = [];
+    const hold = (file: string, good: NonNullable<ModuleState["good"]>): void => {
+      loaded.push({ file, exports: good.exports });
+      modules[file] = good.module;
+      unsettled.push(file);
+      logger.debug(`${file} looks empty or has no remote functions (a save in progress?); serving its last version until it settles`);
+    };
+    for (const file of held) {
+      const state = states.get(file)!;
+      for (const input of state.inputs) watched.add(input);
+      if (state.good) hold(file, state.good);
+    }
     for (const file of candidates) {
       const state = states.get(file);
       const build = state?.build;
       if (!state || !build) continue;
       for (const input of state.inputs) watched.add(input);
+      if (!build.ok || !state.read?.result.ok || state.read.result.exports.length > 0) state.unsettled = undefined;
       const keepLastGood = (fileIssues: DiscoveryIssue[]): void => {
         if (state.good) {
           for (const issue of fileIssues) issue.message += " (still serving the last version that loaded)";
@@ -236,7 +297,8 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const deps = resolveModuleDependencies(result.bundleDependencies, build.externals, installed);
       issues.push(...moduleWarnings(file, result.untagged, deps.missing));
       if (result.exports.length === 0) {
-        state.good = undefined;
+        if (state.good && !hasSettled(file, state, now)) hold(file, state.good);
+        else state.good = undefined;
         continue;
       }
       loaded.push({ file, exports: result.exports });
@@ -253,7 +315,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     }
     const routes = buildFunctionEntries(loaded);
     issues.push(...routes.issues);
-    return {
+    const manifest: Manifest = {
       generation: thisGeneration,
       functions: routes.functions,
       modules,
@@ -261,6 +323,12 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       candidates,
       watchedInputs: [...watched].sort(),
     };
+    if (unsettled.length > 0) {
+      // The recheck is due when the first of them could have settled.
+      const waited = Math.max(...unsettled.map((file) => now - (states.get(file)?.unsettled?.since ?? now)));
+      manifest.unsettled = { files: unsettled.sort(), recheckInMs: Math.max(1, settleMs - waited) };
+    }
+    return manifest;
   };
 
   const collectGarbage = async (manifest: Manifest): Promise<void> => {
@@ -286,6 +354,17 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     invalidate() {
       for (const state of states.values()) state.read = undefined;
       reader.discardSpare();
+    },
+    affectedRoutes(changedPaths) {
+      if (!scanned) return "all";
+      const rels = changedPaths.map(toRel);
+      if (rels.some((rel) => rel === "." || IGNORE_FILES.includes(rel) || BUILD_CONFIG.test(rel))) return "all";
+      const touches = (input: string): boolean => rels.some((rel) => input === rel || input.startsWith(`${rel}/`));
+      // A route's path starts with its file's prefix (build-manifest.ts), so a changed file
+      // (new ones too) or folder can only add, change or remove routes under its own prefix.
+      const prefixes = new Set(rels.filter((rel) => !isOutside(rel)).map(routePrefix));
+      for (const [file, state] of states) if (state.inputs.some(touches)) prefixes.add(routePrefix(file));
+      return [...prefixes];
     },
     scannedFiles: () => scanner.files(),
     isIgnored: (relPath, isDirectory) => scanner.rules.isIgnored(toRel(relPath), isDirectory ?? /[\\/]$/.test(relPath)),

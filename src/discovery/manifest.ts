@@ -108,4 +108,11 @@ export interface Manifest {
   watchedInputs: string[];
   /** Present on manifests built by discovery. */
   stats?: DiscoveryStats;
+  /**
+   * Files that had routes and look empty, or without remote functions, since
+   * moments ago (an in-place save half done): their last good version is
+   * served. Discover them again after `recheckInMs`; if they have not changed
+   * by then, they lose their routes.
+   */
+  unsettled?: { files: string[]; recheckInMs: number };
 }

@@ -47,6 +47,8 @@ export interface ProjectScanner {
   files(): string[];
   /** Scanned files whose text mentions `remote`, sorted. */
   candidates(): string[];
+  /** Size and mtime of a scanned file as of the last scan; undefined when it is not scanned. */
+  info(rel: string): { mtimeMs: number; size: number } | undefined;
 }
 
 function toRel(...parts: string[]): string {
@@ -157,5 +159,9 @@ export function createProjectScanner(root: string): ProjectScanner {
     },
     files: () => sortedKeys(() => true),
     candidates: () => sortedKeys((f) => f.candidate),
+    info(rel) {
+      const file = files.get(rel);
+      return file && { mtimeMs: file.mtimeMs, size: file.size };
+    },
   };
 }

@@ -9,6 +9,7 @@ import { AppError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { CLI_ENTRY } from "../shared/package-info.js";
 import { registerSecret } from "../shared/redact.js";
+import { assertKeyForBind } from "./auth.js";
 import { createEmulatorApp } from "./create-emulator-app.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { EndpointStore } from "./endpoint-store.js";
@@ -102,6 +103,7 @@ const killAllOnExit = (): void => {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
   const logger = options.logger ?? createLogger();
   const host = options.host ?? "127.0.0.1";
+  assertKeyForBind(host, options.apiKey, isLocalHostname);
   const workerKey = options.workerApiKey ?? createWorkerKey();
   registerSecret(workerKey);
   registerSecret(options.apiKey);

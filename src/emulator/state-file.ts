@@ -4,9 +4,15 @@
  * the same folder, then rename) and serialised: a write requested while one
  * is running is coalesced into one more write of the latest state. A file
  * that cannot be read is reported and moved aside, never fatal.
+ *
+ * Endpoints carry their `env`, which holds secrets (in `flash dev --runpod`
+ * against an emulator, the account's API key), so the file is the owner's
+ * only: mode 0600 in a 0700 folder. Both are narrowed at start when an older
+ * version or the user left them wider, and every write creates the file 0600.
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../shared/atomic-write.js";
 import type { Logger } from "../shared/logger.js";
 import { isRecord } from "../shared/is-record.js";
 
@@ -22,6 +28,7 @@ export interface StateFileContent {
 /** Reads the state file; undefined when there is none. Bad files are logged and renamed to `*.bad-<time>`. */
 export async function loadStateFile(stateDir: string, logger: Logger): Promise<StateFileContent | undefined> {
   const path = join(stateDir, STATE_FILE_NAME);
+  await makePrivate(stateDir, logger);
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -42,6 +49,22 @@ export async function loadStateFile(stateDir: string, logger: Logger): Promise<S
     return undefined;
   }
   return { endpoints: parsed.endpoints };
+}
+
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** Creates the state folder 0700, and narrows it and an existing state file when others can read them. */
+async function makePrivate(stateDir: string, logger: Logger): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: PRIVATE_DIR });
+  const narrow = async (path: string, mode: number): Promise<void> => {
+    const info = await stat(path).catch(() => undefined);
+    if (!info || (info.mode & 0o777 & ~mode) === 0) return;
+    await chmod(path, mode);
+    logger.warn(`${path} was readable by other users (mode ${(info.mode & 0o777).toString(8)}); changed it to ${mode.toString(8)}: it holds endpoints' environment variables`);
+  };
+  await narrow(stateDir, PRIVATE_DIR);
+  await narrow(join(stateDir, STATE_FILE_NAME), PRIVATE_FILE);
 }
 
 async function setAside(path: string, reason: string, logger: Logger): Promise<void> {
@@ -86,22 +109,11 @@ export class StateFileWriter {
     do {
       this.pending = false;
       try {
-        await writeAtomic(join(this.stateDir, STATE_FILE_NAME), JSON.stringify({ format: FORMAT, version: 1, ...this.snapshot() }, null, 2) + "\n");
+        await makePrivate(this.stateDir, this.logger);
+        await writeFileAtomic(join(this.stateDir, STATE_FILE_NAME), JSON.stringify({ format: FORMAT, version: 1, ...this.snapshot() }, null, 2) + "\n", PRIVATE_FILE);
       } catch (error) {
         this.logger.error(`Cannot save emulator state in ${this.stateDir}: ${(error as Error).message}`);
       }
     } while (this.pending);
-  }
-}
-
-async function writeAtomic(path: string, data: string): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(temp, data);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
   }
 }

@@ -19,7 +19,7 @@ import { sendJson, toJsonText } from "./dev-context.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { DEFAULT_DOCS_DIR, DOCS_ASSET_PREFIX, isDocsAsset, sendDocsAsset } from "./docs.js";
 import { errorBoundary } from "./error-boundary.js";
-import { hostGuard } from "./host-guard.js";
+import { hostGuard, originGuard } from "./host-guard.js";
 import { allowHeader, functionRoutes } from "./function-routes.js";
 import type { FunctionInvoker } from "./invoker.js";
 import { buildOpenApiDocument } from "./openapi.js";
@@ -70,6 +70,12 @@ export interface DevAppOptions {
    * @default []
    */
   allowedHosts?: readonly string[];
+  /**
+   * Origins whose pages may call function routes (normalised, see
+   * host-guard.ts); the server's own pages always may.
+   * @default []
+   */
+  allowedOrigins?: readonly string[];
 }
 
 type Handler = (ctx: DevContext) => Promise<void> | void;
@@ -162,21 +168,6 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
     throw new AppError("METHOD_NOT_ALLOWED", `${ctx.method} is not allowed on ${ctx.path}`, { hint: "Use GET.", details: { allow } });
   };
 
-  // Function routes spend money (GPU time). A web page on another site must
-  // not be able to make the developer's browser call them: browsers label
-  // such requests `Sec-Fetch-Site: cross-site` (curl and SDKs send nothing).
-  // Following a link (a top-level GET navigation) stays allowed.
-  const crossSiteGuard: Middleware<DevState> = async (ctx, next) => {
-    const site = ctx.get("sec-fetch-site").toLowerCase();
-    const navigation = ctx.method === "GET" && ctx.get("sec-fetch-mode").toLowerCase() === "navigate";
-    if (site === "cross-site" && !navigation) {
-      throw new AppError("FORBIDDEN", `cross-site browser requests to ${ctx.path} are refused`, {
-        hint: "Call the dev server from curl, your own code, or a page served from localhost.",
-      });
-    }
-    return next();
-  };
-
   const app = new Koa<DevState>();
   app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));
   app.use(errorBoundary());
@@ -184,7 +175,8 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   app.use(requestLog({ logger, ...(options.onRequestLog ? { onRequestLog: options.onRequestLog } : {}) }));
   app.use(router.routes());
   app.use(builtInMethods);
-  app.use(crossSiteGuard);
+  // Function routes spend money (GPU time): browsers only from our own pages or allowed origins.
+  app.use(originGuard(options.allowedOrigins ?? []));
   app.use(
     functionRoutes({
       routes,

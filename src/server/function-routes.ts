@@ -67,7 +67,8 @@ export function functionRoutes(options: FunctionRoutesOptions): Middleware<DevSt
   const bodyOptions = { limit: options.bodyLimitBytes, maxDepth: options.maxJsonDepth };
   return async (ctx) => {
     const signal = ctx.state.signal;
-    const generation = await options.routes.acquire(signal);
+    // Waits only for reloads that may change this path's routes.
+    const generation = await options.routes.acquire(signal, ctx.path);
     const found = generation.lookup(ctx.method, ctx.path);
     if (found.kind === "not-found") throw notFound(ctx.method, ctx.path, generation);
     if (found.kind === "method-not-allowed") {

@@ -14,4 +14,4 @@ export { formatRequestLine, logRequest } from "./request-log.js";
 export type { RequestLogRecord, RequestLogSink } from "./request-log.js";
 export { buildOpenApiDocument } from "./openapi.js";
 export type { OpenApiObject, OpenApiOptions } from "./openapi.js";
-export { hostGuard, isAllowedHost, parseAllowedHosts } from "./host-guard.js";
+export { hostGuard, isAllowedHost, originGuard, parseAllowedHosts, parseAllowedOrigins } from "./host-guard.js";

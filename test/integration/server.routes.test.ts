@@ -300,12 +300,13 @@ describe("errors", () => {
     expect(notJson.body).toMatchObject({ error: { code: "INVALID_JSON" } });
   });
 
-  it("refuses cross-site browser requests to function routes (403), but not link navigations or built-ins", async () => {
+  it("refuses cross-site and same-site browser requests to function routes (403), but not links to built-ins", async () => {
     const refused = await server.post("/gpu_worker/run_sync", '{"input":1}', { "content-type": "text/plain", "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" });
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: { code: "FORBIDDEN", hint: expect.any(String) } });
+    // Another port on localhost is same-site, not same-origin (test/unit/server/host-guard.test.ts has the rest).
     const sameSite = await server.post("/gpu_worker/run_sync", '{"input":1}', { "sec-fetch-site": "same-site", "sec-fetch-mode": "cors" });
-    expect(sameSite.status).toBe(200);
+    expect(sameSite.status).toBe(403);
     const docs = await server.fetch("/docs", { headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" } });
     expect(docs.status).toBe(200);
   });

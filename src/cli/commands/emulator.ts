@@ -13,12 +13,18 @@ Options:
   --port <n>         port to listen on (default 0: any free port)
   --host <host>      interface to bind (default 127.0.0.1)
   --state-dir <dir>  keep endpoints in <dir> so their ids survive restarts
-  --api-key <key>    require this key from clients (Bearer or raw Authorization)
+  --api-key-file <f> require the key in file <f> from clients (Bearer or raw
+                     Authorization); or set FLASH_EMULATOR_API_KEY
+  --api-key <key>    the same, but visible to every local user in \`ps\`
   -h, --help         show this help
+
+Without a key, any local process can create endpoints, and an endpoint's
+start command runs as a shell command under your account: set a key on a
+machine others share. Off loopback (--host 0.0.0.0) a key is required.
 `;
 
 const command: Command = async (argv, ctx) => {
-  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; help?: boolean };
+  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; "api-key-file"?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -27,6 +33,7 @@ const command: Command = async (argv, ctx) => {
         host: { type: "string" },
         "state-dir": { type: "string" },
         "api-key": { type: "string" },
+        "api-key-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -44,12 +51,19 @@ const command: Command = async (argv, ctx) => {
     throw new AppError("INVALID_INPUT", `--port must be an integer between 0 and 65535, got "${values.port}"`);
   }
 
-  const { startEmulator } = await import("../../emulator/index.js");
+  const [{ startEmulator }, { resolveEmulatorKey }] = await Promise.all([import("../../emulator/index.js"), import("../../emulator/auth.js")]);
+  const apiKey = await resolveEmulatorKey({
+    flag: values["api-key"],
+    file: values["api-key-file"] === undefined ? undefined : resolve(ctx.cwd, values["api-key-file"]),
+    env: ctx.env,
+  });
+  for (const warning of apiKey.warnings) ctx.logger.warn(warning);
+  const host = values.host ?? "127.0.0.1";
   const emulator = await startEmulator({
     port,
-    host: values.host ?? "127.0.0.1",
+    host,
     ...(values["state-dir"] ? { stateDir: resolve(ctx.cwd, values["state-dir"]) } : {}),
-    ...(values["api-key"] ? { apiKey: values["api-key"] } : {}),
+    ...(apiKey.key ? { apiKey: apiKey.key } : {}),
     logger: ctx.logger,
     cwd: ctx.cwd,
     env: ctx.env,
@@ -64,6 +78,14 @@ const command: Command = async (argv, ctx) => {
       "",
     ].join("\n"),
   );
+  if (apiKey.key) {
+    ctx.logger.info(`Clients must send the API key (from ${apiKey.source}).`);
+  } else {
+    ctx.logger.warn(
+      "Running without an API key: any process on this machine can create endpoints here, and an endpoint's start command runs as a shell command under your account. " +
+        "Set FLASH_EMULATOR_API_KEY or pass --api-key-file <file> on a machine others share.",
+    );
+  }
   if (values["state-dir"]) ctx.logger.info(`Endpoints are kept in ${resolve(ctx.cwd, values["state-dir"])}`);
   ctx.logger.info("Press Ctrl-C to stop.");
 
