@@ -8,9 +8,11 @@
  * the same tick. The only timers are the ones a job needs (its execution
  * timeout while it runs, an explicit TTL) and one sweep for result retention.
  */
-import type { JobDoneBody, JobPolicy, JobStatus } from "../runpod/wire-types.js";
+import type { JobDoneBody, JobPolicy, JobStatus, StreamChunk } from "../runpod/wire-types.js";
+import { ByteBudget, formatBytes } from "../shared/byte-budget.js";
+import { HttpError } from "./http-error.js";
 import { createJobId } from "./ids.js";
-import { createJobRecord, isTerminal, type JobRecord } from "./job-record.js";
+import { createJobRecord, isTerminal, takeStreamChunks, type JobInput, type JobRecord } from "./job-record.js";
 
 /** What the job store tells the rest of the emulator. */
 export interface JobStoreHooks {
@@ -33,8 +35,22 @@ export interface JobStoreOptions {
   executionTimeout(endpointId: string): number;
   /** How long ended jobs stay readable. Defaults: /run 30 min, /runsync 1 min (Runpod's documented retention). */
   retention?: { runMs?: number; runsyncMs?: number };
+  /**
+   * Bytes of job data held at once: inputs of queued and running jobs, kept
+   * inputs of failed ones, results and undelivered stream chunks, plus
+   * JOB_OVERHEAD_BYTES per job (docs/limits.md, Memory bounds).
+   * @default DEFAULT_JOB_MEMORY_BYTES
+   */
+  memoryBytes?: number;
   now?: () => number;
 }
+
+/** Default of JobStoreOptions.memoryBytes. */
+export const DEFAULT_JOB_MEMORY_BYTES = 256 * 1024 * 1024;
+/** What one job counts for besides its data (the record, its timers, its ids): so a flood of tiny jobs is bounded too. */
+export const JOB_OVERHEAD_BYTES = 1024;
+/** Retry-After of a submission refused because the job memory is full. */
+const FULL_RETRY_AFTER_S = 2;
 
 /** The `jobs` counters of `/health`. */
 export interface EndpointJobCounters {
@@ -79,15 +95,33 @@ export class JobStore {
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
   private closed = false;
+  /** Job data held now, against its limit. */
+  readonly memory: ByteBudget;
 
   constructor(private readonly options: JobStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.memory = new ByteBudget(options.memoryBytes ?? DEFAULT_JOB_MEMORY_BYTES);
     this.retentionMs = [options.retention?.runMs ?? 30 * 60_000, options.retention?.runsyncMs ?? 60_000];
     this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(100, Math.min(...this.retentionMs) / 2)));
     this.sweeper.unref();
   }
 
-  submit(endpointId: string, request: { input: unknown; webhook?: string; policy?: JobPolicy; s3Config?: unknown }, sync: boolean): JobRecord {
+  /**
+   * Queues a job. Ended jobs are dropped, oldest first, to make room for it;
+   * when the job memory is still full, throws HttpError 429 with Retry-After.
+   */
+  submit(endpointId: string, request: { input: JobInput; webhook?: string; policy?: JobPolicy; s3Config?: unknown }, sync: boolean): JobRecord {
+    const need = JOB_OVERHEAD_BYTES + request.input.bytes;
+    if (!this.makeRoom(need)) {
+      throw new HttpError(
+        429,
+        `the emulator already holds ${formatBytes(this.memory.usedBytes)} of job data (queued and running jobs, kept results), its limit of ${formatBytes(this.memory.limitBytes)}; ` +
+          "retry when queued jobs have run, or raise FLASH_EMULATOR_JOB_MEMORY_MB",
+        undefined,
+        { retryAfterSeconds: FULL_RETRY_AFTER_S },
+      );
+    }
+    this.memory.take(need);
     const job = createJobRecord({ id: createJobId(sync), endpointId, sync, now: this.now(), ...request });
     const lane = this.lane(endpointId);
     this.jobs.set(job.id, job);
@@ -147,9 +181,20 @@ export class JobStore {
     for (const lane of this.lanes.values()) for (const taker of [...lane.takers]) if (taker.workerId === workerId) taker.done([]);
   }
 
-  /** A progress update (`status: "IN_PROGRESS"`) or the final result from job-done. */
-  complete(job: JobRecord, workerId: string, body: JobDoneBody, isStream: boolean): "progress" | "done" | "ignored" {
+  /**
+   * A progress update (`status: "IN_PROGRESS"`) or the final result from
+   * job-done, `bytes` long. Ended jobs are dropped, oldest first, to make room
+   * for it; when the job memory is still full a progress update is refused
+   * ("full": the worker may retry) and a final result fails the job.
+   */
+  complete(job: JobRecord, workerId: string, body: JobDoneBody, isStream: boolean, bytes = 0): "progress" | "done" | "ignored" | "full" {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return "ignored";
+    // The body's bytes are what is kept of it: the output, or an error text.
+    if (!this.replaceOutput(job, bytes)) {
+      if (body.status === "IN_PROGRESS") return "full";
+      this.finish(job, "FAILED", this.fullMessage(`the job's result (${formatBytes(bytes)})`));
+      return "done";
+    }
     if (body.status === "IN_PROGRESS") {
       job.output = body.output;
       this.notify(job);
@@ -166,12 +211,31 @@ export class JobStore {
     return "done";
   }
 
-  /** A stream chunk from job-stream. */
-  appendChunk(job: JobRecord, workerId: string, output: unknown): boolean {
+  /** Fails a job `workerId` is running (its result could not be taken). False when it is not running there. */
+  fail(job: JobRecord, workerId: string, message: string): boolean {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return false;
-    job.chunks.push(output);
+    this.finish(job, "FAILED", message);
+    return true;
+  }
+
+  /** A stream chunk from job-stream, `bytes` long; "full" when the job memory has no room for it (the worker may retry). */
+  appendChunk(job: JobRecord, workerId: string, output: unknown, bytes = 0): boolean | "full" {
+    if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return false;
+    if (!this.makeRoom(bytes)) return "full";
+    this.memory.take(bytes);
+    job.chunks.push({ output, bytes });
+    job.chunkBytes += bytes;
+    job.chunkCount++;
     this.notify(job);
     return true;
+  }
+
+  /** The chunks a /stream request delivers; they are dropped (and their bytes given back). */
+  takeStreamChunks(job: JobRecord, terminal: boolean): StreamChunk[] {
+    const before = job.chunkBytes;
+    const chunks = takeStreamChunks(job, terminal);
+    this.memory.give(before - job.chunkBytes);
+    return chunks;
   }
 
   /** Queued → CANCELLED (never delivered); in progress → CANCELLED and the worker is told to stop. */
@@ -181,12 +245,13 @@ export class JobStore {
     this.finish(job, "CANCELLED");
   }
 
-  /** FAILED / TIMED_OUT → IN_QUEUE with the same id. False for other statuses. */
+  /** FAILED / TIMED_OUT → IN_QUEUE with the same id (their input is kept for this). False for other statuses. */
   retry(job: JobRecord): boolean {
-    if (job.status !== "FAILED" && job.status !== "TIMED_OUT") return false;
+    if ((job.status !== "FAILED" && job.status !== "TIMED_OUT") || job.inputJson === undefined) return false;
     const lane = this.lane(job.endpointId);
-    Object.assign(job, { queuedAt: this.now(), startedAt: undefined, finishedAt: undefined, workerId: undefined, output: undefined, error: undefined });
-    Object.assign(job, { chunks: [], delivered: 0, streamed: false, outputStreamed: false });
+    this.memory.give(job.outputBytes + job.chunkBytes);
+    Object.assign(job, { queuedAt: this.now(), startedAt: undefined, finishedAt: undefined, workerId: undefined, output: undefined, outputBytes: 0, error: undefined });
+    Object.assign(job, { chunks: [], chunkBytes: 0, chunkCount: 0, streamed: false, outputStreamed: false });
     job.status = "IN_QUEUE";
     job.retries++;
     lane.retried++;
@@ -356,6 +421,8 @@ export class JobStore {
     job.status = status;
     job.finishedAt = this.now();
     if (error !== undefined) job.error = error;
+    // Only a FAILED or TIMED_OUT job can run again (/retry): other ended jobs no longer need their input.
+    if (status === "COMPLETED" || status === "CANCELLED") this.dropInput(job);
     if (status === "COMPLETED") lane.completed++;
     else if (status === "FAILED" || status === "TIMED_OUT") lane.failed++;
     this.retained[job.sync ? 1 : 0]!.push({ job, at: job.finishedAt });
@@ -386,6 +453,51 @@ export class JobStore {
     this.jobs.delete(job.id);
     lane.jobs.delete(job);
     this.notify(job);
+    // Waiters were told above (synchronously): from here on nothing reads the data.
+    this.dropInput(job);
+    this.memory.give(JOB_OVERHEAD_BYTES + job.outputBytes + job.chunkBytes);
+    Object.assign(job, { output: undefined, outputBytes: 0, chunks: [], chunkBytes: 0 });
+  }
+
+  private dropInput(job: JobRecord): void {
+    if (job.inputJson === undefined) return;
+    job.inputJson = undefined;
+    this.memory.give(job.inputBytes);
+  }
+
+  /** Makes room for `bytes` more by dropping ended jobs, oldest first; false when that is not enough. */
+  private makeRoom(bytes: number): boolean {
+    while (!this.memory.fits(bytes)) {
+      const oldest = this.oldestRetained();
+      if (!oldest) return false;
+      this.delete(oldest);
+    }
+    return true;
+  }
+
+  /** The ended job that finished first and is still kept (stale list entries are dropped on the way). */
+  private oldestRetained(): JobRecord | undefined {
+    for (;;) {
+      const [run, sync] = this.retained;
+      const list = run![0] && (!sync![0] || run![0].at <= sync![0].at) ? run! : sync!;
+      const entry = list.shift();
+      if (!entry) return undefined;
+      const { job, at } = entry;
+      if (!job.deleted && isTerminal(job) && job.finishedAt === at) return job;
+    }
+  }
+
+  /** Replaces the output's bytes with `bytes` when there is room; false (nothing changed) otherwise. */
+  private replaceOutput(job: JobRecord, bytes: number): boolean {
+    const more = bytes - job.outputBytes;
+    if (more > 0 && !this.makeRoom(more)) return false;
+    this.memory.take(more);
+    job.outputBytes = bytes;
+    return true;
+  }
+
+  private fullMessage(what: string): string {
+    return `${what} does not fit in the emulator's job memory: ${formatBytes(this.memory.usedBytes)} of ${formatBytes(this.memory.limitBytes)} are held by queued and running jobs; raise FLASH_EMULATOR_JOB_MEMORY_MB`;
   }
 
   /** Drops ended jobs whose retention passed. Each list is in finishing order, so only heads are looked at. */
