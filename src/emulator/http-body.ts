@@ -10,7 +10,8 @@ import { RUNPOD_LIMITS } from "../shared/body-limits.js";
 import type { ByteBudget } from "../shared/byte-budget.js";
 import { formatBytes } from "../shared/byte-budget.js";
 import { isAppError } from "../shared/errors.js";
-import { parseJsonBody, readBody as readSharedBody, releaseBody } from "../shared/request-body.js";
+import { readBody as readSharedBody, readJsonRequest, releaseBody } from "../shared/request-body.js";
+import type { ReadBodyOptions } from "../shared/request-body.js";
 import type { CloseSignal } from "../shared/request-body.js";
 import { HttpError } from "./http-error.js";
 
@@ -71,37 +72,48 @@ export function bodyError(error: unknown): HttpError {
   }
 }
 
+function readOptions(req: IncomingMessage, limit: number, inFlightBudget = true): ReadBodyOptions {
+  const attached = inFlightBudget ? budgets.get(req) : undefined;
+  return { limit, discardUpTo: DISCARD_CAP, ...(attached ? { budget: attached.budget, heldUntil: attached.response } : {}) };
+}
+
+/** Failures of the shared reader as HttpErrors; a client that left mid-body stays as it is (the boundary logs one debug line). */
+function rethrow(error: unknown): never {
+  if (isAppError(error) && error.details?.clientClosed === true) throw error;
+  throw bodyError(error);
+}
+
 /** Reads the whole body, or throws a 413 HttpError once it exceeds `limit` bytes (503 when the budget is spent). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const attached = budgets.get(req);
   try {
-    return await readSharedBody(req, {
-      limit,
-      discardUpTo: DISCARD_CAP,
-      ...(attached ? { budget: attached.budget, heldUntil: attached.response } : {}),
-    });
+    return await readSharedBody(req, readOptions(req, limit));
   } catch (error) {
-    // A client that left mid-body is not an HttpError: the boundary logs it as one debug line.
-    if (isAppError(error) && error.details?.clientClosed === true) throw error;
-    throw bodyError(error);
+    rethrow(error);
   }
 }
 
-/** A JSON body: its value (`empty` for an empty body) and its bytes. */
+/** A JSON body: its value (`empty` for an empty body), its bytes, and what it costs parsed. */
 export interface JsonBodyBytes {
   value: unknown;
   /** The body as received; parts of it can be kept verbatim instead of re-serialised. */
   raw: Buffer;
+  /** Expected heap bytes of `value` (what keeping it costs). */
+  parsedBytes: number;
 }
 
-/** Reads and parses a JSON body; an empty body gives `empty`. Throws 400 for malformed JSON, 422 when nested too deep. */
-export async function readJsonBody(req: IncomingMessage, limit: number, empty: unknown = undefined): Promise<JsonBodyBytes> {
-  const raw = await readBody(req, limit);
+/**
+ * Reads and parses a JSON body; an empty body gives `empty`. Throws 400 for
+ * malformed JSON, 422 when nested too deep. `inFlightBudget: false` reads it
+ * outside the budget of bodies in flight: for a worker's results, which must
+ * not be refused for a busy moment (the job would hang) and are bounded by
+ * the job memory instead (docs/limits.md, Memory bounds).
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number, empty: unknown = undefined, options: { inFlightBudget?: boolean } = {}): Promise<JsonBodyBytes> {
   try {
-    const body = parseJsonBody(raw);
-    return { value: body.present ? body.value : empty, raw };
+    const { body, raw, parsedBytes } = await readJsonRequest(req, readOptions(req, limit, options.inFlightBudget ?? true));
+    return { value: body.present ? body.value : empty, raw, parsedBytes };
   } catch (error) {
-    throw bodyError(error);
+    rethrow(error);
   }
 }
 

@@ -56,10 +56,10 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     case "job-done": {
       requireMethod(ctx, "POST");
       const job = app.jobs.get(endpointId, jobId!);
-      const { value: body, raw } = await readResult(ctx, app, job, workerId);
+      const { value: body, parsedBytes } = await readResult(ctx, app, job, workerId);
       if (!isRecord(body)) throw new HttpError(400, "job-done body must be a JSON object");
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
-      const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true", raw.length);
+      const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true", parsedBytes);
       if (outcome === "full") throw new HttpError(429, "the emulator's job memory is full; retry the progress update later", undefined, { retryAfterSeconds: 1 });
       if (outcome === "done" && body.stopPod === true) app.pool.drainAfterJob(worker);
       ctx.body = {};
@@ -67,10 +67,10 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     }
     case "job-stream": {
       requireMethod(ctx, "POST");
-      const { value: body, raw } = await readJsonBody(ctx.req, BODY_LIMITS.jobStream, {});
+      const { value: body, parsedBytes } = await readJsonBody(ctx.req, BODY_LIMITS.jobStream, {}, { inFlightBudget: false });
       const job = app.jobs.get(endpointId, jobId!);
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
-      const added = app.jobs.appendChunk(job, workerId, isRecord(body) && "output" in body ? body.output : body, raw.length);
+      const added = app.jobs.appendChunk(job, workerId, isRecord(body) && "output" in body ? body.output : body, parsedBytes);
       if (added === "full") throw new HttpError(429, "the emulator's job memory is full; retry the stream chunk later", undefined, { retryAfterSeconds: 1 });
       ctx.body = {};
       return;
@@ -110,9 +110,9 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
  */
 async function readResult(ctx: Context, app: EmulatorContext, job: JobRecord | undefined, workerId: string): Promise<JsonBodyBytes> {
   try {
-    return await readJsonBody(ctx.req, BODY_LIMITS.jobDone, {});
+    return await readJsonBody(ctx.req, BODY_LIMITS.jobDone, {}, { inFlightBudget: false });
   } catch (error) {
-    if (job && error instanceof HttpError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+    if (job && error instanceof HttpError) {
       const declared = Number(ctx.get("content-length"));
       const size = Number.isFinite(declared) && declared > 0 ? `${formatBytes(declared)}, ` : "";
       const why =

@@ -7,8 +7,8 @@
 import type { IncomingMessage } from "node:http";
 import type { ByteBudget } from "../shared/byte-budget.js";
 import { AppError } from "../shared/errors.js";
-import { hasBody, parseJsonBody, readBody } from "../shared/request-body.js";
-import type { CloseSignal } from "../shared/request-body.js";
+import { hasBody, readJsonRequest } from "../shared/request-body.js";
+import type { CloseSignal, JsonBody } from "../shared/request-body.js";
 
 /** Options of {@link readJsonBody}. */
 export interface ReadJsonBodyOptions {
@@ -25,8 +25,7 @@ export interface ReadJsonBodyOptions {
   heldUntil?: CloseSignal;
 }
 
-/** A parsed body; `present: false` for an empty (or whitespace-only) body. */
-export type JsonBody = { present: false } | { present: true; value: unknown };
+export type { JsonBody } from "../shared/request-body.js";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
@@ -75,12 +74,9 @@ export function checkJsonContentType(req: IncomingMessage): void {
 export async function readJsonBody(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<JsonBody> {
   if (!hasBody(req)) return { present: false };
   checkJsonContentType(req);
-  const raw = await readBody(req, {
-    limit: options.limit,
-    ...(options.budget ? { budget: options.budget } : {}),
-    ...(options.heldUntil ? { heldUntil: options.heldUntil } : {}),
+  const { body } = await readJsonRequest(req, {
+    ...options,
     overloadHint: "Retry after the time in Retry-After, send fewer large bodies at once, or raise FLASH_BODY_MEMORY_MB.",
   });
-  const body = parseJsonBody(raw, options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth });
-  return body.present ? { present: true, value: body.value } : body;
+  return body;
 }

@@ -6,7 +6,10 @@
  */
 import { AppError } from "./errors.js";
 
-/** A part of a budget taken for one thing (a body being read); it can grow, and is given back once. */
+/**
+ * A part of a budget taken for one thing (a body being read); it can grow
+ * (past the limit only while nothing else is held), and is given back once.
+ */
 export interface BudgetReservation {
   /** Bytes held now. */
   readonly bytes: number;
@@ -64,8 +67,11 @@ export class ByteBudget {
       get bytes() {
         return held;
       },
+      // A reservation alone in the budget may grow past it, as one item may be larger than the whole budget.
       grow: (more) => {
-        if (released || !this.tryTake(more)) return false;
+        if (released) return false;
+        if (this.#used > held && this.#used + more > this.limitBytes) return false;
+        this.#used += more;
         held += more;
         return true;
       },

@@ -12,7 +12,10 @@
  *   buffer of that size as they arrive, instead of collecting chunks and
  *   concatenating them (which holds the body twice);
  * - a client that goes away mid-body rejects with `details.clientClosed`;
- * - JSON parsing (UTF-8, blank = absent) with a nesting limit.
+ * - JSON parsing (UTF-8, blank = absent) with a nesting limit; before it, the
+ *   reservation grows to what the parsed value is expected to cost (many small
+ *   values cost the heap several times their text), so a body that would not
+ *   fit once parsed is refused (503) before it is.
  */
 import type { IncomingMessage } from "node:http";
 import { MAX_JSON_DEPTH } from "./body-limits.js";
@@ -44,7 +47,22 @@ export interface ReadBodyOptions {
 }
 
 /** A parsed body; `present: false` for an empty or blank body. */
-export type JsonBody = { present: false } | { present: true; value: unknown; text: string };
+export type JsonBody = { present: false } | { present: true; value: unknown };
+
+/** What {@link scanJson} learns from a JSON text without parsing it. */
+export interface JsonScan {
+  /** Deepest nesting of arrays and objects. */
+  depth: number;
+  /** Estimated heap bytes of the parsed value: the text, plus PARSED_BYTES_PER_VALUE per value. */
+  parsedBytes: number;
+}
+
+/**
+ * Heap bytes a parsed JSON value costs beyond its text, per value (an array
+ * slot or object field and the number or pointer in it): an estimate, so that
+ * ten megabytes of `[1,1,1,…]` count for the ~90 MB they take once parsed.
+ */
+export const PARSED_BYTES_PER_VALUE = 16;
 
 const reservations = new WeakMap<IncomingMessage, BudgetReservation>();
 
@@ -86,6 +104,14 @@ function cutOff(cause?: unknown): AppError {
   return new AppError("INVALID_INPUT", "The request body ended early (the client closed the connection)", {
     cause,
     details: { clientClosed: true },
+  });
+}
+
+function overloadedAfterRead(budget: ByteBudget, hint: string | undefined, parsedBytes: number): AppError {
+  const error = overloaded(budget, hint, false);
+  return new AppError(error.code, `${error.message}; this body would take about ${formatBytes(parsedBytes)} once parsed`, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    ...(error.details ? { details: error.details } : {}),
   });
 }
 
@@ -209,14 +235,15 @@ function drain(req: IncomingMessage, error: AppError, maxBytes = Number.POSITIVE
 }
 
 /**
- * Nesting depth of JSON text given as UTF-8 bytes, counted without recursion
- * (brackets inside strings do not count). Stops counting once past `stopAbove`.
- * Bytes are enough: in UTF-8 no byte of a multi-byte character is an ASCII
- * quote, backslash or bracket.
+ * Nesting depth and expected parsed size of JSON text given as UTF-8 bytes,
+ * in one pass without recursion (brackets, commas and colons inside strings
+ * do not count). Bytes are enough: in UTF-8 no byte of a multi-byte character
+ * is an ASCII quote, backslash, bracket, comma or colon.
  */
-export function jsonDepth(bytes: Uint8Array, stopAbove = Number.POSITIVE_INFINITY): number {
+export function scanJson(bytes: Uint8Array): JsonScan {
   let depth = 0;
   let max = 0;
+  let separators = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i]!;
@@ -224,11 +251,12 @@ export function jsonDepth(bytes: Uint8Array, stopAbove = Number.POSITIVE_INFINIT
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
+    else if (c === 0x2c || c === 0x3a) separators++;
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max && (max = depth) > stopAbove) return max;
+      if (++depth > max) max = depth;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
-  return max;
+  return { depth: max, parsedBytes: bytes.length + (bytes.length > 0 ? separators + 1 : 0) * PARSED_BYTES_PER_VALUE };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -236,9 +264,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * Parses a body as JSON. Throws 400 INVALID_JSON (bad UTF-8, bad JSON) and
  * 422 INVALID_BODY for nesting beyond `maxDepth` (default MAX_JSON_DEPTH).
- * `text` is the decoded body, for callers that keep a part of it verbatim.
+ * `scan` is the body's scanJson, when the caller already has it.
  */
-export function parseJsonBody(raw: Uint8Array, options: { maxDepth?: number } = {}): JsonBody {
+export function parseJsonBody(raw: Uint8Array, options: { maxDepth?: number; scan?: JsonScan } = {}): JsonBody {
   if (raw.length === 0) return { present: false };
   let text: string;
   try {
@@ -257,11 +285,43 @@ export function parseJsonBody(raw: Uint8Array, options: { maxDepth?: number } = 
     });
   }
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
-  if (typeof value === "object" && value !== null && jsonDepth(raw, maxDepth) > maxDepth) {
+  if (typeof value === "object" && value !== null && (options.scan ?? scanJson(raw)).depth > maxDepth) {
     throw new AppError("INVALID_BODY", `The request body is nested more than ${maxDepth} levels deep`, {
       hint: "Flatten the data structure.",
       details: { maxDepth },
     });
   }
-  return { present: true, value, text };
+  return { present: true, value };
+}
+
+/** A JSON request body as read by {@link readJsonRequest}. */
+export interface JsonRequestBody {
+  body: JsonBody;
+  /** The bytes as received. */
+  raw: Buffer;
+  /** What the parsed value is expected to cost the heap (JsonScan.parsedBytes). */
+  parsedBytes: number;
+}
+
+/**
+ * Reads a body (see {@link readBody}) and parses it as JSON (see
+ * {@link parseJsonBody}). With a budget, the body's reservation first grows
+ * to the expected parsed size; when that does not fit, the body is refused
+ * (503) without being parsed.
+ */
+export async function readJsonRequest(req: IncomingMessage, options: ReadBodyOptions & { maxDepth?: number }): Promise<JsonRequestBody> {
+  const raw = await readBody(req, options);
+  try {
+    const scan = scanJson(raw);
+    const reservation = reservations.get(req);
+    if (options.budget && reservation && !reservation.grow(scan.parsedBytes - raw.length)) {
+      throw overloadedAfterRead(options.budget, options.overloadHint, scan.parsedBytes);
+    }
+    const body = parseJsonBody(raw, { scan, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) });
+    return { body, raw, parsedBytes: scan.parsedBytes };
+  } catch (error) {
+    // Refused or unusable: nothing of it is kept.
+    releaseBody(req);
+    throw error;
+  }
 }

@@ -16,7 +16,7 @@ import { ByteBudget } from "../shared/byte-budget.js";
 import { AppError, isAppError, toErrorBody } from "../shared/errors.js";
 import type { ErrorCode } from "../shared/errors.js";
 import { parseFunctionRequest } from "../shared/function-protocol.js";
-import { parseJsonBody, readBody } from "../shared/request-body.js";
+import { readJsonRequest } from "../shared/request-body.js";
 import type { FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
 import type { Logger } from "../shared/logger.js";
 
@@ -109,7 +109,7 @@ export async function startLbServer(options: LbServerOptions): Promise<LbServer>
     if (state === "closing") return sendError(res, "SERVICE_UNAVAILABLE", "the worker is shutting down");
     let request: FunctionRequest;
     try {
-      const body = parseJsonBody(await readBody(req, { limit, budget, heldUntil: res }));
+      const { body } = await readJsonRequest(req, { limit, budget, heldUntil: res });
       request = parseFunctionRequest(body.present ? body.value : undefined);
     } catch (error) {
       if (!isAppError(error)) return sendError(res, "INVALID_INPUT", (error as Error).message);

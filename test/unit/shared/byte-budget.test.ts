@@ -40,6 +40,19 @@ describe("byte budget", () => {
     expect(budget.usedBytes).toBe(0);
   });
 
+  it("a reservation alone in the budget may grow past it; not while others hold bytes", () => {
+    const budget = new ByteBudget(100);
+    const alone = budget.reserve(50)!;
+    expect(alone.grow(500)).toBe(true);
+    expect(budget.usedBytes).toBe(550);
+    alone.release();
+    const first = budget.reserve(10)!;
+    const second = budget.reserve(10)!;
+    expect(second.grow(200)).toBe(false);
+    first.release();
+    expect(second.grow(200)).toBe(true);
+  });
+
   it("take() accepts data that must be kept, and then nothing else fits", () => {
     const budget = new ByteBudget(100);
     budget.take(150);

@@ -4,7 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it, vi } from "vitest";
 import { ByteBudget } from "../../../src/shared/byte-budget.js";
 import { hasCode, type AppError } from "../../../src/shared/errors.js";
-import { hasBody, jsonDepth, parseJsonBody, readBody, releaseBody } from "../../../src/shared/request-body.js";
+import { hasBody, PARSED_BYTES_PER_VALUE, parseJsonBody, readBody, readJsonRequest, releaseBody, scanJson } from "../../../src/shared/request-body.js";
 
 /** A readable with headers, standing in for an IncomingMessage; chunks are written once `send()` is called (at once by default). */
 function fakeRequest(headers: Record<string, string>, chunks: (string | Buffer)[], { manual = false } = {}) {
@@ -30,13 +30,20 @@ async function failure(promise: Promise<unknown>): Promise<AppError> {
 }
 
 describe("shared body reader", () => {
-  it("measures nesting without recursion, ignoring brackets in strings, and stops early", () => {
-    expect(jsonDepth(bytes("1"))).toBe(0);
-    expect(jsonDepth(bytes('{"a":[1,{"b":"[[[["}]}'))).toBe(3);
-    expect(jsonDepth(bytes('"\\"[["'))).toBe(0);
-    expect(jsonDepth(bytes("[".repeat(200_000)))).toBe(200_000);
-    expect(jsonDepth(bytes("[".repeat(200_000)), 10)).toBe(11);
-    expect(jsonDepth(bytes('["é[", ["ü"]]'))).toBe(2);
+  it("measures nesting without recursion, ignoring brackets in strings", () => {
+    const depth = (text: string): number => scanJson(bytes(text)).depth;
+    expect(depth("1")).toBe(0);
+    expect(depth('{"a":[1,{"b":"[[[["}]}')).toBe(3);
+    expect(depth('"\\"[["')).toBe(0);
+    expect(depth("[".repeat(200_000))).toBe(200_000);
+    expect(depth('["é[", ["ü"]]')).toBe(2);
+  });
+
+  it("estimates the parsed size: the text, plus a slot per value (separators in strings do not count)", () => {
+    expect(scanJson(bytes("")).parsedBytes).toBe(0);
+    expect(scanJson(bytes('"a,b:c"')).parsedBytes).toBe(7 + PARSED_BYTES_PER_VALUE);
+    expect(scanJson(bytes("[1,1,1]")).parsedBytes).toBe(7 + 3 * PARSED_BYTES_PER_VALUE);
+    expect(scanJson(bytes('{"a":1,"b":2}')).parsedBytes).toBe(13 + 4 * PARSED_BYTES_PER_VALUE);
   });
 
   it("knows when a request has a body", () => {
@@ -108,6 +115,24 @@ describe("shared body reader", () => {
     expect(budget.usedBytes).toBe(0);
   });
 
+  it("refuses a body whose parsed value would not fit beside the others (503), and parses it alone", async () => {
+    const budget = new ByteBudget(1000);
+    const text = `[${"1,".repeat(99)}1]`; // 201 bytes, 100 values: ~1.8 KB once parsed
+    const held = budget.reserve(100)!;
+    const refused = await failure(readJsonRequest(fakeRequest({ "content-length": "201" }, [text]), { limit: 1000, budget, heldUntil: new EventEmitter() }));
+    expect(hasCode(refused, "SERVICE_UNAVAILABLE")).toBe(true);
+    expect(refused.message).toMatch(/about 1\.8 KB once parsed/);
+    expect(refused.details).toMatchObject({ bodyUnread: false });
+    expect(budget.usedBytes).toBe(100);
+    held.release();
+    const response = new EventEmitter();
+    const read = await readJsonRequest(fakeRequest({ "content-length": "201" }, [text]), { limit: 1000, budget, heldUntil: response });
+    expect(read.body).toMatchObject({ present: true, value: expect.any(Array) });
+    expect(budget.usedBytes).toBe(read.parsedBytes);
+    response.emit("close");
+    expect(budget.usedBytes).toBe(0);
+  });
+
   it("with discardUpTo, reads and drops the rest of a refused body before failing", async () => {
     const req = fakeRequest({ "content-length": "1500" }, [Buffer.alloc(1500)]);
     const error = await failure(readBody(req, { limit: 1000, discardUpTo: 1000 }));
@@ -117,7 +142,7 @@ describe("shared body reader", () => {
   });
 
   it("parses JSON, treats blank bodies as absent, and refuses bad UTF-8, bad JSON and deep nesting", () => {
-    expect(parseJsonBody(bytes('{"a":1}'))).toEqual({ present: true, value: { a: 1 }, text: '{"a":1}' });
+    expect(parseJsonBody(bytes('{"a":1}'))).toEqual({ present: true, value: { a: 1 } });
     expect(parseJsonBody(bytes(" \n "))).toEqual({ present: false });
     expect(parseJsonBody(Buffer.alloc(0))).toEqual({ present: false });
     expect(parseJsonBody(Buffer.from([0xef, 0xbb, 0xbf, 0x31]))).toMatchObject({ value: 1 });
