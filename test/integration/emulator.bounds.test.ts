@@ -5,11 +5,11 @@
  * their job at once, the nesting limit at submission, endpoint and webhook
  * limits, the cap on worker processes, and request timeouts.
  */
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint, JobState } from "../../src/runpod/wire-types.js";
 import { createLogger } from "../../src/shared/logger.js";
+import { openRaw as openRawAt, withContinue, type RawExchange } from "../helpers/raw-http.js";
 import { FAKE_WORKER_COMMAND, FIXTURES, useEmulator, waitFor, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
 
 const KB = 1024;
@@ -40,51 +40,11 @@ afterAll(async () => {
   await t.close();
 });
 
-interface RawExchange {
-  socket: Socket;
-  received(): string;
-  /** Resolves once the server closed the connection; rejects after `ms`. */
-  closed(ms: number): Promise<void>;
-}
-
-/** Opens a connection to the emulator and writes `head` (and no more). */
-function openRaw(head: string): Promise<RawExchange> {
-  const port = Number(new URL(t.url).port);
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => {
-      let text = "";
-      let closed = false;
-      const waiters = new Set<() => void>();
-      socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        closed = true;
-        for (const w of waiters) w();
-      });
-      socket.write(head);
-      resolve({
-        socket,
-        received: () => text,
-        closed: (ms) =>
-          new Promise<void>((done, fail) => {
-            if (closed) return done();
-            const timer = setTimeout(() => fail(new Error(`the server kept the connection open for ${ms} ms; received: ${text.slice(0, 200)}`)), ms);
-            waiters.add(() => {
-              clearTimeout(timer);
-              done();
-            });
-          }),
-      });
-    });
-    socket.once("error", reject);
-  });
-}
+const openRaw = (head: string): Promise<RawExchange> => openRawAt(t.url, head);
 
 const postHead = (path: string, length: number): string =>
   `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 const body = (bytes: number): string => JSON.stringify({ input: "x".repeat(bytes - 12) });
-/** Asks for "100 Continue": once it arrives, the request is being served. */
-const withContinue = (head: string): string => head.replace("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n");
 
 describe("memory for bodies in flight", () => {
   it("answers 503 with Retry-After while the bodies being received fill the budget, and serves again once they are gone", async () => {

@@ -4,9 +4,9 @@
  * clients cut off by the request timeout, and a client that leaves mid-body
  * logged as one debug line.
  */
-import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/shared/logger.js";
+import { openRaw as openRawAt, withContinue, type RawExchange } from "../helpers/raw-http.js";
 import { deferred, startTestServer, type TestServer } from "../unit/server/server-fixtures.js";
 
 const KB = 1024;
@@ -28,47 +28,10 @@ afterAll(async () => {
   await server.close();
 });
 
-interface RawExchange {
-  socket: Socket;
-  received(): string;
-  /** Resolves once the server closed the connection; rejects after `ms`. */
-  closed(ms: number): Promise<void>;
-}
+const openRaw = (head: string): Promise<RawExchange> => openRawAt(server.url, head);
 
-function openRaw(head: string): Promise<RawExchange> {
-  const { port } = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: Number(port) }, () => {
-      let text = "";
-      let closed = false;
-      const waiters = new Set<() => void>();
-      socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        closed = true;
-        for (const w of waiters) w();
-      });
-      socket.write(head);
-      resolve({
-        socket,
-        received: () => text,
-        closed: (ms) =>
-          new Promise<void>((done, fail) => {
-            if (closed) return done();
-            const timer = setTimeout(() => fail(new Error(`the server kept the connection open for ${ms} ms; received: ${text.slice(0, 200)}`)), ms);
-            waiters.add(() => {
-              clearTimeout(timer);
-              done();
-            });
-          }),
-      });
-    });
-    socket.once("error", reject);
-  });
-}
-
-const head = (length: number, extra = ""): string =>
-  `POST /gpu_worker/run_sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+const head = (length: number): string =>
+  `POST /gpu_worker/run_sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
 const body = (bytes: number): string => JSON.stringify({ input: "x".repeat(bytes - 12) });
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
@@ -120,8 +83,7 @@ describe("slow and vanishing clients", () => {
 
   it("logs a client that disconnects mid-body as one debug line, not an internal error with a stack", async () => {
     const before = logs.length;
-    // Expect: 100-continue: once the "100 Continue" is back, the request is being served.
-    const cut = await openRaw(head(100 * KB, "Expect: 100-continue\r\n"));
+    const cut = await openRaw(withContinue(head(100 * KB)));
     await until("100 Continue", () => cut.received().includes("100 Continue"));
     cut.socket.write('{"input":"xxxx');
     cut.socket.destroy();
