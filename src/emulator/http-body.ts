@@ -64,7 +64,7 @@ export function bodyError(error: unknown): HttpError {
         retryAfterSeconds: 1,
       });
     case "INVALID_JSON":
-      return new HttpError(400, `invalid JSON body: ${error.message.replace(/^The request body is not valid (JSON: )?/, "")}`);
+      return new HttpError(400, `invalid JSON body: ${String(error.details?.reason ?? error.message)}`);
     case "INVALID_BODY":
       return new HttpError(422, `request body is nested more than ${String(error.details?.maxDepth)} levels deep; flatten it`);
     default:

@@ -272,7 +272,7 @@ export function parseJsonBody(raw: Uint8Array, options: { maxDepth?: number; sca
   try {
     text = utf8.decode(raw); // also drops a leading BOM, which JSON.parse would reject
   } catch {
-    throw new AppError("INVALID_JSON", "The request body is not valid UTF-8", { hint: "Send the body as UTF-8 encoded JSON." });
+    throw new AppError("INVALID_JSON", "The request body is not valid UTF-8", { hint: "Send the body as UTF-8 encoded JSON.", details: { reason: "not valid UTF-8" } });
   }
   if (text.trim() === "") return { present: false };
   let value: unknown;
@@ -282,6 +282,7 @@ export function parseJsonBody(raw: Uint8Array, options: { maxDepth?: number; sca
     const detail = err instanceof Error ? err.message : String(err);
     throw new AppError("INVALID_JSON", `The request body is not valid JSON: ${detail}`, {
       hint: 'Check the body with a JSON validator; QB routes expect e.g. {"input": {…}}.',
+      details: { reason: detail },
     });
   }
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
