@@ -9,10 +9,11 @@
  * timeout while it runs, an explicit TTL) and one sweep for result retention.
  */
 import type { JobDoneBody, JobPolicy, JobStatus, StreamChunk } from "../runpod/wire-types.js";
-import { ByteBudget, formatBytes } from "../shared/byte-budget.js";
-import { HttpError } from "./http-error.js";
+import type { ByteBudget } from "../shared/byte-budget.js";
+import { formatBytes } from "../shared/byte-budget.js";
 import { createJobId } from "./ids.js";
 import { createJobRecord, isTerminal, takeStreamChunks, type JobInput, type JobRecord } from "./job-record.js";
+import { JobRetention } from "./job-retention.js";
 
 /** What the job store tells the rest of the emulator. */
 export interface JobStoreHooks {
@@ -47,10 +48,7 @@ export interface JobStoreOptions {
 
 /** Default of JobStoreOptions.memoryBytes. */
 export const DEFAULT_JOB_MEMORY_BYTES = 256 * 1024 * 1024;
-/** What one job counts for besides its data (the record, its timers, its ids): so a flood of tiny jobs is bounded too. */
-export const JOB_OVERHEAD_BYTES = 1024;
-/** Retry-After of a submission refused because the job memory is full. */
-const FULL_RETRY_AFTER_S = 2;
+export { JOB_OVERHEAD_BYTES } from "./job-retention.js";
 
 /** The `jobs` counters of `/health`. */
 export interface EndpointJobCounters {
@@ -90,9 +88,7 @@ export class JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly lanes = new Map<string, Lane>();
   private readonly byWorker = new Map<string, Set<JobRecord>>();
-  private readonly retained: { job: JobRecord; at: number }[][] = [[], []];
-  private readonly retentionMs: [number, number];
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly retention: JobRetention;
   private readonly now: () => number;
   private closed = false;
   /** Job data held now, against its limit. */
@@ -100,10 +96,13 @@ export class JobStore {
 
   constructor(private readonly options: JobStoreOptions) {
     this.now = options.now ?? Date.now;
-    this.memory = new ByteBudget(options.memoryBytes ?? DEFAULT_JOB_MEMORY_BYTES);
-    this.retentionMs = [options.retention?.runMs ?? 30 * 60_000, options.retention?.runsyncMs ?? 60_000];
-    this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(100, Math.min(...this.retentionMs) / 2)));
-    this.sweeper.unref();
+    this.retention = new JobRetention({
+      retentionMs: [options.retention?.runMs ?? 30 * 60_000, options.retention?.runsyncMs ?? 60_000],
+      memoryBytes: options.memoryBytes ?? DEFAULT_JOB_MEMORY_BYTES,
+      drop: (job) => this.delete(job),
+      now: this.now,
+    });
+    this.memory = this.retention.memory;
   }
 
   /**
@@ -111,17 +110,7 @@ export class JobStore {
    * when the job memory is still full, throws HttpError 429 with Retry-After.
    */
   submit(endpointId: string, request: { input: JobInput; webhook?: string; policy?: JobPolicy; s3Config?: unknown }, sync: boolean): JobRecord {
-    const need = JOB_OVERHEAD_BYTES + request.input.bytes;
-    if (!this.makeRoom(need)) {
-      throw new HttpError(
-        429,
-        `the emulator already holds ${formatBytes(this.memory.usedBytes)} of job data (queued and running jobs, kept results), its limit of ${formatBytes(this.memory.limitBytes)}; ` +
-          "retry when queued jobs have run, or raise FLASH_EMULATOR_JOB_MEMORY_MB",
-        undefined,
-        { retryAfterSeconds: FULL_RETRY_AFTER_S },
-      );
-    }
-    this.memory.take(need);
+    this.retention.admit(request.input.bytes);
     const job = createJobRecord({ id: createJobId(sync), endpointId, sync, now: this.now(), ...request });
     const lane = this.lane(endpointId);
     this.jobs.set(job.id, job);
@@ -190,9 +179,9 @@ export class JobStore {
   complete(job: JobRecord, workerId: string, body: JobDoneBody, isStream: boolean, bytes = 0): "progress" | "done" | "ignored" | "full" {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return "ignored";
     // The body's bytes are what is kept of it: the output, or an error text.
-    if (!this.replaceOutput(job, bytes)) {
+    if (!this.retention.replaceOutput(job, bytes)) {
       if (body.status === "IN_PROGRESS") return "full";
-      this.finish(job, "FAILED", this.fullMessage(`the job's result (${formatBytes(bytes)})`));
+      this.finish(job, "FAILED", this.retention.fullMessage(`the job's result (${formatBytes(bytes)})`));
       return "done";
     }
     if (body.status === "IN_PROGRESS") {
@@ -221,7 +210,7 @@ export class JobStore {
   /** A stream chunk from job-stream, `bytes` long; "full" when the job memory has no room for it (the worker may retry). */
   appendChunk(job: JobRecord, workerId: string, output: unknown, bytes = 0): boolean | "full" {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return false;
-    if (!this.makeRoom(bytes)) return "full";
+    if (!this.retention.makeRoom(bytes)) return "full";
     this.memory.take(bytes);
     job.chunks.push({ output, bytes });
     job.chunkBytes += bytes;
@@ -314,7 +303,7 @@ export class JobStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.sweeper);
+    this.retention.close();
     for (const lane of this.lanes.values()) for (const taker of [...lane.takers]) taker.done([]);
     for (const job of this.jobs.values()) {
       clearTimeout(job.execTimer);
@@ -422,10 +411,10 @@ export class JobStore {
     job.finishedAt = this.now();
     if (error !== undefined) job.error = error;
     // Only a FAILED or TIMED_OUT job can run again (/retry): other ended jobs no longer need their input.
-    if (status === "COMPLETED" || status === "CANCELLED") this.dropInput(job);
+    if (status === "COMPLETED" || status === "CANCELLED") this.retention.dropInput(job);
     if (status === "COMPLETED") lane.completed++;
     else if (status === "FAILED" || status === "TIMED_OUT") lane.failed++;
-    this.retained[job.sync ? 1 : 0]!.push({ job, at: job.finishedAt });
+    this.retention.record(job);
     this.notify(job);
     if (workerId !== undefined) this.options.hooks.released(job, workerId);
     this.options.hooks.terminal(job);
@@ -454,65 +443,7 @@ export class JobStore {
     lane.jobs.delete(job);
     this.notify(job);
     // Waiters were told above (synchronously): from here on nothing reads the data.
-    this.dropInput(job);
-    this.memory.give(JOB_OVERHEAD_BYTES + job.outputBytes + job.chunkBytes);
-    Object.assign(job, { output: undefined, outputBytes: 0, chunks: [], chunkBytes: 0 });
-  }
-
-  private dropInput(job: JobRecord): void {
-    if (job.inputJson === undefined) return;
-    job.inputJson = undefined;
-    this.memory.give(job.inputBytes);
-  }
-
-  /** Makes room for `bytes` more by dropping ended jobs, oldest first; false when that is not enough. */
-  private makeRoom(bytes: number): boolean {
-    while (!this.memory.fits(bytes)) {
-      const oldest = this.oldestRetained();
-      if (!oldest) return false;
-      this.delete(oldest);
-    }
-    return true;
-  }
-
-  /** The ended job that finished first and is still kept (stale list entries are dropped on the way). */
-  private oldestRetained(): JobRecord | undefined {
-    for (;;) {
-      const [run, sync] = this.retained;
-      const list = run![0] && (!sync![0] || run![0].at <= sync![0].at) ? run! : sync!;
-      const entry = list.shift();
-      if (!entry) return undefined;
-      const { job, at } = entry;
-      if (!job.deleted && isTerminal(job) && job.finishedAt === at) return job;
-    }
-  }
-
-  /** Replaces the output's bytes with `bytes` when there is room; false (nothing changed) otherwise. */
-  private replaceOutput(job: JobRecord, bytes: number): boolean {
-    const more = bytes - job.outputBytes;
-    if (more > 0 && !this.makeRoom(more)) return false;
-    this.memory.take(more);
-    job.outputBytes = bytes;
-    return true;
-  }
-
-  private fullMessage(what: string): string {
-    return `${what} does not fit in the emulator's job memory: ${formatBytes(this.memory.usedBytes)} of ${formatBytes(this.memory.limitBytes)} are held by queued and running jobs; raise FLASH_EMULATOR_JOB_MEMORY_MB`;
-  }
-
-  /** Drops ended jobs whose retention passed. Each list is in finishing order, so only heads are looked at. */
-  private sweep(): void {
-    const now = this.now();
-    this.retained.forEach((list, kind) => {
-      const keep = this.retentionMs[kind as 0 | 1];
-      let i = 0;
-      for (; i < list.length && list[i]!.at + keep <= now; i++) {
-        const { job, at } = list[i]!;
-        // A job retried and ended again since has a later entry; only the latest ending counts.
-        if (isTerminal(job) && job.finishedAt === at) this.delete(job);
-      }
-      if (i > 0) list.splice(0, i);
-    });
+    this.retention.release(job);
   }
 
   private notify(job: JobRecord): void {
