@@ -10,7 +10,8 @@ import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { createDiscovery } from "../discovery/index.js";
 import type { Discovery, Manifest } from "../discovery/index.js";
-import { createDevApp, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, parseAllowedOrigins, RouteTable, startHttpServer } from "../server/index.js";
+import { megabytesFromEnv } from "../shared/byte-budget.js";
+import { createDevApp, DEFAULT_BODY_MEMORY_BYTES, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, parseAllowedOrigins, RouteTable, startHttpServer } from "../server/index.js";
 import type { StartedHttpServer } from "../server/index.js";
 import { createWatcher, describeWatcher } from "../watch/index.js";
 import type { Watcher } from "../watch/index.js";
@@ -218,7 +219,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     if (!["localhost", "0.0.0.0", "::"].includes(options.host)) allowedHosts.push(options.host.toLowerCase());
     const publicHost = env.FLASH_PUBLIC_URL ? safeHostname(env.FLASH_PUBLIC_URL) : undefined;
     if (publicHost) allowedHosts.push(publicHost);
-    const app = createDevApp({ routes, invoker, logger, allowedHosts, allowedOrigins, title: `Flash Dev Server (${basename(root)})` });
+    const bodyMemoryBytes = megabytesFromEnv(env, "FLASH_BODY_MEMORY_MB", DEFAULT_BODY_MEMORY_BYTES);
+    const app = createDevApp({ routes, invoker, logger, allowedHosts, allowedOrigins, bodyMemoryBytes, title: `Flash Dev Server (${basename(root)})` });
     const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
     let port = options.port;
     if (port !== 0) {

@@ -17,9 +17,12 @@
 import type { Agent } from "node:http";
 import Koa from "koa";
 import type { Context, Next } from "koa";
+import type { ByteBudget } from "../shared/byte-budget.js";
+import { isAppError } from "../shared/errors.js";
 import { ADMIN_PREFIX, handleAdminRoute } from "./admin-routes.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { faultMiddleware } from "./faults.js";
+import { attachBodyBudget } from "./http-body.js";
 import { HttpError, isHttpError, jobErrorBody, problemBody } from "./http-error.js";
 import { isRunpodIdShape } from "./ids.js";
 import { handleJobRoute, JOB_OPERATIONS } from "./job-routes.js";
@@ -34,6 +37,8 @@ type Family = "rest" | "job";
 export interface EmulatorAppOptions {
   /** Refuse requests whose Host is not a local name (the emulator listens on loopback only). */
   checkHost: boolean;
+  /** Request bodies in flight, across every route (docs/limits.md, Memory bounds). */
+  bodyBudget: ByteBudget;
 }
 
 /** Builds the Koa app over the emulator's state; `agent` keeps connections to LB workers. */
@@ -42,6 +47,10 @@ export function createEmulatorApp(app: EmulatorContext, agent: Agent, options: E
   // Errors are rendered (and logged when unexpected) by our boundary, not printed by Koa.
   koa.silent = true;
   koa.use(errorBoundary(app));
+  koa.use((ctx, next) => {
+    attachBodyBudget(ctx.req, ctx.res, options.bodyBudget);
+    return next();
+  });
   // Decided up front so that even the guard's refusals come in the shape of the API asked.
   koa.use((ctx, next) => {
     ctx.state.family = familyOf(ctx, app);
@@ -109,7 +118,7 @@ function errorBoundary(app: EmulatorContext) {
         status = error.status;
         message = error.message;
         errors = error.errors;
-      } else if (ctx.req.destroyed || !ctx.writable) {
+      } else if ((isAppError(error) && error.details?.clientClosed === true) || ctx.req.socket?.destroyed === true || !ctx.writable) {
         // The client went away mid-request (e.g. while we read its body): nothing to answer, nothing broken.
         app.logger.debug(`Client left during ${ctx.method} ${ctx.path}: ${(error as Error)?.message ?? String(error)}`);
         return;
@@ -119,6 +128,7 @@ function errorBoundary(app: EmulatorContext) {
       if (ctx.headerSent || !ctx.writable) return;
       // Set here, after the checks above, so it survives into the error answer.
       if (isHttpError(error) && error.closeConnection) ctx.set("Connection", "close");
+      if (isHttpError(error) && error.retryAfterSeconds !== undefined) ctx.set("Retry-After", String(error.retryAfterSeconds));
       ctx.status = status;
       if ((ctx.state.family as Family | undefined) === "rest") {
         ctx.body = JSON.stringify(problemBody(status, message, errors));

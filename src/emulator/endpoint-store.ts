@@ -15,6 +15,7 @@ import type {
 import { stableStringify } from "../shared/hash.js";
 import type { Logger } from "../shared/logger.js";
 import { isRecord } from "../shared/is-record.js";
+import { HttpError } from "./http-error.js";
 import { createRunpodId } from "./ids.js";
 import { loadStateFile, StateFileWriter } from "./state-file.js";
 
@@ -44,6 +45,8 @@ export interface EndpointChange {
 export const DEFAULT_WORKERS = { min: 0, max: 3, idleTimeout: 10 } as const;
 /** REST v2 default execution timeout (ms). */
 export const DEFAULT_TIMEOUT_MS = 300_000;
+/** Most endpoints one emulator keeps (each is held in memory and in its state file). */
+export const MAX_ENDPOINTS = 500;
 
 const CONTAINER_KEYS = ["image", "args", "env", "registry", "disk", "ports", "gpu", "cpu", "templateId"] as const;
 
@@ -77,7 +80,11 @@ export class EndpointStore {
     return this.records.get(id);
   }
 
+  /** Stores a validated create request; HttpError 400 when the emulator already holds MAX_ENDPOINTS. */
   create(request: CreateEndpointRequest): EndpointRecord {
+    if (this.records.size >= MAX_ENDPOINTS) {
+      throw new HttpError(400, `the emulator already holds ${MAX_ENDPOINTS} endpoints, its limit; delete endpoints you no longer use`);
+    }
     let id = createRunpodId();
     while (this.records.has(id)) id = createRunpodId();
     const now = this.options.now?.() ?? Date.now();

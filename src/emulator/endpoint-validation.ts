@@ -3,7 +3,8 @@
  * OpenAPI schema that matter. Schema violations (wrong types, missing or
  * unknown fields) are 422 with one message per field in `errors`, as the
  * spec's validation failures are; cross-field rules the spec states in prose
- * (exactly one of gpu/cpu, min <= max) are 400.
+ * (exactly one of gpu/cpu, min <= max) and the bounds the spec leaves open
+ * (ENDPOINT_LIMITS, docs/limits.md) are 400.
  */
 import type { CreateEndpointRequest, EndpointScaling, UpdateEndpointRequest } from "../runpod/wire-types.js";
 import { HttpError } from "./http-error.js";
@@ -27,6 +28,15 @@ const CREATE_FIELDS = new Set<string>([
 ]);
 const UPDATE_FIELDS = new Set<string>([...CREATE_FIELDS].filter((f) => f !== "type"));
 const GPU_FIELDS = new Set(["pools", "excludedTypes", "count", "allowedCudaVersions", "minCudaVersion"]);
+
+/**
+ * Bounds the OpenAPI schema leaves open (docs/limits.md, Emulator bounds).
+ * Runpod caps the sum of `workers.max` over an account's endpoints with the
+ * account's worker quota; per endpoint the emulator takes what flash-ts's
+ * resource configs can ask for. How many worker processes run at once is
+ * capped separately (see WorkerPool).
+ */
+export const ENDPOINT_LIMITS = { maxWorkers: 1000, nameLength: 128 } as const;
 
 class Checker {
   readonly errors: string[] = [];
@@ -142,6 +152,23 @@ function throwIfErrors(c: Checker): void {
   if (c.errors.length > 0) throw new HttpError(422, "Request validation failed.", c.errors);
 }
 
+/** 400 for values of the right type past ENDPOINT_LIMITS (run after the schema checks). */
+function checkLimits(body: Record<string, unknown>): void {
+  const errors: string[] = [];
+  if (typeof body.name === "string") {
+    if (body.name.length > ENDPOINT_LIMITS.nameLength) errors.push(`$.name: must be at most ${ENDPOINT_LIMITS.nameLength} characters (got ${body.name.length})`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(body.name)) errors.push("$.name: must not contain control characters");
+  }
+  if (isRecord(body.workers)) {
+    for (const key of ["min", "max"] as const) {
+      const value = body.workers[key];
+      if (typeof value === "number" && value > ENDPOINT_LIMITS.maxWorkers) errors.push(`$.workers.${key}: must be <= ${ENDPOINT_LIMITS.maxWorkers} (got ${value})`);
+    }
+  }
+  if (errors.length > 0) throw new HttpError(400, "Request exceeds the emulator's limits.", errors);
+}
+
 /**
  * The spec omits (and rejects) `workers.idleTimeout` for queue endpoints that
  * scale on request count.
@@ -162,6 +189,7 @@ export function validateCreateEndpoint(body: unknown): CreateEndpointRequest {
   else c.oneOf(body.type, "$.type", ["QUEUE", "LOAD_BALANCER"]);
   if (body.image === undefined && body.templateId === undefined) c.fail("$.image", "is required unless templateId is set");
   throwIfErrors(c);
+  checkLimits(body);
   const scaling = body.scaling as EndpointScaling;
   if (body.type === "LOAD_BALANCER" && scaling.type !== "REQUEST_COUNT") {
     throw new HttpError(422, "Request validation failed.", ["$.scaling.type: LOAD_BALANCER endpoints must use REQUEST_COUNT"]);
@@ -182,6 +210,7 @@ export function validateUpdateEndpoint(
   c.unknownFields(body, UPDATE_FIELDS, "$");
   checkCommon(c, body, false);
   throwIfErrors(c);
+  checkLimits(body);
   const scaling = (body.scaling as EndpointScaling | undefined) ?? current.scaling;
   if (current.type === "LOAD_BALANCER" && scaling.type !== "REQUEST_COUNT") {
     throw new HttpError(422, "Request validation failed.", ["$.scaling.type: LOAD_BALANCER endpoints must use REQUEST_COUNT"]);

@@ -16,13 +16,16 @@ export class HttpError extends Error {
    * and keeping the connection alive would make Node read and discard the rest.
    */
   readonly closeConnection: boolean;
+  /** Sent as `Retry-After` (429 and 503: the emulator is out of memory for bodies or jobs, for now). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, message: string, errors?: string[], options: { closeConnection?: boolean } = {}) {
+  constructor(status: number, message: string, errors?: string[], options: { closeConnection?: boolean; retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.errors = errors;
     this.closeConnection = options.closeConnection ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

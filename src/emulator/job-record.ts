@@ -1,5 +1,5 @@
 /** A job as the emulator keeps it, and how it is shown on the wire. */
-import type { JobPolicy, JobState, JobStatus, StreamChunk, WorkerJob } from "../runpod/wire-types.js";
+import type { JobPolicy, JobState, JobStatus, StreamChunk } from "../runpod/wire-types.js";
 
 /**
  * The statuses a job ends in. Kept here rather than imported from
@@ -20,12 +20,40 @@ export function isTerminal(job: { status: JobStatus }): boolean {
   return TERMINAL_STATUSES.has(job.status);
 }
 
+/**
+ * A job's input as submitted: its JSON bytes, kept verbatim (never decoded
+ * again or re-serialised: they go to the worker as they came), and how many
+ * bytes it counts for in the job memory (docs/limits.md, Memory bounds).
+ */
+export interface JobInput {
+  json: Buffer;
+  bytes: number;
+}
+
+/** A JobInput of a value (for callers that do not have the submitted body). */
+export function jobInput(value: unknown): JobInput {
+  const json = Buffer.from(JSON.stringify(value) ?? "null");
+  return { json, bytes: json.length };
+}
+
+/** A stream chunk waiting to be delivered through /stream, with the bytes it counts for. */
+export interface PendingChunk {
+  output: unknown;
+  bytes: number;
+}
+
 /** The emulator's mutable record of one job. */
 export interface JobRecord {
   readonly id: string;
   readonly endpointId: string;
   status: JobStatus;
-  readonly input: unknown;
+  /**
+   * The input's JSON bytes while they may still be needed: until the job
+   * completes or is cancelled (a FAILED or TIMED_OUT job keeps them for /retry).
+   */
+  inputJson: Buffer | undefined;
+  /** Bytes of the submitted body, counted while `inputJson` is kept. */
+  readonly inputBytes: number;
   readonly webhook: string | undefined;
   readonly policy: JobPolicy | undefined;
   readonly s3Config: unknown;
@@ -38,11 +66,16 @@ export interface JobRecord {
   workerId: string | undefined;
   /** `undefined` means absent (JSON cannot carry undefined, so a handler's `null` stays visible). */
   output: unknown;
+  /** Bytes of the body that carried `output` (or `error`). */
+  outputBytes: number;
   error: string | undefined;
   retries: number;
-  /** Stream chunks posted by the worker, in order; `delivered` of them went out through /stream. */
-  chunks: unknown[];
-  delivered: number;
+  /** Stream chunks posted by the worker and not yet delivered through /stream, in order. */
+  chunks: PendingChunk[];
+  /** Their bytes. */
+  chunkBytes: number;
+  /** Chunks posted since the job was (last) queued. */
+  chunkCount: number;
   /** The final result was posted with `isStream=true` (a generator handler). */
   streamed: boolean;
   /** The output of a non-streaming job was handed out through /stream as its one chunk. */
@@ -61,7 +94,7 @@ export interface JobRecord {
 export function createJobRecord(init: {
   id: string;
   endpointId: string;
-  input: unknown;
+  input: JobInput;
   webhook?: string;
   policy?: JobPolicy;
   s3Config?: unknown;
@@ -72,7 +105,8 @@ export function createJobRecord(init: {
     id: init.id,
     endpointId: init.endpointId,
     status: "IN_QUEUE",
-    input: init.input,
+    inputJson: init.input.json,
+    inputBytes: init.input.bytes,
     webhook: init.webhook,
     policy: init.policy,
     s3Config: init.s3Config,
@@ -82,10 +116,12 @@ export function createJobRecord(init: {
     finishedAt: undefined,
     workerId: undefined,
     output: undefined,
+    outputBytes: 0,
     error: undefined,
     retries: 0,
     chunks: [],
-    delivered: 0,
+    chunkBytes: 0,
+    chunkCount: 0,
     streamed: false,
     outputStreamed: false,
     inQueue: false,
@@ -115,24 +151,30 @@ export function toJobState(job: JobRecord, now: number): JobState {
   return state;
 }
 
-/** What a worker receives from job-take: the request as submitted, the whole object is the handler's `job`. */
-export function toWorkerJob(job: JobRecord): WorkerJob {
-  const out: WorkerJob = { id: job.id, input: job.input };
-  if (job.webhook !== undefined) out.webhook = job.webhook;
-  if (job.policy !== undefined) out.policy = job.policy;
-  if (job.s3Config !== undefined) out.s3Config = job.s3Config;
-  return out;
+/**
+ * What a worker receives from job-take, as the pieces of its JSON text: the
+ * request as submitted (the whole object is the handler's `job`), with the
+ * input's bytes written as they came rather than serialised again.
+ */
+export function workerJobParts(job: JobRecord): Buffer[] {
+  let tail = "";
+  if (job.webhook !== undefined) tail += `,"webhook":${JSON.stringify(job.webhook)}`;
+  if (job.policy !== undefined) tail += `,"policy":${JSON.stringify(job.policy)}`;
+  if (job.s3Config !== undefined) tail += `,"s3Config":${JSON.stringify(job.s3Config)}`;
+  return [Buffer.from(`{"id":${JSON.stringify(job.id)},"input":`), job.inputJson ?? Buffer.from("null"), Buffer.from(`${tail}}`)];
 }
 
 /**
- * Takes the stream chunks not yet delivered. A job that ended without ever
- * streaming (a non-generator handler) gives its output once as a single
- * chunk, so a client streaming any job sees its result.
+ * Takes the stream chunks not yet delivered (they are dropped from the
+ * record). A job that ended without ever streaming (a non-generator handler)
+ * gives its output once as a single chunk, so a client streaming any job
+ * sees its result.
  */
 export function takeStreamChunks(job: JobRecord, terminal: boolean): StreamChunk[] {
-  const out: StreamChunk[] = [];
-  for (; job.delivered < job.chunks.length; job.delivered++) out.push({ output: job.chunks[job.delivered] });
-  if (terminal && job.chunks.length === 0 && !job.streamed && !job.outputStreamed && job.output !== undefined && job.status === "COMPLETED") {
+  const out: StreamChunk[] = job.chunks.map((chunk) => ({ output: chunk.output }));
+  job.chunks = [];
+  job.chunkBytes = 0;
+  if (terminal && job.chunkCount === 0 && !job.streamed && !job.outputStreamed && job.output !== undefined && job.status === "COMPLETED") {
     job.outputStreamed = true;
     out.push({ output: job.output });
   }

@@ -8,9 +8,10 @@ import type { Context } from "koa";
 import type { HealthResponse, JobPolicy, JobStatus } from "../runpod/wire-types.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { isRecord } from "../shared/is-record.js";
-import { BODY_LIMITS, readJson } from "./http-body.js";
+import { BODY_LIMITS, jsonMemberRange, readJsonBody, releaseBody } from "./http-body.js";
 import { HttpError } from "./http-error.js";
-import { isTerminal, MAX_TIMEOUT_MS, takeStreamChunks, toJobState, type JobRecord } from "./job-record.js";
+import { isTerminal, MAX_TIMEOUT_MS, toJobState, type JobRecord } from "./job-record.js";
+import { checkWebhookUrl } from "./webhook-sender.js";
 import { clampedQuery, onClientGone, requireKey, requireMethod } from "./koa-helpers.js";
 
 /** runsync / status-sync `wait`: default 90 s, clamped to Runpod's documented 1–300 s. */
@@ -89,27 +90,41 @@ function findJob(app: EmulatorContext, endpointId: string, jobId: string): JobRe
 }
 
 async function submit(ctx: Context, app: EmulatorContext, endpointId: string, sync: boolean): Promise<void> {
-  const body = await readJson(ctx.req, sync ? BODY_LIMITS.runsync : BODY_LIMITS.run);
-  if (!isRecord(body)) throw new HttpError(400, 'request body must be a JSON object like {"input": {...}}');
-  if (body.input === undefined) throw new HttpError(400, 'missing "input" in the request body');
-  if (body.webhook !== undefined && typeof body.webhook !== "string") throw new HttpError(400, "webhook must be a URL string");
-  const policy = parsePolicy(body.policy);
-  const job = app.jobs.submit(
-    endpointId,
-    {
-      input: body.input,
-      ...(typeof body.webhook === "string" && body.webhook !== "" ? { webhook: body.webhook } : {}),
-      ...(policy ? { policy } : {}),
-      ...(body.s3Config !== undefined ? { s3Config: body.s3Config } : {}),
-    },
-    sync,
-  );
+  // In a function of its own so that nothing of the parsed body stays reachable while runsync waits.
+  const job = await createJob(ctx, app, endpointId, sync);
   if (!sync) {
     // The status at submission; a held job-take may already have taken it.
     ctx.body = { id: job.id, status: "IN_QUEUE" };
     return;
   }
   return respondWhenDone(ctx, app, job);
+}
+
+/**
+ * Validates the body and queues the job. The input is kept as the bytes it
+ * came in (a view of the body, never decoded again or re-serialised), and
+ * from here on they count against the job memory instead of the bodies in flight.
+ */
+async function createJob(ctx: Context, app: EmulatorContext, endpointId: string, sync: boolean): Promise<JobRecord> {
+  const { value: body, raw } = await readJsonBody(ctx.req, sync ? BODY_LIMITS.runsync : BODY_LIMITS.run);
+  if (!isRecord(body)) throw new HttpError(400, 'request body must be a JSON object like {"input": {...}}');
+  if (body.input === undefined) throw new HttpError(400, 'missing "input" in the request body');
+  if (body.webhook !== undefined && typeof body.webhook !== "string") throw new HttpError(400, "webhook must be a URL string");
+  if (typeof body.webhook === "string" && body.webhook !== "") checkWebhookUrl(body.webhook);
+  const policy = parsePolicy(body.policy);
+  const job = app.jobs.submit(
+    endpointId,
+    {
+      // Counted as the whole body: the input is a view of its buffer and keeps it alive.
+      input: { json: raw.subarray(...jsonMemberRange(raw, "input")!), bytes: raw.length },
+      ...(typeof body.webhook === "string" && body.webhook !== "" ? { webhook: body.webhook } : {}),
+      ...(policy ? { policy } : {}),
+      ...(body.s3Config !== undefined ? { s3Config: body.s3Config } : {}),
+    },
+    sync,
+  );
+  releaseBody(ctx.req);
+  return job;
 }
 
 function parsePolicy(value: unknown): JobPolicy | undefined {
@@ -155,7 +170,7 @@ async function respondWhenDone(ctx: Context, app: EmulatorContext, job: JobRecor
  */
 async function stream(ctx: Context, app: EmulatorContext, job: JobRecord): Promise<void> {
   const hold = clampedQuery(ctx, "wait", app.timings.streamHoldMs, 0, 30_000);
-  const pending = app.jobs.waitFor(job, hold, (j) => j.delivered < j.chunks.length || isTerminal(j));
+  const pending = app.jobs.waitFor(job, hold, (j) => j.chunks.length > 0 || isTerminal(j));
   const detach = onClientGone(ctx, pending.cancel);
   await pending.done;
   detach();
@@ -164,7 +179,7 @@ async function stream(ctx: Context, app: EmulatorContext, job: JobRecord): Promi
   const body: { id: string; status: JobStatus; stream: { output: unknown }[]; error?: string } = {
     id: job.id,
     status: job.status,
-    stream: takeStreamChunks(job, terminal),
+    stream: app.jobs.takeStreamChunks(job, terminal),
   };
   if (terminal && job.error !== undefined) body.error = job.error;
   ctx.body = body;

@@ -8,9 +8,12 @@
  * the same tick. The only timers are the ones a job needs (its execution
  * timeout while it runs, an explicit TTL) and one sweep for result retention.
  */
-import type { JobDoneBody, JobPolicy, JobStatus } from "../runpod/wire-types.js";
+import type { JobDoneBody, JobPolicy, JobStatus, StreamChunk } from "../runpod/wire-types.js";
+import type { ByteBudget } from "../shared/byte-budget.js";
+import { formatBytes } from "../shared/byte-budget.js";
 import { createJobId } from "./ids.js";
-import { createJobRecord, isTerminal, type JobRecord } from "./job-record.js";
+import { createJobRecord, isTerminal, takeStreamChunks, type JobInput, type JobRecord } from "./job-record.js";
+import { JobRetention } from "./job-retention.js";
 
 /** What the job store tells the rest of the emulator. */
 export interface JobStoreHooks {
@@ -33,8 +36,19 @@ export interface JobStoreOptions {
   executionTimeout(endpointId: string): number;
   /** How long ended jobs stay readable. Defaults: /run 30 min, /runsync 1 min (Runpod's documented retention). */
   retention?: { runMs?: number; runsyncMs?: number };
+  /**
+   * Bytes of job data held at once: inputs of queued and running jobs, kept
+   * inputs of failed ones, results and undelivered stream chunks, plus
+   * JOB_OVERHEAD_BYTES per job (docs/limits.md, Memory bounds).
+   * @default DEFAULT_JOB_MEMORY_BYTES
+   */
+  memoryBytes?: number;
   now?: () => number;
 }
+
+/** Default of JobStoreOptions.memoryBytes. */
+export const DEFAULT_JOB_MEMORY_BYTES = 256 * 1024 * 1024;
+export { JOB_OVERHEAD_BYTES } from "./job-retention.js";
 
 /** The `jobs` counters of `/health`. */
 export interface EndpointJobCounters {
@@ -74,20 +88,29 @@ export class JobStore {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly lanes = new Map<string, Lane>();
   private readonly byWorker = new Map<string, Set<JobRecord>>();
-  private readonly retained: { job: JobRecord; at: number }[][] = [[], []];
-  private readonly retentionMs: [number, number];
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly retention: JobRetention;
   private readonly now: () => number;
   private closed = false;
+  /** Job data held now, against its limit. */
+  readonly memory: ByteBudget;
 
   constructor(private readonly options: JobStoreOptions) {
     this.now = options.now ?? Date.now;
-    this.retentionMs = [options.retention?.runMs ?? 30 * 60_000, options.retention?.runsyncMs ?? 60_000];
-    this.sweeper = setInterval(() => this.sweep(), Math.min(5_000, Math.max(100, Math.min(...this.retentionMs) / 2)));
-    this.sweeper.unref();
+    this.retention = new JobRetention({
+      retentionMs: [options.retention?.runMs ?? 30 * 60_000, options.retention?.runsyncMs ?? 60_000],
+      memoryBytes: options.memoryBytes ?? DEFAULT_JOB_MEMORY_BYTES,
+      drop: (job) => this.delete(job),
+      now: this.now,
+    });
+    this.memory = this.retention.memory;
   }
 
-  submit(endpointId: string, request: { input: unknown; webhook?: string; policy?: JobPolicy; s3Config?: unknown }, sync: boolean): JobRecord {
+  /**
+   * Queues a job. Ended jobs are dropped, oldest first, to make room for it;
+   * when the job memory is still full, throws HttpError 429 with Retry-After.
+   */
+  submit(endpointId: string, request: { input: JobInput; webhook?: string; policy?: JobPolicy; s3Config?: unknown }, sync: boolean): JobRecord {
+    this.retention.admit(request.input.bytes);
     const job = createJobRecord({ id: createJobId(sync), endpointId, sync, now: this.now(), ...request });
     const lane = this.lane(endpointId);
     this.jobs.set(job.id, job);
@@ -147,9 +170,20 @@ export class JobStore {
     for (const lane of this.lanes.values()) for (const taker of [...lane.takers]) if (taker.workerId === workerId) taker.done([]);
   }
 
-  /** A progress update (`status: "IN_PROGRESS"`) or the final result from job-done. */
-  complete(job: JobRecord, workerId: string, body: JobDoneBody, isStream: boolean): "progress" | "done" | "ignored" {
+  /**
+   * A progress update (`status: "IN_PROGRESS"`) or the final result from
+   * job-done, `bytes` long. Ended jobs are dropped, oldest first, to make room
+   * for it; when the job memory is still full a progress update is refused
+   * ("full": the worker may retry) and a final result fails the job.
+   */
+  complete(job: JobRecord, workerId: string, body: JobDoneBody, isStream: boolean, bytes = 0): "progress" | "done" | "ignored" | "full" {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return "ignored";
+    // The body's bytes are what is kept of it: the output, or an error text.
+    if (!this.retention.replaceOutput(job, bytes)) {
+      if (body.status === "IN_PROGRESS") return "full";
+      this.finish(job, "FAILED", this.retention.fullMessage(`the job's result (${formatBytes(bytes)})`));
+      return "done";
+    }
     if (body.status === "IN_PROGRESS") {
       job.output = body.output;
       this.notify(job);
@@ -166,12 +200,31 @@ export class JobStore {
     return "done";
   }
 
-  /** A stream chunk from job-stream. */
-  appendChunk(job: JobRecord, workerId: string, output: unknown): boolean {
+  /** Fails a job `workerId` is running (its result could not be taken). False when it is not running there. */
+  fail(job: JobRecord, workerId: string, message: string): boolean {
     if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return false;
-    job.chunks.push(output);
+    this.finish(job, "FAILED", message);
+    return true;
+  }
+
+  /** A stream chunk from job-stream, `bytes` long; "full" when the job memory has no room for it (the worker may retry). */
+  appendChunk(job: JobRecord, workerId: string, output: unknown, bytes = 0): boolean | "full" {
+    if (job.status !== "IN_PROGRESS" || job.workerId !== workerId) return false;
+    if (!this.retention.makeRoom(bytes)) return "full";
+    this.memory.take(bytes);
+    job.chunks.push({ output, bytes });
+    job.chunkBytes += bytes;
+    job.chunkCount++;
     this.notify(job);
     return true;
+  }
+
+  /** The chunks a /stream request delivers; they are dropped (and their bytes given back). */
+  takeStreamChunks(job: JobRecord, terminal: boolean): StreamChunk[] {
+    const before = job.chunkBytes;
+    const chunks = takeStreamChunks(job, terminal);
+    this.memory.give(before - job.chunkBytes);
+    return chunks;
   }
 
   /** Queued → CANCELLED (never delivered); in progress → CANCELLED and the worker is told to stop. */
@@ -181,12 +234,13 @@ export class JobStore {
     this.finish(job, "CANCELLED");
   }
 
-  /** FAILED / TIMED_OUT → IN_QUEUE with the same id. False for other statuses. */
+  /** FAILED / TIMED_OUT → IN_QUEUE with the same id (their input is kept for this). False for other statuses. */
   retry(job: JobRecord): boolean {
-    if (job.status !== "FAILED" && job.status !== "TIMED_OUT") return false;
+    if ((job.status !== "FAILED" && job.status !== "TIMED_OUT") || job.inputJson === undefined) return false;
     const lane = this.lane(job.endpointId);
-    Object.assign(job, { queuedAt: this.now(), startedAt: undefined, finishedAt: undefined, workerId: undefined, output: undefined, error: undefined });
-    Object.assign(job, { chunks: [], delivered: 0, streamed: false, outputStreamed: false });
+    this.memory.give(job.outputBytes + job.chunkBytes);
+    Object.assign(job, { queuedAt: this.now(), startedAt: undefined, finishedAt: undefined, workerId: undefined, output: undefined, outputBytes: 0, error: undefined });
+    Object.assign(job, { chunks: [], chunkBytes: 0, chunkCount: 0, streamed: false, outputStreamed: false });
     job.status = "IN_QUEUE";
     job.retries++;
     lane.retried++;
@@ -249,7 +303,7 @@ export class JobStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.sweeper);
+    this.retention.close();
     for (const lane of this.lanes.values()) for (const taker of [...lane.takers]) taker.done([]);
     for (const job of this.jobs.values()) {
       clearTimeout(job.execTimer);
@@ -356,9 +410,11 @@ export class JobStore {
     job.status = status;
     job.finishedAt = this.now();
     if (error !== undefined) job.error = error;
+    // Only a FAILED or TIMED_OUT job can run again (/retry): other ended jobs no longer need their input.
+    if (status === "COMPLETED" || status === "CANCELLED") this.retention.dropInput(job);
     if (status === "COMPLETED") lane.completed++;
     else if (status === "FAILED" || status === "TIMED_OUT") lane.failed++;
-    this.retained[job.sync ? 1 : 0]!.push({ job, at: job.finishedAt });
+    this.retention.record(job);
     this.notify(job);
     if (workerId !== undefined) this.options.hooks.released(job, workerId);
     this.options.hooks.terminal(job);
@@ -386,21 +442,8 @@ export class JobStore {
     this.jobs.delete(job.id);
     lane.jobs.delete(job);
     this.notify(job);
-  }
-
-  /** Drops ended jobs whose retention passed. Each list is in finishing order, so only heads are looked at. */
-  private sweep(): void {
-    const now = this.now();
-    this.retained.forEach((list, kind) => {
-      const keep = this.retentionMs[kind as 0 | 1];
-      let i = 0;
-      for (; i < list.length && list[i]!.at + keep <= now; i++) {
-        const { job, at } = list[i]!;
-        // A job retried and ended again since has a later entry; only the latest ending counts.
-        if (isTerminal(job) && job.finishedAt === at) this.delete(job);
-      }
-      if (i > 0) list.splice(0, i);
-    });
+    // Waiters were told above (synchronously): from here on nothing reads the data.
+    this.retention.release(job);
   }
 
   private notify(job: JobRecord): void {

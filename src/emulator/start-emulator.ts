@@ -5,6 +5,8 @@
  * `RUNPOD_API_BASE_URL={url}` and `RUNPOD_ENDPOINT_BASE_URL={url}/v2`.
  */
 import { createServer, type Server } from "node:http";
+import { requestTimeoutOptions, type RequestTimeouts } from "../shared/body-limits.js";
+import { ByteBudget, megabytesFromEnv } from "../shared/byte-budget.js";
 import { AppError } from "../shared/errors.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { CLI_ENTRY } from "../shared/package-info.js";
@@ -14,15 +16,16 @@ import { createEmulatorApp } from "./create-emulator-app.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { EndpointStore } from "./endpoint-store.js";
 import { createFaultRegistry, type Faults } from "./faults.js";
+import { DEFAULT_BODY_MEMORY_BYTES } from "./http-body.js";
 import { createWorkerKey } from "./ids.js";
 import { toJobState } from "./job-record.js";
-import { JobStore } from "./job-store.js";
+import { DEFAULT_JOB_MEMORY_BYTES, JobStore } from "./job-store.js";
 import { createWorkerAgent } from "./lb-proxy.js";
 import { isLocalHostname } from "./request-guard.js";
 import type { WorkerSnapshot } from "./pool-worker.js";
 import { StopChannel } from "./stop-channel.js";
 import { WebhookSender } from "./webhook-sender.js";
-import { WorkerPool, type WorkerLogLine } from "./worker-pool.js";
+import { DEFAULT_MAX_WORKER_PROCESSES, WorkerPool, type WorkerLogLine } from "./worker-pool.js";
 
 /** Options of startEmulator; every field has a default. */
 export interface EmulatorOptions {
@@ -63,6 +66,14 @@ export interface EmulatorOptions {
   resultRetention?: { runMs?: number; runsyncMs?: number };
   /** LB health-check cadence. */
   healthCheck?: { bootIntervalMs?: number; readyIntervalMs?: number };
+  /** Request bodies held at once, in bytes; past it requests get 503 with Retry-After. Default FLASH_EMULATOR_BODY_MEMORY_MB, else 128 MB. */
+  bodyMemoryBytes?: number;
+  /** Job data held at once (queued inputs, kept results), in bytes; past it /run gets 429. Default FLASH_EMULATOR_JOB_MEMORY_MB, else 256 MB. */
+  jobMemoryBytes?: number;
+  /** How long a client may take to send its request. Default REQUEST_TIMEOUTS (docs/limits.md). */
+  requestTimeouts?: RequestTimeouts;
+  /** Worker processes running at once, all endpoints together. Default FLASH_EMULATOR_MAX_WORKERS, else 16. */
+  maxWorkerProcesses?: number;
 }
 
 /** The `/__emulator/state` document. */
@@ -108,6 +119,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   registerSecret(workerKey);
   registerSecret(options.apiKey);
 
+  const env = options.env ?? process.env;
+  const bodyBudget = new ByteBudget(options.bodyMemoryBytes ?? megabytesFromEnv(env, "FLASH_EMULATOR_BODY_MEMORY_MB", DEFAULT_BODY_MEMORY_BYTES));
+  const jobMemoryBytes = options.jobMemoryBytes ?? megabytesFromEnv(env, "FLASH_EMULATOR_JOB_MEMORY_MB", DEFAULT_JOB_MEMORY_BYTES);
+
   const endpoints = new EndpointStore({ ...(options.stateDir ? { stateDir: options.stateDir } : {}), logger });
   await endpoints.load();
 
@@ -127,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
     },
     executionTimeout: (endpointId) => endpoints.get(endpointId)?.endpoint.timeout ?? 0,
+    memoryBytes: jobMemoryBytes,
     ...(options.resultRetention ? { retention: options.resultRetention } : {}),
   });
   const pool = new WorkerPool({
@@ -144,6 +160,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.onWorkerLog ? { onWorkerLog: options.onWorkerLog } : {}),
     ...(options.workerLogPrefix ? { workerLogPrefix: options.workerLogPrefix } : {}),
     ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
+    maxProcesses: options.maxWorkerProcesses ?? countFromEnv(env, "FLASH_EMULATOR_MAX_WORKERS", DEFAULT_MAX_WORKER_PROCESSES),
   });
   const faults = createFaultRegistry();
 
@@ -181,10 +198,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const agent = createWorkerAgent();
   // On a loopback bind only local Host names are served (DNS rebinding); elsewhere clients use other names.
-  const server = createServer(createEmulatorApp(context, agent, { checkHost: isLocalHostname(host) }).callback());
-  // Long-polls and runsync hold requests for minutes; Node's defaults would cut them.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  const app = createEmulatorApp(context, agent, { checkHost: isLocalHostname(host), bodyBudget });
+  // Bounded time to send a request; the answer (a long-poll, runsync) may take minutes.
+  const server = createServer(requestTimeoutOptions(options.requestTimeouts), app.callback());
   server.keepAliveTimeout = 65_000;
 
   let port: number;
@@ -250,4 +266,15 @@ function urlHost(host: string): string {
   if (host === "0.0.0.0" || host === "") return "127.0.0.1";
   if (host === "::") return "[::1]";
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** A positive whole number from an environment variable; `fallback` when unset. */
+function countFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new AppError("INVALID_CONFIG", `${name} must be a whole number of at least 1 (got ${JSON.stringify(raw)})`, { hint: `Unset it for the default of ${fallback}.` });
+  }
+  return value;
 }

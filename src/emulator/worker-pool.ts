@@ -7,6 +7,10 @@
  *
  * Scaling is re-evaluated on events only (a job queued or released, a worker
  * ready or gone, an endpoint changed), coalesced per endpoint in a microtask.
+ *
+ * At most `maxProcesses` worker processes run at once across all endpoints
+ * (docs/limits.md, Emulator bounds): past it, wanted workers wait (their jobs
+ * stay queued) until another process exits, with one warning per endpoint.
  */
 import type { Logger } from "../shared/logger.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint-store.js";
@@ -40,8 +44,13 @@ export interface WorkerPoolOptions extends SpawnSettings {
   runtime: { execPath: string; cliEntry: string };
   onWorkerLog?: (line: WorkerLogLine) => void;
   workerLogPrefix?: (endpoint: { id: string; name: string }) => string;
+  /** Worker processes running at once, all endpoints together. Default DEFAULT_MAX_WORKER_PROCESSES. */
+  maxProcesses?: number;
   now?: () => number;
 }
+
+/** Default of WorkerPoolOptions.maxProcesses. */
+export const DEFAULT_MAX_WORKER_PROCESSES = 16;
 
 interface EndpointRuntime {
   workers: Set<PoolWorker>;
@@ -60,6 +69,9 @@ export class WorkerPool {
   private readonly runtimes = new Map<string, EndpointRuntime>();
   private readonly byId = new Map<string, PoolWorker>();
   private readonly pending = new Set<string>();
+  /** Endpoints that wanted more workers than the process cap allowed (warned once, re-planned when a process exits). */
+  private readonly throttled = new Set<string>();
+  private readonly maxProcesses: number;
   private readonly now: () => number;
   private closing = false;
   /** Load-balanced request routing over this pool's ready workers. */
@@ -67,6 +79,7 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.now = options.now ?? Date.now;
+    this.maxProcesses = Math.max(1, options.maxProcesses ?? DEFAULT_MAX_WORKER_PROCESSES);
     this.lb = new LbRouter({
       workersOf: (endpointId) => this.runtimes.get(endpointId)?.workers ?? new Set(),
       isFresh: (worker) => worker.version === this.options.endpoints.get(worker.endpointId)?.version,
@@ -158,6 +171,7 @@ export class WorkerPool {
   async deleteEndpoint(endpointId: string): Promise<void> {
     const rt = this.runtimes.get(endpointId);
     this.lb.rejectWaiters(endpointId, 404, `endpoint ${endpointId} was deleted`);
+    this.throttled.delete(endpointId);
     for (const worker of [...this.byId.values()]) if (worker.endpointId === endpointId && worker.kind === "external") this.byId.delete(worker.id);
     if (!rt) return;
     clearTimeout(rt.backoffTimer);
@@ -212,7 +226,10 @@ export class WorkerPool {
       if (worker) void this.stop(worker, worker.version !== record.version ? "the endpoint's settings changed" : "the endpoint is above workers.max");
     }
     for (const worker of live) if (!worker.stopping && !this.isBusy(worker) && worker.phase !== "initializing") this.armIdleTimer(worker);
-    if (plan.start <= 0) return;
+    if (plan.start <= 0) {
+      this.throttled.delete(endpointId);
+      return;
+    }
     const wait = rt.crashes.waitMs(this.now());
     if (wait > 0) {
       rt.backoffTimer ??= setTimeout(() => {
@@ -221,7 +238,27 @@ export class WorkerPool {
       }, wait);
       return;
     }
-    for (let i = 0; i < plan.start; i++) this.start(record, rt);
+    const room = this.maxProcesses - this.launchedCount();
+    const start = Math.min(plan.start, Math.max(0, room));
+    if (start < plan.start) {
+      if (!this.throttled.has(endpointId)) {
+        this.throttled.add(endpointId);
+        this.logger(record).warn(
+          `${plan.start - start} more worker(s) wanted, but ${this.maxProcesses} worker processes already run (the emulator's cap); ` +
+            "they start as others exit. Raise FLASH_EMULATOR_MAX_WORKERS to run more at once.",
+        );
+      }
+    } else {
+      this.throttled.delete(endpointId);
+    }
+    for (let i = 0; i < start; i++) this.start(record, rt);
+  }
+
+  /** Worker processes launched and not yet gone, all endpoints together. */
+  private launchedCount(): number {
+    let n = 0;
+    for (const rt of this.runtimes.values()) n += rt.workers.size;
+    return n;
   }
 
   private start(record: EndpointRecord, rt: EndpointRuntime): void {
@@ -380,9 +417,11 @@ export class WorkerPool {
   private forget(worker: PoolWorker): void {
     clearTimeout(worker.idleTimer);
     worker.health?.stop();
-    this.runtimes.get(worker.endpointId)?.workers.delete(worker);
+    const removed = this.runtimes.get(worker.endpointId)?.workers.delete(worker) ?? false;
     if (this.byId.get(worker.id) === worker) this.byId.delete(worker.id);
     this.options.stops.forget(worker.id);
+    // A process slot came free: endpoints held back by the cap may start one now.
+    if (removed) for (const endpointId of this.throttled) this.evaluate(endpointId);
   }
 
   private pruneExternal(): void {

@@ -5,13 +5,15 @@
  * `ping/{workerId}` and `job-stop/{workerId}`. Bodies are JSON whatever the
  * Content-Type says; the key is the raw worker key (RUNPOD_AI_API_KEY).
  */
+import { Readable } from "node:stream";
 import type { Context } from "koa";
 import type { JobDoneBody } from "../runpod/wire-types.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { isRecord } from "../shared/is-record.js";
-import { BODY_LIMITS, readJson } from "./http-body.js";
+import { formatBytes } from "../shared/byte-budget.js";
+import { BODY_LIMITS, readJsonBody, type JsonBodyBytes } from "./http-body.js";
 import { HttpError } from "./http-error.js";
-import { toWorkerJob } from "./job-record.js";
+import { workerJobParts, type JobRecord } from "./job-record.js";
 import { clampedQuery, onClientGone, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
 
 /** The `{operation}` segments served by handleWorkerRoute. */
@@ -44,26 +46,32 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
         ctx.status = 204;
         return;
       }
-      ctx.body = batch ? jobs.map(toWorkerJob) : toWorkerJob(jobs[0]!);
+      // Written piece by piece around each input's bytes as submitted: an input is never serialised or copied again.
+      const parts = batch ? [Buffer.from("["), ...jobs.flatMap((job, i) => (i > 0 ? [Buffer.from(","), ...workerJobParts(job)] : workerJobParts(job))), Buffer.from("]")] : workerJobParts(jobs[0]!);
+      ctx.type = "application/json";
+      ctx.length = parts.reduce((n, part) => n + part.length, 0);
+      ctx.body = Readable.from(parts);
       return;
     }
     case "job-done": {
       requireMethod(ctx, "POST");
-      const body = await readJson(ctx.req, BODY_LIMITS.jobDone, {});
-      if (!isRecord(body)) throw new HttpError(400, "job-done body must be a JSON object");
       const job = app.jobs.get(endpointId, jobId!);
+      const { value: body, parsedBytes } = await readResult(ctx, app, job, workerId);
+      if (!isRecord(body)) throw new HttpError(400, "job-done body must be a JSON object");
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
-      const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true");
+      const outcome = app.jobs.complete(job, workerId, body as JobDoneBody, queryParam(ctx, "isStream") === "true", parsedBytes);
+      if (outcome === "full") throw new HttpError(429, "the emulator's job memory is full; retry the progress update later", undefined, { retryAfterSeconds: 1 });
       if (outcome === "done" && body.stopPod === true) app.pool.drainAfterJob(worker);
       ctx.body = {};
       return;
     }
     case "job-stream": {
       requireMethod(ctx, "POST");
-      const body = await readJson(ctx.req, BODY_LIMITS.jobStream, {});
+      const { value: body, parsedBytes } = await readJsonBody(ctx.req, BODY_LIMITS.jobStream, {}, { inFlightBudget: false });
       const job = app.jobs.get(endpointId, jobId!);
       if (!job) throw new HttpError(404, `job ${jobId} not found`);
-      app.jobs.appendChunk(job, workerId, isRecord(body) && "output" in body ? body.output : body);
+      const added = app.jobs.appendChunk(job, workerId, isRecord(body) && "output" in body ? body.output : body, parsedBytes);
+      if (added === "full") throw new HttpError(429, "the emulator's job memory is full; retry the stream chunk later", undefined, { retryAfterSeconds: 1 });
       ctx.body = {};
       return;
     }
@@ -92,5 +100,27 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     }
     default:
       throw new HttpError(404, `route not found: ${ctx.method} ${ctx.path}`);
+  }
+}
+
+/**
+ * Reads a job-done body. One that cannot be taken (over the result limit,
+ * not JSON, nested too deep) fails its job at once with an error saying why,
+ * instead of leaving it to run into its timeout; the worker gets the 4xx.
+ */
+async function readResult(ctx: Context, app: EmulatorContext, job: JobRecord | undefined, workerId: string): Promise<JsonBodyBytes> {
+  try {
+    return await readJsonBody(ctx.req, BODY_LIMITS.jobDone, {}, { inFlightBudget: false });
+  } catch (error) {
+    if (job && error instanceof HttpError) {
+      const declared = Number(ctx.get("content-length"));
+      const size = Number.isFinite(declared) && declared > 0 ? `${formatBytes(declared)}, ` : "";
+      const why =
+        error.status === 413
+          ? `the job's result (${size}over the limit of ${formatBytes(BODY_LIMITS.jobDone)} for a job result) was refused: Runpod refuses results this large too; return large data by reference (upload it and return its URL)`
+          : `the job's result was refused: ${error.message}`;
+      app.jobs.fail(job, workerId, why);
+    }
+    throw error;
   }
 }

@@ -12,6 +12,8 @@
 import Router from "@koa/router";
 import Koa from "koa";
 import type { Middleware } from "koa";
+import { ByteBudget } from "../shared/byte-budget.js";
+import { MAX_JSON_DEPTH } from "../shared/body-limits.js";
 import { AppError, hasCode, isAppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { readPackageVersion } from "../shared/package-info.js";
@@ -33,6 +35,8 @@ import { formatIssue } from "./route-table.js";
 
 /** The default request body limit: 10 MB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** The default budget of request bodies held at once (docs/limits.md, Memory bounds): 64 MB. */
+export const DEFAULT_BODY_MEMORY_BYTES = 64 * 1024 * 1024;
 
 /** Options of {@link createDevApp}. */
 export interface DevAppOptions {
@@ -47,6 +51,12 @@ export interface DevAppOptions {
    * @default DEFAULT_BODY_LIMIT_BYTES (10 MB)
    */
   bodyLimitBytes?: number;
+  /**
+   * Bytes of request bodies held at once, by all requests together; a body
+   * that does not fit is answered 503 with Retry-After (never read).
+   * @default DEFAULT_BODY_MEMORY_BYTES (64 MB)
+   */
+  bodyMemoryBytes?: number;
   /**
    * Deepest accepted JSON nesting.
    * @default 512
@@ -87,6 +97,12 @@ type Handler = (ctx: DevContext) => Promise<void> | void;
  * since it points into flash-ts rather than at anything the user can fix.
  */
 function logAppError(logger: Logger, err: unknown, ctx: DevContext | undefined): void {
+  // The boundary never reports errors of a request whose client left; what arrives here for one
+  // is Koa noticing the broken connection (a body cut off mid-way): worth a debug line, no more.
+  if (ctx && (ctx.state.clientGone || ctx.req.socket?.destroyed === true)) {
+    logger.debug(`Client left during ${ctx.method} ${ctx.path} (request ${ctx.state.requestId}): ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
   const where = ctx ? ` on ${ctx.method} ${ctx.path} (request ${ctx.state.requestId})` : "";
   const stackOf = (e: unknown): string => (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
   const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -182,7 +198,8 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
       routes,
       invoker: options.invoker,
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-      maxJsonDepth: options.maxJsonDepth ?? 512,
+      bodyBudget: new ByteBudget(options.bodyMemoryBytes ?? DEFAULT_BODY_MEMORY_BYTES),
+      maxJsonDepth: options.maxJsonDepth ?? MAX_JSON_DEPTH,
     }),
   );
   return app;

@@ -29,11 +29,14 @@ function headersFor(ctx: DevContext, error: AppError): void {
     const allow = error.details?.allow;
     if (Array.isArray(allow)) ctx.set("Allow", allow.map(String).join(", "));
   }
-  if (error.code === "RELOAD_TIMEOUT" || error.code === "SERVICE_UNAVAILABLE") ctx.set("Retry-After", "1");
-  // The rest of an oversized body is unread. With Connection: close, Node
-  // destroys the socket once the 413 is written instead of reading (and
-  // discarding) an upload of any size to keep the connection alive.
-  if (error.code === "BODY_TOO_LARGE") ctx.set("Connection", "close");
+  if (error.code === "RELOAD_TIMEOUT" || error.code === "SERVICE_UNAVAILABLE") {
+    const seconds = error.details?.retryAfterSeconds;
+    ctx.set("Retry-After", typeof seconds === "number" ? String(seconds) : "1");
+  }
+  // The rest of an oversized (or refused) body is unread. With Connection:
+  // close, Node destroys the socket once the answer is written instead of
+  // reading (and discarding) an upload of any size to keep the connection alive.
+  if (error.code === "BODY_TOO_LARGE" || error.details?.bodyUnread === true) ctx.set("Connection", "close");
 }
 
 /** Creates the error boundary. It must be the first middleware. */

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
+import type { ByteBudget } from "../shared/byte-budget.js";
 import { AppError } from "../shared/errors.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { toJsonText } from "./dev-context.js";
@@ -18,6 +19,8 @@ export interface FunctionRoutesOptions {
   routes: RouteTable;
   invoker: FunctionInvoker;
   bodyLimitBytes: number;
+  /** Request bodies held at once, shared by all requests. */
+  bodyBudget: ByteBudget;
   maxJsonDepth: number;
 }
 
@@ -64,7 +67,7 @@ function respond(ctx: DevContext, kind: "QB" | "LB", output: unknown, jobId: str
 
 /** The middleware serving function routes; it answers every request that reaches it. */
 export function functionRoutes(options: FunctionRoutesOptions): Middleware<DevState> {
-  const bodyOptions = { limit: options.bodyLimitBytes, maxDepth: options.maxJsonDepth };
+  const bodyOptions = { limit: options.bodyLimitBytes, maxDepth: options.maxJsonDepth, budget: options.bodyBudget };
   return async (ctx) => {
     const signal = ctx.state.signal;
     // Waits only for reloads that may change this path's routes.
@@ -85,10 +88,12 @@ export function functionRoutes(options: FunctionRoutesOptions): Middleware<DevSt
     }
     const { route } = found.route;
     ctx.state.endpointName = route.endpointName;
+    // The body's bytes count against the budget until the response is done (the input lives that long).
+    const readOptions = { ...bodyOptions, heldUntil: ctx.res };
     const input =
       route.kind === "QB"
-        ? await readQbInput(ctx.req, bodyOptions)
-        : await readLbInput(ctx.req, route.method, ctx.querystring, found.params, bodyOptions);
+        ? await readQbInput(ctx.req, readOptions)
+        : await readLbInput(ctx.req, route.method, ctx.querystring, found.params, readOptions);
     // Errors propagate as they are: the invoker throws AppErrors by contract,
     // and anything else is a bug the boundary turns into 500 INTERNAL.
     const result = await options.invoker.invoke(route.entry, input, {

@@ -1,5 +1,5 @@
 /** The dev server: Koa app factory, swappable route table, listener, banner. */
-export { createDevApp, DEFAULT_BODY_LIMIT_BYTES } from "./create-dev-app.js";
+export { createDevApp, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES } from "./create-dev-app.js";
 export type { DevAppOptions } from "./create-dev-app.js";
 export type { DevState, DevContext } from "./dev-context.js";
 export type { FunctionInvoker, InvokeContext, InvokeResult } from "./invoker.js";

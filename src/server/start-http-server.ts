@@ -7,6 +7,8 @@ import { createServer } from "node:http";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { requestTimeoutOptions } from "../shared/body-limits.js";
+import type { RequestTimeouts } from "../shared/body-limits.js";
 import { AppError } from "../shared/errors.js";
 
 /** Anything with Koa's `callback()`. */
@@ -26,6 +28,11 @@ export interface HttpServerOptions {
    * @default 3000
    */
   closeGraceMs?: number;
+  /**
+   * How long a client may take to send its request (headers, then body).
+   * @default REQUEST_TIMEOUTS (docs/limits.md, Slow clients)
+   */
+  requestTimeouts?: RequestTimeouts;
 }
 
 /** A listening server. */
@@ -69,7 +76,7 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Ap
 
 /** Starts an HTTP server for `app` and resolves once it listens. */
 export function startHttpServer(app: RequestHandlerFactory, options: HttpServerOptions): Promise<StartedHttpServer> {
-  const server = createServer(app.callback() as RequestListener);
+  const server = createServer(requestTimeoutOptions(options.requestTimeouts), app.callback() as RequestListener);
   return new Promise<StartedHttpServer>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, options.host, options.port));
     server.once("error", onError);

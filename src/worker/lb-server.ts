@@ -11,9 +11,12 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { AppError, toErrorBody } from "../shared/errors.js";
+import { RUNPOD_LIMITS, requestTimeoutOptions } from "../shared/body-limits.js";
+import { ByteBudget } from "../shared/byte-budget.js";
+import { AppError, isAppError, toErrorBody } from "../shared/errors.js";
 import type { ErrorCode } from "../shared/errors.js";
 import { parseFunctionRequest } from "../shared/function-protocol.js";
+import { readJsonRequest } from "../shared/request-body.js";
 import type { FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
 import type { Logger } from "../shared/logger.js";
 
@@ -21,8 +24,10 @@ import type { Logger } from "../shared/logger.js";
 // loads Node's internal undici (~40 ms of cold start) for exports we never use.
 const { createServer } = process.getBuiltinModule("node:http");
 
-/** Default request body limit (bytes). */
-export const LB_BODY_LIMIT = 30 * 1024 * 1024;
+/** Default request body limit (bytes): Runpod's limit for load-balanced requests. */
+export const LB_BODY_LIMIT = RUNPOD_LIMITS.loadBalanced;
+/** Default budget of request bodies held at once (docs/limits.md, Memory bounds). */
+export const LB_BODY_BUDGET = 4 * LB_BODY_LIMIT;
 
 export interface LbServerOptions {
   port: number;
@@ -32,6 +37,8 @@ export interface LbServerOptions {
   /** A second port that serves only the health check (PORT_HEALTH), if different from `port`. */
   healthPort?: number;
   bodyLimit?: number;
+  /** Request bodies held at once, in bytes; past it requests get 503 with Retry-After. Default LB_BODY_BUDGET. */
+  bodyBudget?: number;
   execute(request: FunctionRequest, options: { signal: AbortSignal }): Promise<FunctionResponse>;
   logger: Logger;
 }
@@ -55,33 +62,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string, close = false): void {
-  if (close) res.setHeader("connection", "close");
-  const error = new AppError(code, message);
-  sendJson(res, error.status, toErrorBody(error));
+  sendAppError(res, new AppError(code, message), close);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) {
-      resolve("too-large");
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.pause();
-        resolve("too-large");
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
+function sendAppError(res: ServerResponse, error: AppError, close = false): void {
+  if (close) res.setHeader("connection", "close");
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === "number") res.setHeader("retry-after", String(retryAfter));
+  sendJson(res, error.status, toErrorBody(error));
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -106,6 +94,7 @@ export async function startLbServer(options: LbServerOptions): Promise<LbServer>
   const { logger } = options;
   const healthPath = options.healthPath ?? "/ping";
   const limit = options.bodyLimit ?? LB_BODY_LIMIT;
+  const budget = new ByteBudget(options.bodyBudget ?? LB_BODY_BUDGET);
   let state: "initialising" | "ready" | "closing" = "initialising";
   let active = 0;
   let onIdle: (() => void) | undefined;
@@ -118,13 +107,15 @@ export async function startLbServer(options: LbServerOptions): Promise<LbServer>
 
   async function execute(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (state === "closing") return sendError(res, "SERVICE_UNAVAILABLE", "the worker is shutting down");
-    const body = await readBody(req, limit);
-    if (body === "too-large") return sendError(res, "BODY_TOO_LARGE", `the request body is over ${limit} bytes`, true);
     let request: FunctionRequest;
     try {
-      request = parseFunctionRequest(JSON.parse(body.toString("utf8")));
+      const { body } = await readJsonRequest(req, { limit, budget, heldUntil: res });
+      request = parseFunctionRequest(body.present ? body.value : undefined);
     } catch (error) {
-      return error instanceof SyntaxError ? sendError(res, "INVALID_JSON", `the body is not valid JSON: ${error.message}`) : sendError(res, "INVALID_INPUT", (error as Error).message);
+      if (!isAppError(error)) return sendError(res, "INVALID_INPUT", (error as Error).message);
+      // The caller left mid-body: nobody to answer.
+      if (error.details?.clientClosed === true) return void res.destroy();
+      return sendAppError(res, error, error.details?.bodyUnread === true);
     }
     // The caller went away: stop waiting (and abort its nested calls).
     const controller = new AbortController();
@@ -157,7 +148,8 @@ export async function startLbServer(options: LbServerOptions): Promise<LbServer>
     sendError(res, "ROUTE_NOT_FOUND", `no route ${req.method} ${path} (this worker serves POST /execute and GET ${healthPath})`);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handle);
+  // Bounded time to send a request (the answer may take as long as the function runs).
+  const server = createServer({ keepAliveTimeout: 65_000, ...requestTimeoutOptions() }, handle);
   await listen(server, options.port, options.host);
   const port = (server.address() as AddressInfo).port;
 

@@ -12,6 +12,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Agent } from "undici";
+import { RUNPOD_LIMITS } from "../shared/body-limits.js";
+import { formatBytes } from "../shared/byte-budget.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
@@ -111,9 +113,9 @@ export interface PlatformClient {
   takeJobs(max: number, jobInProgress: boolean, signal: AbortSignal): Promise<TakeResult>;
   /** Posts a final result (a JSON body) to job-done. Resolves false if it could not be delivered. */
   postResult(jobId: string, body: string, isStream: boolean): Promise<boolean>;
-  /** Posts a progress update for a running job. */
+  /** Posts a progress update for a running job. Throws AppError BODY_TOO_LARGE past Runpod's result limit. */
   postProgress(jobId: string, output: unknown): Promise<boolean>;
-  /** Posts one stream chunk. */
+  /** Posts one stream chunk. Throws AppError BODY_TOO_LARGE past Runpod's limit per chunk. */
   postStreamChunk(jobId: string, output: unknown): Promise<boolean>;
   /** Heartbeat with the ids of jobs in progress. Never rejects. */
   ping(jobIds: readonly string[]): Promise<void>;
@@ -145,6 +147,20 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Refuses a body Runpod would refuse (docs/limits.md, Payload limits), so the
+ * handler learns it at once instead of the post failing after the fact.
+ */
+function checkSize(body: string, limit: number, what: string): void {
+  const size = Buffer.byteLength(body);
+  if (size > limit) {
+    throw new AppError("BODY_TOO_LARGE", `${what} is ${formatBytes(size)}, over Runpod's limit of ${formatBytes(limit)}`, {
+      hint: "Send less at a time, or pass large data by reference (upload it and send its URL).",
+      details: { sizeBytes: size, limitBytes: limit },
+    });
   }
 }
 
@@ -262,8 +278,9 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
       return post(appendQuery(jobUrl(config.jobDoneTemplate, jobId), `isStream=${isStream}`), body, jobId, "job-done");
     },
 
-    postProgress(jobId, output) {
+    async postProgress(jobId, output) {
       const body = JSON.stringify({ status: "IN_PROGRESS", output: output === undefined ? null : output });
+      checkSize(body, RUNPOD_LIMITS.jobResult, "a progress update");
       return post(appendQuery(jobUrl(config.jobDoneTemplate, jobId), "isStream=false"), body, jobId, "progress update");
     },
 
@@ -274,6 +291,7 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
         return false;
       }
       const body = JSON.stringify({ output: output === undefined ? null : output });
+      checkSize(body, RUNPOD_LIMITS.streamChunk, "a stream chunk");
       // Stream chunks carry isStream=false, as runpod-python sends them (D.7).
       return post(appendQuery(jobUrl(config.streamTemplate, jobId), "isStream=false"), body, jobId, "stream chunk");
     },

@@ -10,6 +10,8 @@
  * close() drains: no more takes, in-flight jobs finish and are posted.
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { RUNPOD_LIMITS } from "../shared/body-limits.js";
+import { formatBytes } from "../shared/byte-budget.js";
 import type { Logger } from "../shared/logger.js";
 import type { JobContext, JobOutcome, JobResultBody, JobRunner } from "./job-runner.js";
 import type { PlatformClient, WorkerJob } from "./platform-client.js";
@@ -48,13 +50,26 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** The JSON text of a result body; a body JSON cannot carry becomes an error. */
+/**
+ * The JSON text of a result body. A body JSON cannot carry, or one over
+ * Runpod's limit for a job result (docs/limits.md, Payload limits), becomes
+ * an error saying so: the platform would refuse the post, and the job would
+ * then hang until its execution timeout.
+ */
 function serializeBody(body: JobResultBody): string {
+  let text: string;
   try {
-    return JSON.stringify(body);
+    text = JSON.stringify(body);
   } catch (error) {
     return JSON.stringify({ error: `the job's result cannot be sent as JSON: ${errorMessage(error)}` });
   }
+  const size = Buffer.byteLength(text);
+  if (size <= RUNPOD_LIMITS.jobResult) return text;
+  return JSON.stringify({
+    error:
+      `the job's result is ${formatBytes(size)}, over Runpod's limit of ${formatBytes(RUNPOD_LIMITS.jobResult)} for a job result; ` +
+      "return large data by reference (upload it and return its URL)",
+  });
 }
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {

@@ -14,6 +14,7 @@ import type { FunctionInvoker, InvokeContext, InvokeResult } from "../../src/ser
 import { RouteTable } from "../../src/server/route-table.js";
 import type { RouteTableOptions } from "../../src/server/route-table.js";
 import { startHttpServer } from "../../src/server/start-http-server.js";
+import type { RequestTimeouts } from "../../src/shared/body-limits.js";
 import type { RequestLogRecord } from "../../src/server/request-log.js";
 
 function spec(name: string, kind: "QB" | "LB"): ResourceSpec {
@@ -130,6 +131,10 @@ export interface TestServerOptions extends Partial<Omit<DevAppOptions, "routes" 
   table?: RouteTableOptions;
   /** Record request lines instead of logging them. */
   recordRequests?: boolean;
+  /** Where the server logs (default: a memory logger at debug level, as `logger`). */
+  logger?: Logger;
+  /** The server's request timeouts (default: the shared ones). */
+  requestTimeouts?: RequestTimeouts;
 }
 
 /** Starts the real app on 127.0.0.1:0 with a fake invoker. */
@@ -139,15 +144,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const invoker = new FakeInvoker();
   const logger = createMemoryLogger("debug");
   const records: RequestLogRecord[] = [];
-  const { manifest: _m, table: _t, recordRequests, ...appOptions } = options;
+  const { manifest: _m, table: _t, recordRequests, logger: appLogger, requestTimeouts, ...appOptions } = options;
   const app = createDevApp({
     ...appOptions,
     routes,
     invoker,
-    logger,
+    logger: appLogger ?? logger,
     ...(recordRequests ? { onRequestLog: (r: RequestLogRecord) => records.push(r) } : {}),
   });
-  const server = await startHttpServer(app, { host: "127.0.0.1", port: 0, closeGraceMs: 200 });
+  const server = await startHttpServer(app, { host: "127.0.0.1", port: 0, closeGraceMs: 200, ...(requestTimeouts ? { requestTimeouts } : {}) });
   const doFetch = (path: string, init?: RequestInit): Promise<Response> => fetch(`${server.url}${path}`, init);
   return {
     url: server.url,

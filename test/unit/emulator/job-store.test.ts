@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { takeStreamChunks, toJobState, type JobRecord } from "../../../src/emulator/job-record.js";
-import { JobStore, type JobStoreHooks } from "../../../src/emulator/job-store.js";
+import { jobInput, takeStreamChunks, toJobState, type JobRecord } from "../../../src/emulator/job-record.js";
+import { HttpError } from "../../../src/emulator/http-error.js";
+import { JOB_OVERHEAD_BYTES, JobStore, type JobStoreHooks } from "../../../src/emulator/job-store.js";
 
 const EP = "abcdefghijklmn";
 
-function createStore(executionTimeout = 0) {
+function createStore(executionTimeout = 0, memoryBytes?: number) {
   const events: string[] = [];
   const hooks: JobStoreHooks = {
     queued: (ep) => events.push(`queued ${ep}`),
@@ -13,7 +14,12 @@ function createStore(executionTimeout = 0) {
     stop: (worker, job) => events.push(`stop ${worker} ${job}`),
     terminal: (job) => events.push(`terminal ${job.id} ${job.status}`),
   };
-  const store = new JobStore({ hooks, executionTimeout: () => executionTimeout, retention: { runMs: 60_000, runsyncMs: 10_000 } });
+  const store = new JobStore({
+    hooks,
+    executionTimeout: () => executionTimeout,
+    retention: { runMs: 60_000, runsyncMs: 10_000 },
+    ...(memoryBytes !== undefined ? { memoryBytes } : {}),
+  });
   return { store, events };
 }
 
@@ -28,7 +34,7 @@ describe("JobStore", () => {
   it("hands a submitted job straight to a held job-take", async () => {
     const { store, events } = createStore();
     const take = store.take(EP, "w1", 1, 30_000);
-    const job = store.submit(EP, { input: { a: 1 } }, false);
+    const job = store.submit(EP, { input: jobInput({ a: 1 }) }, false);
     expect(await take.jobs).toEqual([job]);
     expect(job.status).toBe("IN_PROGRESS");
     expect(job.workerId).toBe("w1");
@@ -39,7 +45,7 @@ describe("JobStore", () => {
 
   it("queues when no worker waits, and asks for scale-up", async () => {
     const { store, events } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     expect(job.status).toBe("IN_QUEUE");
     expect(events).toEqual([`queued ${EP}`]);
     const batch = store.take(EP, "w1", 5, 30_000);
@@ -57,8 +63,8 @@ describe("JobStore", () => {
 
   it("completes, fails on an error body, and records progress", () => {
     const { store, events } = createStore();
-    const a = store.submit(EP, { input: 1 }, false);
-    const b = store.submit(EP, { input: 2 }, false);
+    const a = store.submit(EP, { input: jobInput(1) }, false);
+    const b = store.submit(EP, { input: jobInput(2) }, false);
     void store.take(EP, "w1", 2, 0);
     expect(store.complete(a, "w1", { status: "IN_PROGRESS", output: { pct: 50 } }, false)).toBe("progress");
     expect(toJobState(a, Date.now())).toMatchObject({ status: "IN_PROGRESS", output: { pct: 50 } });
@@ -75,7 +81,7 @@ describe("JobStore", () => {
 
   it("ignores results from a worker the job is not assigned to", () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     expect(store.complete(job, "w2", { output: 1 }, false)).toBe("ignored");
     expect(job.status).toBe("IN_PROGRESS");
@@ -84,10 +90,10 @@ describe("JobStore", () => {
 
   it("cancels queued jobs without delivering them, and tells the worker about running ones", async () => {
     const { store, events } = createStore();
-    const queued = store.submit(EP, { input: 1 }, false);
+    const queued = store.submit(EP, { input: jobInput(1) }, false);
     store.cancel(queued);
     expect(queued.status).toBe("CANCELLED");
-    const running = store.submit(EP, { input: 2 }, false);
+    const running = store.submit(EP, { input: jobInput(2) }, false);
     expect(await store.take(EP, "w1", 5, 0).jobs).toEqual([running]);
     store.cancel(running);
     expect(running.status).toBe("CANCELLED");
@@ -98,7 +104,7 @@ describe("JobStore", () => {
 
   it("times a running job out as TIMED_OUT and tells the worker to stop it", () => {
     const { store, events } = createStore(5000);
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     vi.advanceTimersByTime(4999);
     expect(job.status).toBe("IN_PROGRESS");
@@ -110,7 +116,7 @@ describe("JobStore", () => {
 
   it("never fires an execution timer above Node's 2^31-1 ms limit at once (an endpoint persisted with a huge timeout)", () => {
     const { store } = createStore(3_000_000_000);
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     vi.advanceTimersByTime(60_000);
     expect(job.status).toBe("IN_PROGRESS");
@@ -119,11 +125,11 @@ describe("JobStore", () => {
 
   it("shows workerId on every ended job, \"\" when no worker took it (contract checklist F)", () => {
     const { store } = createStore();
-    const queued = store.submit(EP, { input: 1 }, false);
+    const queued = store.submit(EP, { input: jobInput(1) }, false);
     expect(toJobState(queued, Date.now())).not.toHaveProperty("workerId");
     store.cancel(queued);
     expect(toJobState(queued, Date.now())).toMatchObject({ status: "CANCELLED", workerId: "" });
-    const ran = store.submit(EP, { input: 2 }, false);
+    const ran = store.submit(EP, { input: jobInput(2) }, false);
     void store.take(EP, "w1", 1, 0);
     store.complete(ran, "w1", { error: "x" }, false);
     expect(toJobState(ran, Date.now())).toMatchObject({ status: "FAILED", workerId: "w1" });
@@ -134,7 +140,7 @@ describe("JobStore", () => {
 
   it("lets policy.executionTimeout override the endpoint timeout", () => {
     const { store } = createStore(0);
-    const job = store.submit(EP, { input: 1, policy: { executionTimeout: 100 } }, false);
+    const job = store.submit(EP, { input: jobInput(1), policy: { executionTimeout: 100 } }, false);
     void store.take(EP, "w1", 1, 0);
     vi.advanceTimersByTime(100);
     expect(job.status).toBe("TIMED_OUT");
@@ -143,7 +149,7 @@ describe("JobStore", () => {
 
   it("retries FAILED and TIMED_OUT jobs with the same id, and only those", async () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     expect(store.retry(job)).toBe(false);
     store.complete(job, "w1", { error: "x" }, false);
@@ -156,7 +162,7 @@ describe("JobStore", () => {
 
   it("never hands out a job twice when it failed in the queue and was retried", async () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     expect(store.purge(EP, "FAILED", "workers keep crashing")).toBe(1);
     store.retry(job);
     const taken = await store.take(EP, "w1", 10, 0).jobs;
@@ -166,10 +172,10 @@ describe("JobStore", () => {
 
   it("purges only queued jobs", async () => {
     const { store } = createStore();
-    const running = store.submit(EP, { input: 1 }, false);
+    const running = store.submit(EP, { input: jobInput(1) }, false);
     await store.take(EP, "w1", 1, 0).jobs;
-    store.submit(EP, { input: 2 }, false);
-    store.submit(EP, { input: 3 }, false);
+    store.submit(EP, { input: jobInput(2) }, false);
+    store.submit(EP, { input: jobInput(3) }, false);
     expect(store.purge(EP)).toBe(2);
     expect(running.status).toBe("IN_PROGRESS");
     expect(store.counters(EP).inQueue).toBe(0);
@@ -178,7 +184,7 @@ describe("JobStore", () => {
 
   it("deletes a job when its TTL passes, in any state", () => {
     const { store, events } = createStore();
-    const job = store.submit(EP, { input: 1, policy: { ttl: 10_000 } }, false);
+    const job = store.submit(EP, { input: jobInput(1), policy: { ttl: 10_000 } }, false);
     void store.take(EP, "w1", 1, 0);
     vi.advanceTimersByTime(10_000);
     expect(store.get(EP, job.id)).toBeUndefined();
@@ -190,8 +196,8 @@ describe("JobStore", () => {
 
   it("forgets ended jobs after their retention (runsync sooner than run)", () => {
     const { store } = createStore();
-    const run = store.submit(EP, { input: 1 }, false);
-    const sync = store.submit(EP, { input: 2 }, true);
+    const run = store.submit(EP, { input: jobInput(1) }, false);
+    const sync = store.submit(EP, { input: jobInput(2) }, true);
     void store.take(EP, "w1", 2, 0);
     store.complete(run, "w1", { output: 1 }, false);
     store.complete(sync, "w1", { output: 2 }, false);
@@ -205,7 +211,7 @@ describe("JobStore", () => {
 
   it("wakes waiters on change and resolves them at the timeout otherwise", async () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     const terminal = (j: JobRecord) => j.status === "COMPLETED";
     const early = store.waitFor(job, 60_000, terminal);
     const late = store.waitFor(job, 1000, terminal);
@@ -221,7 +227,7 @@ describe("JobStore", () => {
 
   it("fails the jobs of a worker that went away", () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     expect(store.failWorkerJobs("w1", "worker w1 exited with code 1 while running the job")).toBe(1);
     expect(job).toMatchObject({ status: "FAILED", error: "worker w1 exited with code 1 while running the job" });
@@ -230,7 +236,7 @@ describe("JobStore", () => {
 
   it("fails open jobs and forgets all jobs when the endpoint is deleted", () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     store.dropEndpoint(EP, "endpoint deleted");
     expect(job).toMatchObject({ status: "FAILED", error: "endpoint deleted", deleted: true });
     expect(store.get(EP, job.id)).toBeUndefined();
@@ -241,7 +247,7 @@ describe("JobStore", () => {
 describe("stream chunks", () => {
   it("delivers each chunk once, and a non-streamed result as one final chunk", () => {
     const { store } = createStore();
-    const job = store.submit(EP, { input: 1 }, false);
+    const job = store.submit(EP, { input: jobInput(1) }, false);
     void store.take(EP, "w1", 1, 0);
     store.appendChunk(job, "w1", "a");
     store.appendChunk(job, "w1", "b");
@@ -250,11 +256,100 @@ describe("stream chunks", () => {
     store.complete(job, "w1", { output: ["a", "b"] }, true);
     expect(takeStreamChunks(job, true)).toEqual([]);
 
-    const plain = store.submit(EP, { input: 2 }, false);
+    const plain = store.submit(EP, { input: jobInput(2) }, false);
     void store.take(EP, "w1", 1, 0);
     store.complete(plain, "w1", { output: 42 }, false);
     expect(takeStreamChunks(plain, true)).toEqual([{ output: 42 }]);
     expect(takeStreamChunks(plain, true)).toEqual([]);
+    store.close();
+  });
+});
+
+describe("job memory", () => {
+  const KB = 1024;
+  /** An input counted as `kb` KB (plus the per-job overhead). */
+  const sized = (kb: number) => ({ json: Buffer.from('"x"'), bytes: kb * KB - JOB_OVERHEAD_BYTES });
+  const refusal = (run: () => unknown): HttpError | undefined => {
+    try {
+      run();
+    } catch (e) {
+      return e as HttpError;
+    }
+    return undefined;
+  };
+
+  it("drops a completed or cancelled job's input at once, and keeps a failed one's for /retry", () => {
+    const { store } = createStore(0, 100 * KB);
+    const done = store.submit(EP, { input: sized(10) }, true);
+    const failed = store.submit(EP, { input: sized(10) }, true);
+    const cancelled = store.submit(EP, { input: sized(10) }, false);
+    void store.take(EP, "w1", 2, 0);
+    expect(store.memory.usedBytes).toBe(30 * KB);
+    store.complete(done, "w1", { output: 1 }, false, 100);
+    store.complete(failed, "w1", { error: "boom" }, false, 100);
+    store.cancel(cancelled);
+    expect(done.inputJson).toBeUndefined();
+    expect(cancelled.inputJson).toBeUndefined();
+    expect(failed.inputJson?.toString()).toBe('"x"');
+    expect(store.memory.usedBytes).toBe(3 * JOB_OVERHEAD_BYTES + 200 + (10 * KB - JOB_OVERHEAD_BYTES));
+    expect(store.retry(failed)).toBe(true);
+    store.close();
+  });
+
+  it("refuses a job with 429 and Retry-After while queued inputs fill the memory, and takes it once they have run", () => {
+    const { store } = createStore(0, 100 * KB);
+    const queued = [store.submit(EP, { input: sized(40) }, false), store.submit(EP, { input: sized(40) }, false)];
+    const error = refusal(() => store.submit(EP, { input: sized(40) }, false));
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error).toMatchObject({ status: 429, retryAfterSeconds: 2 });
+    expect(error?.message).toMatch(/80 KB of job data .* limit of 100 KB.*FLASH_EMULATOR_JOB_MEMORY_MB/);
+    expect(store.counters(EP).inQueue).toBe(2);
+    void store.take(EP, "w1", 1, 0);
+    store.complete(queued[0]!, "w1", { output: 1 }, false, 10);
+    expect(store.submit(EP, { input: sized(40) }, false).status).toBe("IN_QUEUE");
+    store.close();
+  });
+
+  it("bounds retention by bytes: ended jobs are dropped, oldest first, to make room", () => {
+    const { store } = createStore(0, 100 * KB);
+    const jobs = [1, 2, 3].map(() => store.submit(EP, { input: sized(1) }, false));
+    void store.take(EP, "w1", 3, 0);
+    jobs.forEach((job) => store.complete(job, "w1", { output: "big" }, false, 30 * KB));
+    expect(store.memory.usedBytes).toBe(3 * (JOB_OVERHEAD_BYTES + 30 * KB));
+    store.submit(EP, { input: sized(20) }, false);
+    // 93 KB held + 20 KB: the oldest result goes, the others stay readable.
+    expect(store.get(EP, jobs[0]!.id)).toBeUndefined();
+    expect(jobs[0]).toMatchObject({ deleted: true, output: undefined });
+    expect(store.get(EP, jobs[1]!.id)).toBe(jobs[1]);
+    expect(store.memory.usedBytes).toBe(2 * (JOB_OVERHEAD_BYTES + 30 * KB) + 20 * KB);
+    store.close();
+  });
+
+  it("fails a job whose result does not fit; refuses a progress update or a chunk that does not", () => {
+    const { store } = createStore(0, 100 * KB);
+    const job = store.submit(EP, { input: sized(50) }, false);
+    store.submit(EP, { input: sized(40) }, false);
+    void store.take(EP, "w1", 1, 0);
+    expect(store.complete(job, "w1", { status: "IN_PROGRESS", output: "p" }, false, 20 * KB)).toBe("full");
+    expect(store.appendChunk(job, "w1", "c", 20 * KB)).toBe("full");
+    expect(job.chunks).toEqual([]);
+    expect(store.complete(job, "w1", { output: "r" }, false, 20 * KB)).toBe("done");
+    expect(job.status).toBe("FAILED");
+    expect(job.error).toMatch(/the job's result \(20 KB\) does not fit in the emulator's job memory/);
+    store.close();
+  });
+
+  it("gives back the bytes of delivered stream chunks, and of deleted jobs", () => {
+    const { store } = createStore(0, 100 * KB);
+    const job = store.submit(EP, { input: sized(1) }, false);
+    void store.take(EP, "w1", 1, 0);
+    expect(store.appendChunk(job, "w1", "a", 5 * KB)).toBe(true);
+    expect(store.appendChunk(job, "w1", "b", 5 * KB)).toBe(true);
+    expect(store.memory.usedBytes).toBe(11 * KB);
+    expect(store.takeStreamChunks(job, false)).toEqual([{ output: "a" }, { output: "b" }]);
+    expect(store.memory.usedBytes).toBe(1 * KB);
+    store.dropEndpoint(EP, "gone");
+    expect(store.memory.usedBytes).toBe(0);
     store.close();
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CreateEndpointRequest } from "../../../src/runpod/wire-types.js";
 import { EndpointStore } from "../../../src/emulator/endpoint-store.js";
 import { JobStore } from "../../../src/emulator/job-store.js";
+import { jobInput } from "../../../src/emulator/job-record.js";
 import { StopChannel } from "../../../src/emulator/stop-channel.js";
 import type { LaunchOptions, WorkerExit, WorkerProcess } from "../../../src/emulator/worker-launcher.js";
 import { WorkerPool } from "../../../src/emulator/worker-pool.js";
@@ -107,7 +108,7 @@ describe("WorkerPool", () => {
   it("scales up for queued jobs up to workers.max and not beyond", async () => {
     const t = setup();
     const ep = t.create({ workers: { min: 0, max: 2, idleTimeout: 5 } });
-    for (let i = 0; i < 4; i++) t.jobs.submit(ep, { input: i }, false);
+    for (let i = 0; i < 4; i++) t.jobs.submit(ep, { input: jobInput(i) }, false);
     await flush();
     expect(t.procs).toHaveLength(2);
     expect(t.pool.counts(ep)).toMatchObject({ initializing: 2 });
@@ -116,7 +117,7 @@ describe("WorkerPool", () => {
   it("starts nothing with workers.max 0", async () => {
     const t = setup();
     const ep = t.create({ workers: { min: 0, max: 0, idleTimeout: 5 } });
-    t.jobs.submit(ep, { input: 1 }, false);
+    t.jobs.submit(ep, { input: jobInput(1) }, false);
     await flush();
     expect(t.procs).toHaveLength(0);
     expect(t.jobs.counters(ep).inQueue).toBe(1);
@@ -126,7 +127,7 @@ describe("WorkerPool", () => {
     const t = setup();
     const ep = t.create({ workers: { min: 1, max: 3, idleTimeout: 5 } });
     t.pool.evaluateAll();
-    const jobs = [t.jobs.submit(ep, { input: 1 }, false), t.jobs.submit(ep, { input: 2 }, false)];
+    const jobs = [t.jobs.submit(ep, { input: jobInput(1) }, false), t.jobs.submit(ep, { input: jobInput(2) }, false)];
     await flush();
     expect(t.procs).toHaveLength(2);
     for (const [i, p] of t.procs.entries()) {
@@ -150,7 +151,7 @@ describe("WorkerPool", () => {
   it("does not stop a worker that was busy for part of its idle timeout", async () => {
     const t = setup();
     const ep = t.create({ workers: { min: 0, max: 1, idleTimeout: 5 } });
-    const job = t.jobs.submit(ep, { input: 1 }, false);
+    const job = t.jobs.submit(ep, { input: jobInput(1) }, false);
     await flush();
     const id = t.procs[0]!.workerId;
     t.pool.touch(ep, id);
@@ -174,7 +175,7 @@ describe("WorkerPool", () => {
     await flush();
     const first = t.procs[0]!;
     t.pool.touch(ep, first.workerId);
-    const job = t.jobs.submit(ep, { input: 1 }, false);
+    const job = t.jobs.submit(ep, { input: jobInput(1) }, false);
     await t.jobs.take(ep, first.workerId, 1, 0).jobs;
     first.crash(137);
     await flush();
@@ -185,7 +186,7 @@ describe("WorkerPool", () => {
   it("backs off crash loops and fails queued jobs once workers keep dying before they are ready", async () => {
     const t = setup();
     const ep = t.create({ workers: { min: 0, max: 1, idleTimeout: 5 } });
-    const job = t.jobs.submit(ep, { input: 1 }, false);
+    const job = t.jobs.submit(ep, { input: jobInput(1) }, false);
     await flush();
     t.procs[0]!.crash(1);
     await flush();
