@@ -134,19 +134,28 @@ export function createTypeSchemaExtractor(options: TypeSchemaExtractorOptions): 
     let inputRequired = false;
     if (param) {
       const decl = param.valueDeclaration;
-      let type = checker.getTypeOfSymbol(param);
+      let type: ts.Type | undefined = checker.getTypeOfSymbol(param);
+      let optional = decl !== undefined && ts.isParameter(decl) && checker.isOptionalParameter(decl);
       if (decl && ts.isParameter(decl) && decl.dotDotDotToken) {
-        // (...args: T[]): the input is the first argument.
-        type = checker.isArrayType(type) ? (checker.getTypeArguments(type as ts.TypeReference)[0] ?? type) : type;
+        // (...args: T[]) or (...args: [input: T]), as SDK wrappers declare Parameters<F>: the input is the first argument.
+        if (checker.isTupleType(type)) {
+          optional = (type as ts.TupleTypeReference).target.minLength === 0;
+          type = checker.getTypeArguments(type as ts.TypeReference)[0]; // undefined for (...args: []): no input
+        } else if (checker.isArrayType(type)) {
+          optional = true;
+          type = checker.getTypeArguments(type as ts.TypeReference)[0];
+        }
       }
-      input = converter.convert(type);
-      inputRequired = !(decl && ts.isParameter(decl) && checker.isOptionalParameter(decl)) && !converter.acceptsUndefined(type);
+      if (type) {
+        input = converter.convert(type);
+        inputRequired = !optional && !converter.acceptsUndefined(type);
+      }
       const paramDoc =
         ts.displayPartsToString(param.getDocumentationComment(checker)).trim() ||
         jsDocTag(docSymbols, "param")
           .map((text) => text.match(new RegExp(`^${param.getName()}\\s+(?:-\\s*)?([\\s\\S]+)$`))?.[1]?.trim())
           .find((text) => text);
-      if (paramDoc) input = { ...input, description: paramDoc };
+      if (paramDoc && input) input = { ...input, description: paramDoc };
     }
     const returned = checker.getReturnTypeOfSignature(signature);
     const awaited = checker.getAwaitedType(returned) ?? returned;
