@@ -19,7 +19,9 @@ import { locateFunction } from "./locate-function.js";
 import type { LocatedFunction } from "./locate-function.js";
 import { createProjectProgram } from "./program-host.js";
 import type { ProgramStats } from "./program-host.js";
-import { collectNotes, exampleOf } from "./schema-walk.js";
+import { hasGlobalEffect, moduleClosure } from "./module-closure.js";
+import type { ModuleClosure } from "./module-closure.js";
+import { collectNotes, exampleOf, reachableDefinitions } from "./schema-walk.js";
 import type { SchemaNote } from "./schema-walk.js";
 import { DefinitionTable, SchemaConverter } from "./type-to-schema.js";
 
@@ -69,7 +71,14 @@ export interface SchemaSet {
   /** Named types, for `components.schemas`. */
   definitions: Record<string, JsonSchema>;
   issues: SchemaIssue[];
-  stats: { durationMs: number; program: ProgramStats; functions: number; definitions: number };
+  stats: {
+    durationMs: number;
+    program: ProgramStats;
+    functions: number;
+    /** Functions whose schemas were carried over: none of the files they depend on changed. */
+    reusedFunctions: number;
+    definitions: number;
+  };
 }
 
 export interface ExtractOptions {
@@ -92,6 +101,19 @@ export interface TypeSchemaExtractorOptions {
 }
 
 const ANY_INPUT: JsonSchema = { "x-flash-any": "no schema" };
+
+/** What one function's last extraction produced, to carry over while its files are unchanged. */
+interface Previous {
+  target: SchemaTarget;
+  result: FunctionSchemas;
+  issue?: SchemaIssue;
+  /** Files the result depends on (its module closure). */
+  closure: ModuleClosure;
+  /** Definitions it reaches: name → stable key and schema. */
+  definitions: Map<string, { key: string; schema: JsonSchema }>;
+}
+
+const sameTarget = (a: SchemaTarget, b: SchemaTarget): boolean => a.file === b.file && a.export === b.export && a.method === b.method;
 
 function splitDoc(text: string): { summary?: string; description?: string } {
   const trimmed = text.trim();
@@ -125,6 +147,8 @@ export function createTypeSchemaExtractor(options: TypeSchemaExtractorOptions): 
   const root = resolve(options.root);
   const project = createProjectProgram(root);
   const abs = (path: string): string => (isAbsolute(path) ? path : resolve(root, path));
+  let previousFiles = new Map<string, ts.SourceFile>();
+  let previous = new Map<string, Previous>();
 
   const describe = (checker: ts.TypeChecker, converter: SchemaConverter, target: SchemaTarget, found: LocatedFunction): Omit<FunctionSchemas, "notes"> => {
     const { signature, docSymbols } = found;
@@ -177,35 +201,75 @@ export function createTypeSchemaExtractor(options: TypeSchemaExtractorOptions): 
     extract(targets, extractOptions = {}) {
       const started = performance.now();
       const files = [...new Set(targets.map((t) => abs(t.file)))].sort();
-      const changed = extractOptions.changedPaths?.map(abs);
-      const { program, stats } = project.update(files, changed);
+      const changedPaths = extractOptions.changedPaths?.map(abs);
+      const { program, stats } = project.update(files, changedPaths);
       const checker = program.getTypeChecker();
+
+      // Files whose parsed form differs from the last run's (added, changed or removed).
+      const currentFiles = new Map(program.getSourceFiles().map((f) => [f.fileName, f] as const));
+      const changed = new Set<string>();
+      let added = false;
+      for (const [name, file] of currentFiles) {
+        if (previousFiles.get(name) !== file) changed.add(name);
+        if (!previousFiles.has(name)) added = true;
+      }
+      for (const name of previousFiles.keys()) if (!currentFiles.has(name)) changed.add(name);
+      // New compiler options reparse every file, so every function is recomputed anyway.
+      const global = [...changed].some((name) => {
+        const file = currentFiles.get(name) ?? previousFiles.get(name);
+        return file !== undefined && !program.isSourceFileDefaultLibrary(file) && hasGlobalEffect(file);
+      });
+
       const defs = new DefinitionTable(options.reservedNames);
       const converter = new SchemaConverter(program, defs);
-      const partial: Omit<FunctionSchemas, "notes">[] = [];
-      const issues: SchemaIssue[] = [];
+      const next = new Map<string, Previous>();
+      const fresh: { target: SchemaTarget; partial: Omit<FunctionSchemas, "notes">; issue?: SchemaIssue }[] = [];
+      let reused = 0;
       for (const target of [...targets].sort((a, b) => a.id.localeCompare(b.id))) {
+        const before = previous.get(target.id);
+        const stale = !before || !sameTarget(before.target, target) || (before.closure.open && added) || [...before.closure.files].some((f) => changed.has(f));
+        if (!global && before && !stale) {
+          for (const [name, d] of before.definitions) defs.carry(name, d.key, d.schema);
+          next.set(target.id, before);
+          reused++;
+          continue;
+        }
         const sourceFile = program.getSourceFile(abs(target.file));
         const found = sourceFile ? locateFunction(checker, sourceFile, target.export, target.method) : "the file could not be read";
         if (typeof found === "string") {
-          issues.push({ id: target.id, file: target.file, message: found });
-          partial.push({ id: target.id, input: ANY_INPUT, inputRequired: false, output: ANY_INPUT, returnsValue: true });
+          fresh.push({ target, partial: { id: target.id, input: ANY_INPUT, inputRequired: false, output: ANY_INPUT, returnsValue: true }, issue: { id: target.id, file: target.file, message: found } });
           continue;
         }
         try {
-          partial.push(describe(checker, converter, target, found));
+          fresh.push({ target, partial: describe(checker, converter, target, found) });
         } catch (error) {
           // A checker crash on odd code must not take the other functions' schemas with it.
-          issues.push({ id: target.id, file: target.file, message: `the types could not be read: ${error instanceof Error ? error.message : String(error)}` });
-          partial.push({ id: target.id, input: ANY_INPUT, inputRequired: false, output: ANY_INPUT, returnsValue: true });
+          const message = `the types could not be read: ${error instanceof Error ? error.message : String(error)}`;
+          fresh.push({ target, partial: { id: target.id, input: ANY_INPUT, inputRequired: false, output: ANY_INPUT, returnsValue: true }, issue: { id: target.id, file: target.file, message } });
         }
       }
       const definitions = defs.toRecord();
+      for (const { target, partial, issue } of fresh) {
+        const notes = { input: partial.input ? collectNotes(partial.input, definitions) : [], output: collectNotes(partial.output, definitions) };
+        const example = partial.example ?? (partial.input ? exampleOf(partial.input, definitions) : undefined);
+        const result: FunctionSchemas = { ...partial, ...(example !== undefined ? { example } : {}), notes };
+        const reached = reachableDefinitions(partial.input ? [partial.input, partial.output] : [partial.output], definitions);
+        next.set(target.id, {
+          target,
+          result,
+          ...(issue ? { issue } : {}),
+          closure: moduleClosure(program, checker, abs(target.file)),
+          definitions: new Map([...reached].map((name) => [name, { key: defs.keyOf(name) ?? name, schema: definitions[name]! }])),
+        });
+      }
+      previous = next;
+      previousFiles = currentFiles;
       const functions: Record<string, FunctionSchemas> = {};
-      for (const p of partial) {
-        const notes = { input: p.input ? collectNotes(p.input, definitions) : [], output: collectNotes(p.output, definitions) };
-        const example = p.example ?? (p.input ? exampleOf(p.input, definitions) : undefined);
-        functions[p.id] = { ...p, ...(example !== undefined ? { example } : {}), notes };
+      const issues: SchemaIssue[] = [];
+      for (const id of [...next.keys()].sort()) {
+        const entry = next.get(id)!;
+        functions[id] = entry.result;
+        if (entry.issue) issues.push(entry.issue);
       }
       return {
         functions,
@@ -214,13 +278,16 @@ export function createTypeSchemaExtractor(options: TypeSchemaExtractorOptions): 
         stats: {
           durationMs: Math.round((performance.now() - started) * 10) / 10,
           program: stats,
-          functions: partial.length,
+          functions: next.size,
+          reusedFunctions: reused,
           definitions: Object.keys(definitions).length,
         },
       };
     },
     dispose() {
       project.dispose();
+      previous = new Map();
+      previousFiles = new Map();
     },
   };
 }

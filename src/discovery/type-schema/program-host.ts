@@ -30,6 +30,8 @@ export interface ProgramStats {
   parsedFiles: number;
   /** True when the previous program's structure (module resolution) was reused. */
   reusedStructure: boolean;
+  /** True when tsconfig.json changed since the last program (or this is the first). */
+  optionsChanged: boolean;
 }
 
 export interface ProjectProgram {
@@ -98,15 +100,37 @@ function fileVersion(path: string): string | undefined {
 /** Creates the reusable program of a project rooted at `root`. */
 export function createProjectProgram(root: string): ProjectProgram {
   const projectRoot = resolve(root);
-  const options = projectCompilerOptions(projectRoot);
-  const libDir = dirname(ts.getDefaultLibFilePath(options));
-  const host = ts.createCompilerHost(options, true);
+  const configPath = join(projectRoot, "tsconfig.json");
   const cache = new Map<string, CachedFile>();
   let parsedFiles = 0;
   let oldProgram: ts.Program | undefined;
+  let options: ts.CompilerOptions = {};
+  let configVersion: string | undefined | null = null; // null: never read
+  let libDir = "";
+  let host: ts.CompilerHost = ts.createCompilerHost({});
 
-  const readSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+  /** (Re)reads tsconfig.json when it changed: new options mean new parses and a new resolution. */
+  const refreshOptions = (): boolean => {
+    const version = fileVersion(configPath);
+    if (version === configVersion) return false;
+    configVersion = version;
+    options = projectCompilerOptions(projectRoot);
+    libDir = dirname(ts.getDefaultLibFilePath(options));
+    host = ts.createCompilerHost(options, true);
+    const readSourceFile = host.getSourceFile.bind(host);
+    host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => cachedSourceFile(readSourceFile, fileName, languageVersion, onError, shouldCreate);
+    cache.clear();
+    oldProgram = undefined;
+    return true;
+  };
+
+  const cachedSourceFile = (
+    readSourceFile: ts.CompilerHost["getSourceFile"],
+    fileName: string,
+    languageVersion: ts.ScriptTarget | ts.CreateSourceFileOptions,
+    onError: ((message: string) => void) | undefined,
+    shouldCreate: boolean | undefined,
+  ): ts.SourceFile | undefined => {
     const immutable = fileName.startsWith(libDir);
     const version = immutable ? undefined : fileVersion(fileName);
     const cached = cache.get(fileName);
@@ -122,6 +146,7 @@ export function createProjectProgram(root: string): ProjectProgram {
     update(rootFiles, changedPaths) {
       const started = performance.now();
       parsedFiles = 0;
+      const optionsChanged = refreshOptions();
       // Reusing the old structure skips module resolution for unchanged files, so it
       // cannot see a file that appeared since (an import that now resolves): only reuse
       // it when every changed path is a file the last program already had.
@@ -139,12 +164,14 @@ export function createProjectProgram(root: string): ProjectProgram {
           sourceFiles: used.size,
           parsedFiles,
           reusedStructure: reuse,
+          optionsChanged,
         },
       };
     },
     dispose() {
       cache.clear();
       oldProgram = undefined;
+      configVersion = null;
     },
   };
 }

@@ -120,3 +120,25 @@ function firstType(type: JsonTypeName | JsonTypeName[] | undefined): JsonTypeNam
   if (Array.isArray(type)) return type.find((t) => t !== "null") ?? type[0];
   return type;
 }
+
+/** Names of the definitions `schemas` reach through `$ref`s, transitively. */
+export function reachableDefinitions(schemas: readonly JsonSchema[], definitions: Record<string, JsonSchema>): Set<string> {
+  const seen = new Set<string>();
+  const walk = (s: JsonSchema): void => {
+    if (s.$ref !== undefined) {
+      const name = definitionName(s.$ref);
+      if (name === undefined || seen.has(name) || !definitions[name]) return;
+      seen.add(name);
+      walk(definitions[name]);
+      return;
+    }
+    for (const value of Object.values(s.properties ?? {})) walk(value);
+    if (typeof s.additionalProperties === "object") walk(s.additionalProperties);
+    s.prefixItems?.forEach(walk);
+    if (typeof s.items === "object") walk(s.items);
+    s.anyOf?.forEach(walk);
+    if (s.not) walk(s.not);
+  };
+  schemas.forEach(walk);
+  return seen;
+}

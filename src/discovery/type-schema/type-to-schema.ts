@@ -31,29 +31,54 @@ export function anySchema(reason: string): JsonSchema {
   return { "x-flash-any": reason };
 }
 
-/** The named schemas of one extraction, shared by every function in it. */
+/**
+ * The named schemas of one extraction, shared by every function in it.
+ * Each definition also has a key that stays the same across programs
+ * (declaring file, position, label), so definitions carried over from the
+ * previous extraction (for functions whose files did not change) are
+ * referred to, not built again under a second name.
+ */
 export class DefinitionTable {
   readonly schemas = new Map<string, JsonSchema>();
   readonly #names = new Map<ts.Type, string>();
+  readonly #byKey = new Map<string, string>();
+  readonly #keys = new Map<string, string>();
   readonly #taken: Set<string>;
 
   constructor(reserved: readonly string[] = []) {
     this.#taken = new Set(reserved);
   }
 
-  /** The definition name already given to `type`, if any. */
-  nameOf(type: ts.Type): string | undefined {
-    return this.#names.get(type);
+  /** Adds a definition from an earlier extraction, under its name and stable key. */
+  carry(name: string, key: string, schema: JsonSchema): void {
+    this.#taken.add(name);
+    this.schemas.set(name, schema);
+    this.#byKey.set(key, name);
+    this.#keys.set(name, key);
+  }
+
+  /** The stable key of a definition. */
+  keyOf(name: string): string | undefined {
+    return this.#keys.get(name);
+  }
+
+  /** The definition name already given to `type` (or carried under its key), if any. */
+  nameOf(type: ts.Type, key: string | undefined): string | undefined {
+    const known = this.#names.get(type) ?? (key === undefined ? undefined : this.#byKey.get(key));
+    if (known) this.#names.set(type, known);
+    return known;
   }
 
   /** Gives `type` a unique name derived from `label`; undefined when the table is full. */
-  claim(type: ts.Type, label: string): string | undefined {
+  claim(type: ts.Type, label: string, key: string): string | undefined {
     if (this.schemas.size >= MAX_DEFINITIONS) return undefined;
     const base = sanitizeName(label);
     let name = base;
     for (let n = 2; this.#taken.has(name); n++) name = `${base}_${n}`;
     this.#taken.add(name);
     this.#names.set(type, name);
+    this.#byKey.set(key, name);
+    this.#keys.set(name, key);
     this.schemas.set(name, {}); // placeholder: a recursive reference finds the name while the body is built
     return name;
   }
@@ -115,7 +140,7 @@ export class SchemaConverter {
     }
     if (f & ts.TypeFlags.StringLiteral) return { type: "string", const: (type as ts.StringLiteralType).value };
     if (f & ts.TypeFlags.NumberLiteral) return { type: "number", const: (type as ts.NumberLiteralType).value };
-    if (f & ts.TypeFlags.BooleanLiteral) return { type: "boolean", const: this.#checker.typeToString(type) === "true" };
+    if (f & ts.TypeFlags.BooleanLiteral) return { type: "boolean", const: type === this.#checker.getTrueType() };
     if (f & (ts.TypeFlags.String | ts.TypeFlags.TemplateLiteral | ts.TypeFlags.StringMapping)) return { type: "string" };
     if (f & ts.TypeFlags.Number) return { type: "number" };
     if (f & ts.TypeFlags.Boolean) return { type: "boolean" };
@@ -127,7 +152,7 @@ export class SchemaConverter {
     // Type parameters and unresolved generic forms (T[K], conditional types): their constraint, if any.
     const constraint = this.#checker.getBaseConstraintOfType(type);
     if (constraint && constraint !== type && !(constraint.flags & ts.TypeFlags.Unknown)) return this.#convert(constraint, depth + 1);
-    return anySchema(f & ts.TypeFlags.TypeParameter ? "unconstrained type parameter" : `unresolved type ${this.#checker.typeToString(type)}`);
+    return anySchema(f & ts.TypeFlags.TypeParameter ? "unconstrained type parameter" : "unresolved generic type");
   }
 
   #union(type: ts.UnionType, depth: number): JsonSchema {
@@ -209,13 +234,17 @@ export class SchemaConverter {
    * or undefined for anonymous types, which are inlined.
    */
   #named(type: ts.Type, build: () => JsonSchema): JsonSchema | undefined {
-    const existing = this.#defs.nameOf(type);
-    if (existing) return { $ref: DEFINITIONS_PREFIX + existing };
+    const cached = this.#defs.nameOf(type, undefined);
+    if (cached) return { $ref: DEFINITIONS_PREFIX + cached };
     const label = this.#definitionLabel(type);
     if (!label) return undefined;
-    const name = this.#defs.claim(type, label);
-    if (!name) return anySchema("too many named types");
     const symbol = type.aliasSymbol ?? type.getSymbol();
+    const decl = symbol?.getDeclarations()?.[0];
+    const key = `${decl ? `${decl.getSourceFile().fileName}:${decl.pos}` : "?"}:${label}`;
+    const carried = this.#defs.nameOf(type, key);
+    if (carried) return { $ref: DEFINITIONS_PREFIX + carried };
+    const name = this.#defs.claim(type, label, key);
+    if (!name) return anySchema("too many named types");
     const body = build();
     if (symbol) {
       const doc = docText(symbol, this.#checker);
@@ -227,18 +256,49 @@ export class SchemaConverter {
 
   /** The definition label of a named type, or undefined when it should be inlined. */
   #definitionLabel(type: ts.Type): string | undefined {
-    const checker = this.#checker;
-    const text = (): string => checker.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseFullyQualifiedType);
     const alias = type.aliasSymbol;
-    if (alias && !this.#isLibrarySymbol(alias)) return stripQualifiers(text());
+    if (alias && !this.#isLibrarySymbol(alias)) return this.#label(type, 0);
     if (type.flags & ts.TypeFlags.EnumLiteral && type.flags & ts.TypeFlags.Union) return type.getSymbol()?.getName();
     const symbol = type.getSymbol();
     if (!symbol || this.#isLibrarySymbol(symbol)) return undefined;
     const objectFlags = type.flags & ts.TypeFlags.Object ? (type as ts.ObjectType).objectFlags : 0;
     const target = objectFlags & ts.ObjectFlags.Reference ? (type as ts.TypeReference).target : undefined;
     const targetFlags = target ? target.objectFlags : objectFlags;
-    if (targetFlags & (ts.ObjectFlags.Class | ts.ObjectFlags.Interface)) return stripQualifiers(text());
+    if (targetFlags & (ts.ObjectFlags.Class | ts.ObjectFlags.Interface)) return this.#label(type, 0);
     return undefined;
+  }
+
+  /**
+   * `Page<User[]>` → `Page_UserList`. Built from symbols rather than with
+   * checker.typeToString, which searches every symbol table in scope (all of
+   * @types/node's globals) for an accessible name and was most of the time
+   * an incremental extraction took.
+   */
+  #label(type: ts.Type, depth: number): string {
+    const f = type.flags;
+    if (depth > 3) return "T";
+    if (f & ts.TypeFlags.StringLiteral || f & ts.TypeFlags.NumberLiteral) return String((type as ts.LiteralType).value);
+    if (f & ts.TypeFlags.BooleanLiteral) return type === this.#checker.getTrueType() ? "true" : "false";
+    if (f & ts.TypeFlags.String) return "string";
+    if (f & ts.TypeFlags.Number) return "number";
+    if (f & ts.TypeFlags.Boolean) return "boolean";
+    if (f & ts.TypeFlags.Null) return "null";
+    if (f & ts.TypeFlags.Any) return "any";
+    const alias = type.aliasSymbol;
+    let name: string | undefined;
+    let args: readonly ts.Type[] = [];
+    if (alias) {
+      name = alias.getName();
+      args = type.aliasTypeArguments ?? [];
+    } else if (f & ts.TypeFlags.Object && this.#checker.isArrayType(type)) {
+      const [item] = this.#checker.getTypeArguments(type as ts.TypeReference);
+      return `${item ? this.#label(item, depth + 1) : "T"}[]`;
+    } else {
+      name = type.getSymbol()?.getName();
+      if (f & ts.TypeFlags.Object && (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference) args = this.#checker.getTypeArguments(type as ts.TypeReference);
+    }
+    if (!name || name.startsWith("__")) return "T";
+    return args.length > 0 ? `${name}<${args.map((a) => this.#label(a, depth + 1)).join(",")}>` : name;
   }
 
   #isLibrarySymbol(symbol: ts.Symbol): boolean {
@@ -334,11 +394,6 @@ function hasMethodsOrPrivateState(checker: ts.TypeChecker, type: ts.Type): boole
     if (name && ts.isPrivateIdentifier(name)) return true;
     return (ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
   });
-}
-
-/** `import("/abs/file").User` → `User` (fully qualified names are only used to keep generics' arguments apart). */
-function stripQualifiers(text: string): string {
-  return text.replace(/import\("[^"]*"\)\./g, "");
 }
 
 /** One schema for the members of a union: plain types folded into one `type` list, the rest `anyOf`. */

@@ -70,3 +70,96 @@ describe("incremental extraction", () => {
     expect(set.functions["workers/misc.ts#text"]).toBeDefined();
   });
 });
+
+describe("carrying over the schemas of functions whose files did not change", () => {
+  const ALL = [
+    target("workers/users.ts", "createUser"),
+    target("workers/users.ts", "listUsers"),
+    target("workers/kinds.ts", "everything"),
+    target("workers/misc.ts", "text"),
+    target("workers/misc.ts", "inferred"),
+    target("workers/chat.ts", "Chat", "generate"),
+    target("workers/trees.ts", "grow"),
+  ];
+  let project: string;
+  let incremental: TypeSchemaExtractor;
+  const fresh = () => {
+    const e = createTypeSchemaExtractor({ root: project });
+    try {
+      return e.extract(ALL);
+    } finally {
+      e.dispose();
+    }
+  };
+  const change = (rel: string, from: string, to: string): void => {
+    const text = readFileSync(join(project, rel), "utf8");
+    if (!text.includes(from)) throw new Error(`${rel} does not contain ${from}`);
+    writeFile(project, rel, text.replace(from, to));
+  };
+
+  beforeAll(() => {
+    project = copyProject();
+    incremental = createTypeSchemaExtractor({ root: project });
+    incremental.extract(ALL);
+  });
+  afterAll(() => incremental.dispose());
+
+  it("recomputes only the functions whose module closure changed, with the result of a fresh extraction", () => {
+    change("workers/misc.ts", "async (input: string) => input.length", "async (input: { s: string }) => input.s.length");
+    const set = incremental.extract(ALL, { changedPaths: ["workers/misc.ts"] });
+    expect(set.stats.reusedFunctions).toBe(5);
+    expect(set.functions["workers/misc.ts#text"]!.input).toEqual({ type: "object", properties: { s: { type: "string" } }, required: ["s"] });
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("recomputes the functions that import an edited model, and keeps definition names stable", () => {
+    change("models/address.ts", "  city: string;", "  city: string;\n  region?: string;");
+    const set = incremental.extract(ALL, { changedPaths: ["models/address.ts"] });
+    // users.ts imports user.ts, which imports address.ts; kinds.ts, misc.ts, chat.ts and trees.ts do not.
+    expect(set.stats.reusedFunctions).toBe(5);
+    expect(set.definitions.Address!.properties!.region).toEqual({ type: "string" });
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("refers to a definition carried over from an unchanged function instead of building it again", () => {
+    change("workers/trees.ts", "value: input.value + 1", "value: input.value + 2");
+    const set = incremental.extract(ALL, { changedPaths: ["workers/trees.ts"] });
+    expect(set.stats.reusedFunctions).toBe(6);
+    // kinds.ts (carried over) and trees.ts (recomputed) both use TreeNode: one definition.
+    expect(set.functions["workers/trees.ts#grow"]!.input).toEqual({ $ref: `${REF}TreeNode` });
+    expect(Object.keys(set.definitions).filter((name) => name.startsWith("TreeNode"))).toEqual(["TreeNode"]);
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("recomputes everything when a changed file declares globals", () => {
+    writeFile(project, "types/globals.d.ts", "declare global { interface Window { x: number } }\nexport {};\n");
+    // A reference directive counts only at the top of the file.
+    change("workers/misc.ts", 'import { remote, CpuLiveServerless } from "flash-ts";', '/// <reference path="../types/globals.d.ts" />\nimport { remote, CpuLiveServerless } from "flash-ts";');
+    const first = incremental.extract(ALL, { changedPaths: ["types/globals.d.ts", "workers/misc.ts"] });
+    expect(first.stats.reusedFunctions).toBe(0);
+    change("types/globals.d.ts", "x: number", "y: number");
+    const set = incremental.extract(ALL, { changedPaths: ["types/globals.d.ts"] });
+    expect(set.stats.reusedFunctions).toBe(0);
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("rereads tsconfig.json when it changes and recomputes everything with the new options", () => {
+    // Without strictNullChecks, `string | null` is just string.
+    writeFile(project, "tsconfig.json", JSON.stringify({ compilerOptions: { strict: false, allowJs: true, module: "ESNext", moduleResolution: "Bundler" } }));
+    const set = incremental.extract(ALL, { changedPaths: ["tsconfig.json"] });
+    expect(set.stats).toMatchObject({ reusedFunctions: 0, program: { optionsChanged: true, reusedStructure: false } });
+    expect(set.definitions.Address!.properties!.zip).toEqual({ type: "string" });
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("recomputes a function with an unresolved import when a file is created", () => {
+    change("workers/kinds.ts", 'import type { TreeNode, Json } from "../models/tree.js";', 'import type { TreeNode, Json } from "../models/tree.js";\nimport type { Soon } from "../models/soon.js";');
+    change("workers/kinds.ts", "  big: bigint;", "  big: bigint;\n  soon: Soon;");
+    const before = incremental.extract(ALL, { changedPaths: ["workers/kinds.ts"] });
+    expect(before.definitions.Everything!.properties!.soon).toEqual({ "x-flash-any": "any" });
+    writeFile(project, "models/soon.ts", "export interface Soon { ready: boolean }\n");
+    const set = incremental.extract(ALL, { changedPaths: ["models/soon.ts"] });
+    expect(set.definitions.Everything!.properties!.soon).toEqual({ $ref: `${REF}Soon` });
+    expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+});
