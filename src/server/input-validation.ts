@@ -64,17 +64,39 @@ class Budget {
   }
 }
 
+/**
+ * A JSON path, built as a chain and turned into text only for a mismatch:
+ * formatting every visited key was most of the cost of checking a valid value.
+ */
+interface Path {
+  readonly up?: Path;
+  readonly key?: string;
+  readonly index?: number;
+  /** The root's text (`$`, `$.input`). */
+  readonly root?: string;
+}
+
+const child = (up: Path, key: string): Path => ({ up, key });
+const item = (up: Path, index: number): Path => ({ up, index });
+
+function pathText(path: Path): string {
+  const parts: string[] = [];
+  let p: Path | undefined = path;
+  for (; p && p.root === undefined; p = p.up) parts.push(p.key !== undefined ? pathKey(p.key) : `[${p.index}]`);
+  return (p?.root ?? "$") + parts.reverse().join("");
+}
+
 /** Where mismatches go; a trial (one branch of a union) stops at the first. */
 class Collector {
   readonly mismatches: InputMismatch[] = [];
   truncated = false;
   constructor(readonly max: number) {}
-  add(path: string, message: string): void {
+  add(path: Path, message: string): void {
     if (this.mismatches.length >= this.max) {
       this.truncated = true;
       return;
     }
-    this.mismatches.push({ path, message });
+    this.mismatches.push({ path: pathText(path), message });
   }
   get full(): boolean {
     return this.mismatches.length >= this.max;
@@ -152,7 +174,7 @@ class Validator {
   }
 
   /** Checks `value`; returns it, or a copy with conversions applied. */
-  check(schema: JsonSchema, value: unknown, path: string, out: Collector, depth: number): unknown {
+  check(schema: JsonSchema, value: unknown, path: Path, out: Collector, depth: number): unknown {
     if (out.full || !this.#budget.take()) return value;
     const s = this.resolve(schema);
     if (s["x-flash-any"] !== undefined) return value;
@@ -191,7 +213,7 @@ class Validator {
     return value;
   }
 
-  #anyOf(s: JsonSchema, value: unknown, path: string, out: Collector, depth: number): unknown {
+  #anyOf(s: JsonSchema, value: unknown, path: Path, out: Collector, depth: number): unknown {
     const branches = s.anyOf!;
     // Only branches whose type admits the value are worth trying (cheap, and keeps unions linear).
     const candidates = branches.filter((b) => {
@@ -222,19 +244,19 @@ class Validator {
   }
 
   /** Tagged unions (`{kind: "a", …} | {kind: "b", …}`) whose tag matches no branch: name the tag. */
-  #discriminatorMismatch(candidates: JsonSchema[], value: unknown, path: string, out: Collector): boolean {
+  #discriminatorMismatch(candidates: JsonSchema[], value: unknown, path: Path, out: Collector): boolean {
     if (kindOf(value) !== "object" || candidates.length < 2) return false;
     const branches = candidates.map((b) => this.resolve(b).properties ?? {});
     const key = Object.keys(branches[0]!).find((k) => branches.every((props) => Object.hasOwn(props, k) && this.resolve(props[k]!).const !== undefined));
     if (key === undefined) return false;
     const expected = `one of ${branches.map((props) => snippet(this.resolve(props[key]!).const)).join(", ")}`;
     const record = value as Record<string, unknown>;
-    if (!Object.hasOwn(record, key)) out.add(`${path}${pathKey(key)}`, `missing (expected ${expected})`);
-    else out.add(`${path}${pathKey(key)}`, `expected ${expected}, got ${snippet(record[key])}`);
+    if (!Object.hasOwn(record, key)) out.add(child(path, key), `missing (expected ${expected})`);
+    else out.add(child(path, key), `expected ${expected}, got ${snippet(record[key])}`);
     return true;
   }
 
-  #array(s: JsonSchema, value: unknown[], path: string, out: Collector, depth: number): unknown {
+  #array(s: JsonSchema, value: unknown[], path: Path, out: Collector, depth: number): unknown {
     if (s.minItems !== undefined && value.length < s.minItems) out.add(path, `expected at least ${s.minItems} items, got ${value.length}`);
     if (s.maxItems !== undefined && value.length > s.maxItems) out.add(path, `expected at most ${s.maxItems} items, got ${value.length}`);
     let copy: unknown[] | undefined;
@@ -243,23 +265,23 @@ class Validator {
       const itemSchema = i < prefix.length ? prefix[i] : s.items;
       if (itemSchema === undefined) continue;
       if (itemSchema === false) break; // maxItems already reported it
-      const item = this.check(itemSchema, value[i], `${path}[${i}]`, out, depth + 1);
-      if (item !== value[i]) (copy ??= [...value])[i] = item;
+      const checked = this.check(itemSchema, value[i], item(path, i), out, depth + 1);
+      if (checked !== value[i]) (copy ??= [...value])[i] = checked;
     }
     return copy ?? value;
   }
 
-  #object(s: JsonSchema, value: Record<string, unknown>, path: string, out: Collector, depth: number, coerce: ReadonlySet<string> | undefined): unknown {
+  #object(s: JsonSchema, value: Record<string, unknown>, path: Path, out: Collector, depth: number, coerce: ReadonlySet<string> | undefined): unknown {
     const properties = s.properties ?? {};
     for (const key of s.required ?? []) {
-      if (!Object.hasOwn(value, key)) out.add(`${path}${pathKey(key)}`, `missing (expected ${this.describe(Object.hasOwn(properties, key) ? properties[key]! : {})})`);
+      if (!Object.hasOwn(value, key)) out.add(child(path, key), `missing (expected ${this.describe(Object.hasOwn(properties, key) ? properties[key]! : {})})`);
     }
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(value)) {
       if (out.full || this.#budget.exhausted) break;
       const propSchema = Object.hasOwn(properties, key) ? properties[key] : s.additionalProperties;
       if (propSchema === undefined || propSchema === true) continue;
-      const keyPath = `${path}${pathKey(key)}`;
+      const keyPath = child(path, key);
       if (propSchema === false) {
         out.add(keyPath, "unexpected property");
         continue;
@@ -274,7 +296,7 @@ class Validator {
   }
 
   /** A query or path value: the text as it is if the schema takes it, else the number, boolean or null it spells. */
-  #coerced(schema: JsonSchema, text: string, path: string, out: Collector, depth: number): unknown {
+  #coerced(schema: JsonSchema, text: string, path: Path, out: Collector, depth: number): unknown {
     const asText = new Collector(1);
     const kept = this.check(schema, text, path, asText, depth + 1);
     if (asText.mismatches.length === 0) return kept;
@@ -290,7 +312,7 @@ class Validator {
     return this.check(schema, text, path, out, depth + 1);
   }
 
-  checkRoot(schema: JsonSchema, value: unknown, path: string, out: Collector, coerce: ReadonlySet<string> | undefined): unknown {
+  checkRoot(schema: JsonSchema, value: unknown, path: Path, out: Collector, coerce: ReadonlySet<string> | undefined): unknown {
     const s = this.resolve(schema);
     if (coerce && coerce.size > 0 && kindOf(value) === "object" && !s.anyOf && s["x-flash-any"] === undefined && (s.type === "object" || s.type === undefined)) {
       if (!this.#budget.take()) return value;
@@ -334,7 +356,7 @@ export function validateInput(schema: JsonSchema, value: unknown, options: Input
   const out = new Collector(Math.max(1, options.maxMismatches ?? 20));
   const validator = new Validator(options.definitions ?? {}, budget, options.reviveDates ?? false);
   const coerce = options.coerceKeys ? new Set(options.coerceKeys) : undefined;
-  const result = validator.checkRoot(schema, value, rootPath, out, coerce);
+  const result = validator.checkRoot(schema, value, { root: rootPath }, out, coerce);
   if (budget.exhausted) {
     out.mismatches.length = Math.min(out.mismatches.length, out.max - 1);
     out.mismatches.push({ path: rootPath, message: "too complex to check against the parameter type (its unions allow too many readings)" });
