@@ -19,7 +19,7 @@
  *   null the type asks for when the text is exactly that.
  */
 import { AppError } from "../shared/errors.js";
-import { definitionName, resolveRef } from "../shared/json-schema.js";
+import { definitionName, jsonPathKey, resolveRef } from "../shared/json-schema.js";
 import type { JsonSchema, JsonTypeName } from "../shared/json-schema.js";
 
 /** One place where the input does not match. */
@@ -82,7 +82,7 @@ const item = (up: Path, index: number): Path => ({ up, index });
 function pathText(path: Path): string {
   const parts: string[] = [];
   let p: Path | undefined = path;
-  for (; p && p.root === undefined; p = p.up) parts.push(p.key !== undefined ? pathKey(p.key) : `[${p.index}]`);
+  for (; p && p.root === undefined; p = p.up) parts.push(p.key !== undefined ? jsonPathKey(p.key) : `[${p.index}]`);
   return (p?.root ?? "$") + parts.reverse().join("");
 }
 
@@ -134,9 +134,6 @@ function snippet(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-function pathKey(key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -67,3 +67,8 @@ export function resolveRef(schema: JsonSchema, definitions: Readonly<Record<stri
   }
   return s;
 }
+
+/** One step of a JSON path: `.name`, or `["odd key"]` when the key is not an identifier. */
+export function jsonPathKey(key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}

@@ -4,7 +4,7 @@
  * pre-fill the docs page's try-it form). Both follow `$ref`s into the
  * definitions, each definition at most once per walk, so recursive types end.
  */
-import { definitionName } from "../../shared/json-schema.js";
+import { definitionName, jsonPathKey } from "../../shared/json-schema.js";
 import type { JsonSchema, JsonTypeName } from "../../shared/json-schema.js";
 import type { JsonValue } from "../../shared/value-codec.js";
 
@@ -36,7 +36,7 @@ export function collectNotes(schema: JsonSchema, definitions: Record<string, Jso
       if (target) walk(target, path);
       return;
     }
-    for (const [key, value] of Object.entries(s.properties ?? {})) walk(value, `${path}${pathKey(key)}`);
+    for (const [key, value] of Object.entries(s.properties ?? {})) walk(value, `${path}${jsonPathKey(key)}`);
     if (typeof s.additionalProperties === "object") walk(s.additionalProperties, `${path}.*`);
     s.prefixItems?.forEach((item, i) => walk(item, `${path}[${i}]`));
     if (typeof s.items === "object") walk(s.items, `${path}[]`);
@@ -46,10 +46,6 @@ export function collectNotes(schema: JsonSchema, definitions: Record<string, Jso
   return notes;
 }
 
-/** `.name`, or `["odd key"]` when the key is not an identifier. */
-export function pathKey(key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
 
 const EXAMPLE_DATE = "2025-01-01T00:00:00.000Z";
 
