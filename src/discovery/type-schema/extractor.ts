@@ -109,8 +109,8 @@ interface Previous {
   issue?: SchemaIssue;
   /** Files the result depends on (its module closure). */
   closure: ModuleClosure;
-  /** Definitions it reaches: name → stable key and schema. */
-  definitions: Map<string, { key: string; schema: JsonSchema }>;
+  /** Definitions it reaches: name → stable key (if it has one) and schema. */
+  definitions: Map<string, { key: string | undefined; schema: JsonSchema }>;
 }
 
 const sameTarget = (a: SchemaTarget, b: SchemaTarget): boolean => a.file === b.file && a.export === b.export && a.method === b.method;
@@ -259,7 +259,7 @@ export function createTypeSchemaExtractor(options: TypeSchemaExtractorOptions): 
           result,
           ...(issue ? { issue } : {}),
           closure: moduleClosure(program, checker, abs(target.file)),
-          definitions: new Map([...reached].map((name) => [name, { key: defs.keyOf(name) ?? name, schema: definitions[name]! }])),
+          definitions: new Map([...reached].map((name) => [name, { key: defs.keyOf(name), schema: definitions[name]! }])),
         });
       }
       previous = next;

@@ -41,7 +41,8 @@ export function anySchema(reason: string): JsonSchema {
 export class DefinitionTable {
   readonly schemas = new Map<string, JsonSchema>();
   readonly #names = new Map<ts.Type, string>();
-  readonly #byKey = new Map<string, string>();
+  /** Definitions carried over from the previous extraction, by stable key. */
+  readonly #carried = new Map<string, string>();
   readonly #keys = new Map<string, string>();
   readonly #taken: Set<string>;
 
@@ -50,10 +51,11 @@ export class DefinitionTable {
   }
 
   /** Adds a definition from an earlier extraction, under its name and stable key. */
-  carry(name: string, key: string, schema: JsonSchema): void {
+  carry(name: string, key: string | undefined, schema: JsonSchema): void {
     this.#taken.add(name);
     this.schemas.set(name, schema);
-    this.#byKey.set(key, name);
+    if (key === undefined) return;
+    this.#carried.set(key, name);
     this.#keys.set(name, key);
   }
 
@@ -62,23 +64,26 @@ export class DefinitionTable {
     return this.#keys.get(name);
   }
 
-  /** The definition name already given to `type` (or carried under its key), if any. */
+  /**
+   * The definition name already given to `type` in this extraction, or
+   * carried over under its key. Within one extraction types are told apart by
+   * identity; the key only links to the previous one.
+   */
   nameOf(type: ts.Type, key: string | undefined): string | undefined {
-    const known = this.#names.get(type) ?? (key === undefined ? undefined : this.#byKey.get(key));
+    const known = this.#names.get(type) ?? (key === undefined ? undefined : this.#carried.get(key));
     if (known) this.#names.set(type, known);
     return known;
   }
 
-  /** Gives `type` a unique name derived from `label`; undefined when the table is full. */
-  claim(type: ts.Type, label: string, key: string): string | undefined {
+  /** Gives `type` a unique name derived from `label`; undefined when the table is full. A definition without a key is never carried over. */
+  claim(type: ts.Type, label: string, key: string | undefined): string | undefined {
     if (this.schemas.size >= MAX_DEFINITIONS) return undefined;
     const base = sanitizeName(label);
     let name = base;
     for (let n = 2; this.#taken.has(name); n++) name = `${base}_${n}`;
     this.#taken.add(name);
     this.#names.set(type, name);
-    this.#byKey.set(key, name);
-    this.#keys.set(name, key);
+    if (key !== undefined) this.#keys.set(name, key);
     this.schemas.set(name, {}); // placeholder: a recursive reference finds the name while the body is built
     return name;
   }
@@ -239,8 +244,7 @@ export class SchemaConverter {
     const label = this.#definitionLabel(type);
     if (!label) return undefined;
     const symbol = type.aliasSymbol ?? type.getSymbol();
-    const decl = symbol?.getDeclarations()?.[0];
-    const key = `${decl ? `${decl.getSourceFile().fileName}:${decl.pos}` : "?"}:${label}`;
+    const key = this.#stableKey(type, 0);
     const carried = this.#defs.nameOf(type, key);
     if (carried) return { $ref: DEFINITIONS_PREFIX + carried };
     const name = this.#defs.claim(type, label, key);
@@ -266,6 +270,37 @@ export class SchemaConverter {
     const targetFlags = target ? target.objectFlags : objectFlags;
     if (targetFlags & (ts.ObjectFlags.Class | ts.ObjectFlags.Interface)) return this.#label(type, 0);
     return undefined;
+  }
+
+  /**
+   * What identifies a named type across programs: its declaration (file and
+   * position) and, recursively, its type arguments'. Undefined when that
+   * cannot be said exactly (anonymous arguments, deep nesting): such a
+   * definition is rebuilt rather than risk reusing another type's schema.
+   */
+  #stableKey(type: ts.Type, depth: number): string | undefined {
+    const f = type.flags;
+    if (depth > 8) return undefined;
+    if (f & (ts.TypeFlags.StringLiteral | ts.TypeFlags.NumberLiteral)) return JSON.stringify((type as ts.LiteralType).value);
+    if (f & ts.TypeFlags.BooleanLiteral) return type === this.#checker.getTrueType() ? "true" : "false";
+    const intrinsic = f & (ts.TypeFlags.String | ts.TypeFlags.Number | ts.TypeFlags.Boolean | ts.TypeFlags.Null | ts.TypeFlags.Undefined | ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.Never | ts.TypeFlags.BigInt);
+    if (intrinsic) return `#${intrinsic}`;
+    if (f & ts.TypeFlags.Object && this.#checker.isArrayType(type)) {
+      const [item] = this.#checker.getTypeArguments(type as ts.TypeReference);
+      const inner = item ? this.#stableKey(item, depth + 1) : undefined;
+      return inner === undefined ? undefined : `${inner}[]`;
+    }
+    const symbol = type.aliasSymbol ?? type.getSymbol();
+    const decl = symbol?.getDeclarations()?.[0];
+    if (!symbol || !decl || symbol.getName().startsWith("__")) return undefined;
+    const args = type.aliasSymbol
+      ? (type.aliasTypeArguments ?? [])
+      : f & ts.TypeFlags.Object && (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference
+        ? this.#checker.getTypeArguments(type as ts.TypeReference)
+        : [];
+    const argKeys = args.map((a) => this.#stableKey(a, depth + 1));
+    if (argKeys.some((k) => k === undefined)) return undefined;
+    return `${decl.getSourceFile().fileName}:${decl.pos}${argKeys.length > 0 ? `<${argKeys.join(",")}>` : ""}`;
   }
 
   /**

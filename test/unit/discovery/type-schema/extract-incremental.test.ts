@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
 import type { TypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
+import type { JsonSchema } from "../../../../src/shared/json-schema.js";
 import { copyProject, REF, target, writeFile } from "./helpers.js";
 
 const TARGETS = [target("workers/users.ts", "createUser"), target("workers/misc.ts", "text"), target("workers/kinds.ts", "everything")];
@@ -129,6 +130,30 @@ describe("carrying over the schemas of functions whose files did not change", ()
     expect(set.functions["workers/trees.ts#grow"]!.input).toEqual({ $ref: `${REF}TreeNode` });
     expect(Object.keys(set.definitions).filter((name) => name.startsWith("TreeNode"))).toEqual(["TreeNode"]);
     expect(set).toEqual({ ...fresh(), stats: set.stats });
+  });
+
+  it("never carries a definition over to a different type that has the same name", () => {
+    const item = (field: string): string => `export interface Item { ${field}: string }\nexport interface Box<T> { items: T[] }\n`;
+    const fn = (from: string, name: string): string => `import type { Box, Item } from "${from}";\nexport const ${name} = async (input: Box<Item>) => input.items.length;\n`;
+    writeFile(project, "same/a.ts", item("a"));
+    writeFile(project, "same/b.ts", item("b"));
+    writeFile(project, "same/use-a.ts", fn("./a.js", "useA"));
+    writeFile(project, "same/use-b.ts", fn("./b.js", "useB"));
+    const targets = [...ALL, target("same/use-a.ts", "useA"), target("same/use-b.ts", "useB")];
+    incremental.extract(targets, { changedPaths: ["same"] });
+    writeFile(project, "same/use-b.ts", `${fn("./b.js", "useB")}// edited\n`);
+    const set = incremental.extract(targets, { changedPaths: ["same/use-b.ts"] });
+    expect(set.stats.reusedFunctions).toBe(targets.length - 1);
+    const boxOf = (id: string): JsonSchema => set.definitions[set.functions[id]!.input!.$ref!.slice(REF.length)]!;
+    const itemOf = (id: string): JsonSchema => set.definitions[(boxOf(id).properties!.items!.items as JsonSchema).$ref!.slice(REF.length)]!;
+    expect(Object.keys(itemOf("same/use-a.ts#useA").properties!)).toEqual(["a"]);
+    expect(Object.keys(itemOf("same/use-b.ts#useB").properties!)).toEqual(["b"]);
+    const e = createTypeSchemaExtractor({ root: project });
+    try {
+      expect(set).toEqual({ ...e.extract(targets), stats: set.stats });
+    } finally {
+      e.dispose();
+    }
   });
 
   it("recomputes everything when a changed file declares globals", () => {

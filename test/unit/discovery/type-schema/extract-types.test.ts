@@ -21,6 +21,8 @@ beforeAll(() => {
     target("workers/opaque.ts", "opaque"),
     target("workers/opaque.ts", "needsMethod"),
     target("workers/opaque.ts", "generic"),
+    target("workers/edge.ts", "deep"),
+    target("workers/edge.ts", "overloaded"),
   ]);
 });
 afterAll(() => extractor.dispose());
@@ -150,6 +152,23 @@ describe("named types", () => {
         { type: "null" },
       ]),
     );
+  });
+
+  it("ends an endless generic expansion at the depth limit, as any", () => {
+    const fn = set.functions["workers/edge.ts#deep"]!;
+    expect(fn.input).toEqual({ $ref: `${REF}Deep_string` });
+    expect(set.definitions.Deep_string!.properties!.next).toEqual({ $ref: `${REF}Deep_stringList` });
+    // Each level is its own definition (the label is shortened past a few levels; the type is not confused with the last).
+    expect(set.definitions.Deep_stringList!.properties!.value).toEqual({ type: "array", items: { type: "string" } });
+    expect(fn.notes.input.length).toBeGreaterThan(0);
+    expect(new Set(fn.notes.input.map((n) => n.reason))).toEqual(new Set(["nested too deeply"]));
+    const deepDefs = Object.entries(set.definitions).filter(([n]) => n.startsWith("Deep"));
+    expect(deepDefs.length).toBeLessThan(70);
+    expect(deepDefs.every(([name, d]) => d.properties?.next?.$ref !== `${REF}${name}`)).toBe(true);
+  });
+
+  it("describes the last signature of an overloaded function", () => {
+    expect(set.functions["workers/edge.ts#overloaded"]!.input).toEqual({ type: "object", properties: { a: { type: ["string", "number"] } }, required: ["a"] });
   });
 
   it("uses a generic parameter's constraint", () => {
