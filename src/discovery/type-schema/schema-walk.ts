@@ -96,14 +96,14 @@ export function exampleOf(schema: JsonSchema, definitions: Record<string, JsonSc
         return item === undefined ? [] : [item];
       }
       case "object": {
-        const out: Record<string, JsonValue> = {};
+        const out: [string, JsonValue][] = [];
         const required = new Set(s.required ?? []);
         for (const [key, value] of Object.entries(s.properties ?? {})) {
           const v = example(value, depth + 1);
-          if (v !== undefined) out[key] = v;
-          else if (required.has(key)) out[key] = null;
+          if (v !== undefined) out.push([key, v]);
+          else if (required.has(key)) out.push([key, null]);
         }
-        return out;
+        return Object.fromEntries(out); // a "__proto__" key stays a key
       }
       default:
         return s["x-flash-any"] !== undefined || Object.keys(s).length === 0 ? {} : undefined;

@@ -368,7 +368,8 @@ export class SchemaConverter {
     const checker = this.#checker;
     const symbol = type.getSymbol();
     if (symbol && symbol.flags & ts.SymbolFlags.Class && hasMethodsOrPrivateState(checker, type)) return anySchema("class instance with methods or private state");
-    const properties: Record<string, JsonSchema> = {};
+    // Entries, then fromEntries: a property named "__proto__" stays a property.
+    const properties: [string, JsonSchema][] = [];
     const required: string[] = [];
     for (const prop of checker.getPropertiesOfType(type)) {
       const name = prop.getName();
@@ -382,11 +383,11 @@ export class SchemaConverter {
       }
       const schema = this.#convert(propType, depth + 1);
       const doc = docText(prop, checker);
-      properties[name] = doc || isDeprecated(prop) ? { ...schema, ...(doc ? { description: doc } : {}), ...(isDeprecated(prop) ? { deprecated: true } : {}) } : schema;
+      properties.push([name, doc || isDeprecated(prop) ? { ...schema, ...(doc ? { description: doc } : {}), ...(isDeprecated(prop) ? { deprecated: true } : {}) } : schema]);
       if (!optional) required.push(name);
     }
     const out: JsonSchema = { type: "object" };
-    if (Object.keys(properties).length > 0) out.properties = properties;
+    if (properties.length > 0) out.properties = Object.fromEntries(properties);
     if (required.length > 0) out.required = required;
     const indexTypes = checker
       .getIndexInfosOfType(type)

@@ -23,6 +23,7 @@ beforeAll(() => {
     target("workers/opaque.ts", "generic"),
     target("workers/edge.ts", "deep"),
     target("workers/edge.ts", "overloaded"),
+    target("workers/edge.ts", "oddKeys"),
   ]);
 });
 afterAll(() => extractor.dispose());
@@ -165,6 +166,13 @@ describe("named types", () => {
     const deepDefs = Object.entries(set.definitions).filter(([n]) => n.startsWith("Deep"));
     expect(deepDefs.length).toBeLessThan(70);
     expect(deepDefs.every(([name, d]) => d.properties?.next?.$ref !== `${REF}${name}`)).toBe(true);
+  });
+
+  it("keeps property names that mean something to JavaScript objects as plain keys", () => {
+    const fn = set.functions["workers/edge.ts#oddKeys"]!;
+    expect(Object.keys(fn.input!.properties!)).toEqual(["__proto__", "odd key", "constructor"]);
+    expect(Object.getPrototypeOf(fn.input!.properties)).toBe(Object.prototype);
+    expect(Object.keys(fn.example as object)).toEqual(["__proto__", "odd key", "constructor"]);
   });
 
   it("describes the last signature of an overloaded function", () => {
