@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
 import type { SchemaSet, TypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
-import { PACKAGE_ROOT } from "../../../../src/shared/package-info.js";
+import { REPO_ROOT } from "../../../helpers/paths.js";
 import { copyProject, REF, target, writeFile } from "./helpers.js";
 
 const TARGETS = [
@@ -126,7 +126,7 @@ describe("with the SDK's types (tsconfig paths to flash-ts)", () => {
       root,
       "tsconfig.json",
       JSON.stringify({
-        compilerOptions: { target: "ES2023", module: "ESNext", moduleResolution: "Bundler", strict: true, allowJs: true, paths: { "flash-ts": [join(PACKAGE_ROOT, "src", "sdk", "index.ts")] } },
+        compilerOptions: { target: "ES2023", module: "ESNext", moduleResolution: "Bundler", strict: true, allowJs: true, paths: { "flash-ts": [join(REPO_ROOT, "src", "sdk", "index.ts")] } },
       }),
     );
     // A user type named like one of the document's own components.
