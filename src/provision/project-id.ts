@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../shared/atomic-write.js";
-import { withFileLock } from "../shared/file-lock.js";
+import { withLock } from "../shared/lock.js";
 
 export async function loadProjectId(stateDir: string): Promise<string> {
   const path = join(stateDir, "project.json");
@@ -23,7 +23,7 @@ export async function loadProjectId(stateDir: string): Promise<string> {
   };
   const existing = await read();
   if (existing) return existing;
-  return withFileLock(path, async () => {
+  return withLock(`${path}.lock`, async () => {
     const again = await read();
     if (again) return again;
     const id = randomUUID();

@@ -5,10 +5,10 @@
  * needs to reuse it without asking the provider: id, kind, the config hash
  * it was last brought to, and when. Never the API key.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../shared/atomic-write.js";
-import { withFileLock } from "../shared/file-lock.js";
+import { withLock } from "../shared/lock.js";
 import type { Logger } from "../shared/logger.js";
 import { nullLogger } from "../shared/logger.js";
 
@@ -61,6 +61,18 @@ function isEntry(value: unknown): value is CachedEndpoint {
   );
 }
 
+/**
+ * Temporary files of atomic writes whose writer was killed. Only a holder of
+ * the cache lock writes the cache, so while we hold it, every one is garbage.
+ */
+async function removeLeftoverTemps(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith(".tmp")) await rm(join(dirname(path), name), { force: true }).catch(() => {});
+  }
+}
+
 /** Opens the cache at `<stateDir>/resources.json`. A corrupt or newer-version file is reported and treated as empty (the provider's list is the fallback). */
 export function createResourceCache(stateDir: string, logger: Logger = nullLogger): ResourceCache {
   const path = join(stateDir, "resources.json");
@@ -92,10 +104,11 @@ export function createResourceCache(stateDir: string, logger: Logger = nullLogge
   }
 
   async function update(mutate: (file: CacheFile) => void): Promise<void> {
-    await withFileLock(path, async () => {
+    await withLock(`${path}.lock`, async () => {
       const file = await load();
       mutate(file);
       await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n");
+      await removeLeftoverTemps(path);
     });
   }
 
