@@ -14,9 +14,10 @@
  *   exists without an owner (nobody has to guess about a half-made one).
  * - Its holder refreshes the owner file's mtime (the heartbeat) every
  *   `heartbeatMs`. A lock is abandoned when its holder is a dead pid on this
- *   machine (taken over at once), or when its heartbeat is older than
- *   `staleMs` by the wall clock, or has not changed for `staleMs` while a
- *   waiter watched it (skew-proof, for a holder on the other side of the mount).
+ *   machine (taken over at once), or when its heartbeat has not moved for
+ *   `staleMs` while a waiter watched it. For a holder on this machine (same
+ *   clock), a heartbeat older than `staleMs` is enough; across the bind mount
+ *   clocks may disagree, so only the watched heartbeat counts there.
  * - Taking over never removes a lock someone else just took. Several waiters
  *   may judge the same lock abandoned; a plain `rm` by the slower one would
  *   delete the faster one's new lock. So a lock's identity (its token) names a
@@ -170,11 +171,20 @@ class Judge {
 
   abandoned(sight: Sight): boolean {
     const owner = sight.owner;
-    if (owner && owner.machine === this.machine && owner.pid !== process.pid && isLocalProcessGone(owner.pid)) return true;
+    const old = this.clock.wallNow() - sight.beatMs > this.staleMs;
+    if (owner?.machine === this.machine) {
+      if (owner.pid !== process.pid && isLocalProcessGone(owner.pid)) return true;
+      // Same clock: an old heartbeat means a hung holder, or a pid reused after it died.
+      if (old) return true;
+    } else if (!owner && old) {
+      return true; // nobody refreshes an ownerless lock
+    }
+    // Across machines, clocks may disagree (a VM's clock lags after a laptop sleeps):
+    // only a heartbeat that stopped moving while we watched counts.
     const now = this.clock.now();
     let seen = this.seen.get(sight.identity);
     if (!seen || seen.beatMs !== sight.beatMs) this.seen.set(sight.identity, (seen = { beatMs: sight.beatMs, since: now }));
-    return this.clock.wallNow() - sight.beatMs > this.staleMs || now - seen.since > this.staleMs;
+    return now - seen.since > this.staleMs;
   }
 
   holder(sight: Sight): LockHolder {

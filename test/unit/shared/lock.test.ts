@@ -120,14 +120,35 @@ describe("acquireLock", () => {
     expect(await folder(path)).toEqual([]);
   });
 
-  it("takes over at once a lock whose heartbeat is older than staleMs by the wall clock", { timeout: 10_000 }, async () => {
+  it("takes over at once a lock of this machine whose live pid has not beaten for staleMs (hung, or a reused pid)", { timeout: 10_000 }, async () => {
     const path = await lockPath();
     const clock = new FakeClock();
-    await handMadeLock(path, { machine: OTHER_MACHINE, pid: 7 }, clock.wallNow() - 11_000);
+    await handMadeLock(path, { pid: process.ppid }, clock.wallNow() - 11_000);
     let waited = false;
     const held = await acquireLock(path, { clock, onWait: () => (waited = true) });
     expect(waited).toBe(false);
     await held.release();
+  });
+
+  it("does not trust the age of another machine's heartbeat (its clock may lag), only that it stopped moving", async () => {
+    const path = await lockPath();
+    const clock = new FakeClock();
+    // Written by a clock a minute behind ours, and still beating.
+    const lag = 60_000;
+    await handMadeLock(path, { machine: OTHER_MACHINE, pid: 7 }, clock.wallNow() - lag);
+    let settled = false;
+    const taking = acquireLock(path, { clock, pollMs: 100 });
+    void taking.then(() => (settled = true), () => (settled = true));
+    await clock.nextSleep();
+    for (let s = 1; s <= 15; s++) {
+      await beatHandMade(path, clock.wallNow() + 1000 - lag);
+      const slept = clock.nextSleep();
+      clock.advance(1000);
+      await slept;
+    }
+    expect(settled).toBe(false);
+    clock.advance(11_000);
+    await (await taking).release();
   });
 
   it("lets exactly one of several concurrent takers hold an abandoned lock at a time", async () => {
