@@ -36,37 +36,16 @@
  * removes a stale lock with a plain rmdir, the race described above.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { systemClock } from "./clock.js";
 import type { Clock } from "./clock.js";
 import { AppError } from "./errors.js";
-import { isRecord } from "./is-record.js";
+import { Judge, look, OWNER_FILE } from "./lock-judge.js";
+import type { LockHolder, LockOwner } from "./lock-judge.js";
 import { currentMachine, isLocalProcessGone, machineTag } from "./machine.js";
 
-export interface LockOwner {
-  pid: number;
-  /** Host name, for messages (a container's is its id). */
-  host: string;
-  /** Pids are comparable only between equal machine identities (see shared/machine.ts). */
-  machine: string;
-  /** Tells one holding from another; names the lock's takeover guards. */
-  token: string;
-  /** When it was taken (ISO time). */
-  since: string;
-  /** What the holder wanted known (e.g. that it runs in the dev container). */
-  info?: Record<string, string | number | boolean>;
-}
-
-/** A lock held by someone else, as a waiter sees it. */
-export interface LockHolder {
-  /** Undefined for a lock without a readable owner file (made by hand, or by an older flash-ts). */
-  owner: LockOwner | undefined;
-  /** The holder runs on this machine (and is alive, or the lock would have been taken over). */
-  local: boolean;
-  /** Milliseconds since its last heartbeat, by this process's wall clock. */
-  beatAgeMs: number;
-}
+export type { LockHolder, LockOwner } from "./lock-judge.js";
 
 export interface LockOptions {
   clock?: Clock;
@@ -103,94 +82,12 @@ export interface HeldLock {
 
 export const LOCK_DEFAULTS = { staleMs: 10_000, heartbeatMs: 1_000, timeoutMs: 30_000, pollMs: 25 } as const;
 
-const OWNER_FILE = "owner.json";
 /** Guards tried per lock identity before waiting: each one past the first means a taker died mid-takeover. */
 const MAX_GUARDS = 32;
 /** File system answers to "the target already exists" when renaming a directory onto it. */
 const BUSY_CODES = new Set(["EEXIST", "ENOTEMPTY", "ENOTDIR", ...(process.platform === "win32" ? ["EPERM"] : [])]);
-const TOKEN_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 
 const errno = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
-
-function parseOwner(text: string): LockOwner | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
-  const { pid, host, machine, token, since, info } = value;
-  if (typeof pid !== "number" || typeof host !== "string" || typeof machine !== "string" || typeof token !== "string" || !TOKEN_PATTERN.test(token)) {
-    return undefined;
-  }
-  return {
-    pid,
-    host,
-    machine,
-    token,
-    since: typeof since === "string" ? since : "",
-    ...(isRecord(info) ? { info: info as LockOwner["info"] } : {}),
-  };
-}
-
-/** What is at a lock (or guard) path now: its identity, owner and heartbeat; undefined when nothing is. */
-interface Sight {
-  identity: string;
-  owner: LockOwner | undefined;
-  beatMs: number;
-}
-
-async function look(path: string): Promise<Sight | undefined> {
-  const ownerPath = join(path, OWNER_FILE);
-  const owner = parseOwner(await readFile(ownerPath, "utf8").catch(() => ""));
-  if (owner) {
-    const info = await stat(ownerPath).catch(() => undefined);
-    if (info) return { identity: owner.token, owner, beatMs: info.mtimeMs };
-  }
-  // No readable owner: a folder made by hand, or a lock file of an older flash-ts.
-  // Its inode and mtime identify it (nobody refreshes it, so they do not change).
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return undefined;
-  return { identity: `anon-${info.ino}-${Math.round(info.mtimeMs * 1000)}`, owner: undefined, beatMs: info.mtimeMs };
-}
-
-/** Judges locks for one waiter, remembering when it first saw each heartbeat value. */
-class Judge {
-  private readonly seen = new Map<string, { beatMs: number; since: number }>();
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly staleMs: number,
-    private readonly machine: string,
-  ) {}
-
-  isLocal(sight: Sight): boolean {
-    return sight.owner?.machine === this.machine;
-  }
-
-  abandoned(sight: Sight): boolean {
-    const owner = sight.owner;
-    const old = this.clock.wallNow() - sight.beatMs > this.staleMs;
-    if (owner?.machine === this.machine) {
-      if (owner.pid !== process.pid && isLocalProcessGone(owner.pid)) return true;
-      // Same clock: an old heartbeat means a hung holder, or a pid reused after it died.
-      if (old) return true;
-    } else if (!owner && old) {
-      return true; // nobody refreshes an ownerless lock
-    }
-    // Across machines, clocks may disagree (a VM's clock lags after a laptop sleeps):
-    // only a heartbeat that stopped moving while we watched counts.
-    const now = this.clock.now();
-    let seen = this.seen.get(sight.identity);
-    if (!seen || seen.beatMs !== sight.beatMs) this.seen.set(sight.identity, (seen = { beatMs: sight.beatMs, since: now }));
-    return now - seen.since > this.staleMs;
-  }
-
-  holder(sight: Sight): LockHolder {
-    return { owner: sight.owner, local: this.isLocal(sight), beatAgeMs: Math.max(0, Math.round(this.clock.wallNow() - sight.beatMs)) };
-  }
-}
 
 /**
  * Creates `target` whole (a temporary directory with the owner file, renamed
@@ -233,6 +130,7 @@ interface Context {
   staleMs: number;
   pollMs: number;
   timeoutMs: number;
+  machine: string;
   newOwner: () => LockOwner;
 }
 
@@ -296,7 +194,7 @@ async function sweep(ctx: Context, token: string): Promise<void> {
       const [, tag, pid] = /^new-([0-9a-f]{8})-(\d+)-/.exec(rest) ?? [];
       const sight = await look(path);
       remove =
-        (tag === machineTag(currentMachine()) && isLocalProcessGone(Number(pid))) ||
+        (tag === machineTag(ctx.machine) && isLocalProcessGone(Number(pid))) ||
         (sight !== undefined && ctx.clock.wallNow() - sight.beatMs > 2 * ctx.staleMs);
     }
     if (remove) await rm(path, { recursive: true, force: true }).catch(() => {});
@@ -333,7 +231,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     ...(options.info ? { info: options.info } : {}),
   });
   const judge = new Judge(clock, staleMs, machine);
-  const ctx: Context = { path, clock, judge, staleMs, pollMs, timeoutMs, newOwner };
+  const ctx: Context = { path, clock, judge, staleMs, pollMs, timeoutMs, machine, newOwner };
   await mkdir(dirname(path), { recursive: true });
   const me = newOwner();
   const started = clock.now();
