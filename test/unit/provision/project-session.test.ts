@@ -65,11 +65,19 @@ describe("claimProjectSession", () => {
     const clock = new FakeClock();
     await handMadeLock(lockPath(), { machine: "container|b|pid:[9]", pid: 7 }, clock.wallNow());
     const claiming = claimProjectSession(dir, { logger: createMemoryLogger(), env: {}, lock: { clock, pollMs: 500 } });
-    for (let s = 0; s < 21; s++) {
-      await clock.nextSleep();
+    const settled = claiming.then(
+      () => true,
+      () => true,
+    );
+    let done = false;
+    void settled.then(() => (done = true));
+    while (!done) {
+      await Promise.race([clock.nextSleep(), settled]);
       clock.advance(500);
     }
     const session = await claiming;
+    // Not before its heartbeat had stood still for the staleness window.
+    expect(clock.now()).toBeGreaterThan(10_000);
     await session.release();
   });
 
