@@ -309,6 +309,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
         }
         const inUse = verified.get(name)?.endpoint.id ?? (await cache.get(backend, name))?.id;
         const keep = chooseKeeper(group, { inUse, hash: hashOf(spec) });
+        if (keep) noteDuplicates(name, keep, group);
         orphans.push(...group.filter((e) => e.id !== keep?.id));
       }
       return orphans;

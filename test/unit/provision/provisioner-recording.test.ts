@@ -161,8 +161,10 @@ describe("duplicates of this project's endpoints on the provider", () => {
     const ids = await seedDuplicates(s);
     await s.make().ensureEndpoint(gpu);
     // A later session: the cache is complete, so provisioning never lists the provider.
+    s.logger.lines.length = 0;
     const orphans = await s.make().findOrphans([gpu]);
     expect(orphans.map((o) => o.id).sort()).toEqual([ids[1], ids[2]].sort());
+    expect(s.logger.lines.some((l) => l.includes("live-gpu-worker") && l.includes(ids[1]!) && l.includes(ids[2]!))).toBe(true);
   });
 });
 
