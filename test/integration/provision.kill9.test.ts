@@ -102,8 +102,8 @@ async function writeAndKill(writer: Writer): Promise<void> {
       await cache.put({ name: `live-e${i % 7}`, id: `ep-here-${i}`, kind: "QB", backend: "local", configHash: "h", createdAt: "", updatedAt: "", projectId: "p-kill9", workersMin: 0 });
     }
   })();
-  // The moment: after 0, 1 or 2 completed writes, then up to 15 ms more, so kills land in every phase.
-  await writer.written(Math.floor(Math.random() * 3));
+  // The moment: after 0 or 1 completed writes, then up to 15 ms more, so kills land in every phase.
+  await writer.written(Math.floor(Math.random() * 2));
   await new Promise((moment) => setTimeout(moment, Math.random() * 15));
   writing = false;
   await ours;
@@ -119,11 +119,12 @@ describe("the resource cache under kill -9", () => {
     const errors: string[] = [];
     let childWrites = 0;
     let locksLeft = 0;
-    // The next writer starts (loads its code) while the current one runs: process start-up dominates a cycle.
-    let next = startWriter(0);
+    // The next writers start (load their code) while the current one runs: process start-up dominates a cycle.
+    const AHEAD = 3;
+    const queue = Array.from({ length: AHEAD }, (_, i) => startWriter(i));
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const writer = next;
-      next = startWriter(cycle + 1);
+      const writer = queue.shift()!;
+      queue.push(startWriter(cycle + AHEAD));
       await writeAndKill(writer);
       if (writer.stderr().trim() !== "") errors.push(writer.stderr());
       childWrites += writer.writes();
@@ -146,8 +147,8 @@ describe("the resource cache under kill -9", () => {
       }
       if (stuck.length + corrupt.length > 5) break;
     }
-    next.child.kill("SIGKILL");
-    await next.exited;
+    for (const spare of queue) spare.child.kill("SIGKILL");
+    await Promise.all(queue.map((spare) => spare.exited));
     expect(stuck).toEqual([]);
     expect(corrupt).toEqual([]);
     expect(errors).toEqual([]);
