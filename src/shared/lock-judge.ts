@@ -17,6 +17,8 @@ export interface LockOwner {
   host: string;
   /** Pids are comparable only between equal machine identities (see shared/machine.ts). */
   machine: string;
+  /** The holder process's start time, where the system tells (a reused pid is then not mistaken for it). */
+  started?: string;
   /** Tells one holding from another; names the lock's takeover guards. */
   token: string;
   /** When it was taken (ISO time). */
@@ -45,7 +47,7 @@ function parseOwner(text: string): LockOwner | undefined {
     return undefined;
   }
   if (!isRecord(value)) return undefined;
-  const { pid, host, machine, token, since, info } = value;
+  const { pid, host, machine, token, since, started, info } = value;
   if (typeof pid !== "number" || typeof host !== "string" || typeof machine !== "string" || typeof token !== "string" || !TOKEN_PATTERN.test(token)) {
     return undefined;
   }
@@ -55,6 +57,7 @@ function parseOwner(text: string): LockOwner | undefined {
     machine,
     token,
     since: typeof since === "string" ? since : "",
+    ...(typeof started === "string" ? { started } : {}),
     ...(isRecord(info) ? { info: info as LockOwner["info"] } : {}),
   };
 }
@@ -98,7 +101,9 @@ export class Judge {
     const owner = sight.owner;
     const old = this.clock.wallNow() - sight.beatMs > this.staleMs;
     if (owner?.machine === this.machine) {
-      if (owner.pid !== process.pid && isLocalProcessGone(owner.pid)) return true;
+      // Our own pid is a holder of this process (alive) unless it started at another time:
+      // an earlier process that had our pid, in a pid namespace whose number came back.
+      if (isLocalProcessGone(owner.pid, owner.started)) return true;
       // Same clock: an old heartbeat means a hung holder, or a pid reused after it died.
       if (old) return true;
     } else if (!owner && old) {

@@ -43,7 +43,7 @@ import type { Clock } from "./clock.js";
 import { AppError } from "./errors.js";
 import { Judge, look, OWNER_FILE } from "./lock-judge.js";
 import type { LockHolder, LockOwner } from "./lock-judge.js";
-import { currentMachine, isLocalProcessGone, machineTag } from "./machine.js";
+import { currentMachine, currentProcessStart, isLocalProcessGone, machineTag } from "./machine.js";
 
 export type { LockHolder, LockOwner } from "./lock-judge.js";
 
@@ -222,10 +222,12 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   }
   const machine = options.machine ?? currentMachine();
   const host = machine.split("|")[0] ?? "";
+  const processStart = currentProcessStart();
   const newOwner = (): LockOwner => ({
     pid: process.pid,
     host,
     machine,
+    ...(processStart !== undefined ? { started: processStart } : {}),
     token: randomUUID(),
     since: new Date(clock.wallNow()).toISOString(),
     ...(options.info ? { info: options.info } : {}),

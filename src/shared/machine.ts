@@ -36,7 +36,38 @@ export function machineTag(machine: string): string {
   return sha256(machine).slice(0, 8);
 }
 
-/** True when `pid` (of this machine) no longer exists. */
-export function isLocalProcessGone(pid: number): boolean {
-  return Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid);
+/**
+ * When a process of this machine started (clock ticks since boot, from
+ * /proc/<pid>/stat), or undefined where the system does not tell. With the
+ * pid it names one process for good: pids are reused, and a restarted
+ * container may even get its old pid namespace's number back.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces and parentheses); starttime is field 22.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let ownStart: string | undefined | null = null;
+
+/** This process's start time (see processStartTime). */
+export function currentProcessStart(): string | undefined {
+  if (ownStart === null) ownStart = processStartTime(process.pid);
+  return ownStart;
+}
+
+/**
+ * True when the process `pid` of this machine, started at `started` (when
+ * known), no longer exists: no such pid, or a different process now has it.
+ */
+export function isLocalProcessGone(pid: number, started?: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (!isProcessAlive(pid)) return true;
+  if (started === undefined) return false;
+  const now = pid === process.pid ? currentProcessStart() : processStartTime(pid);
+  return now !== undefined && now !== started;
 }

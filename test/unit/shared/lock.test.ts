@@ -68,6 +68,18 @@ describe("acquireLock", () => {
     expect(await folder(path)).toEqual([]);
   });
 
+  it("takes over at once a lock whose pid now belongs to another process (a reused pid, a restarted container)", { timeout: 10_000 }, async () => {
+    for (const pid of [process.pid, process.ppid]) {
+      const path = await lockPath();
+      // Fresh heartbeat, live pid, but that pid's process started at another time than the holder did.
+      await handMadeLock(path, { pid, started: "1" });
+      let waited = false;
+      const held = await acquireLock(path, { clock: new FakeClock(), onWait: () => (waited = true) });
+      expect({ pid, waited }).toEqual({ pid, waited: false });
+      await held.release();
+    }
+  });
+
   it("waits for a live holder on this machine, and can refuse at once naming it", async () => {
     const path = await lockPath();
     const first = await acquireLock(path);
