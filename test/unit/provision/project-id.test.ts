@@ -5,41 +5,24 @@
  * markers, and otherwise flash refuses and says what to do. A newer version's
  * file is refused.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createProvisioner } from "../../../src/provision/provisioner.js";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";
-import type { CachedEndpoint } from "../../../src/provision/resource-cache.js";
 import { loadProjectId } from "../../../src/provision/project-id.js";
 import { resolveWorkerRuntime } from "../../../src/provision/endpoint-request.js";
 import { LiveServerless } from "../../../src/sdk/index.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { PROJECT, asideFiles, entry } from "./state-fixtures.js";
 import { createFakeControlPlane } from "./fake-control-plane.js";
 
-const PROJECT = "project-aaaa-1111";
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "flash-state-"));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
-
-const entry = (name: string, id: string): CachedEndpoint => ({
-  name,
-  id,
-  kind: "QB",
-  backend: "local",
-  configHash: "h",
-  createdAt: "2025-01-01T00:00:00.000Z",
-  updatedAt: "2025-01-01T00:00:00.000Z",
-  projectId: PROJECT,
-  workersMin: 0,
-});
-
-async function asideFiles(prefix: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.startsWith(`${prefix}.corrupt-`));
-}
 
 describe("a bad project.json", () => {
   const projectFile = () => join(dir, "project.json");
@@ -49,7 +32,7 @@ describe("a bad project.json", () => {
     await writeFile(projectFile(), text);
     const logger = createMemoryLogger();
     expect(await loadProjectId(dir, { logger })).toBe("0f8a7c62-1d2e-4b5a-9c3d-7e6f5a4b3c2d");
-    const [aside] = await asideFiles("project.json");
+    const [aside] = await asideFiles(dir, "project.json");
     expect(await readFile(join(dir, aside!), "utf8")).toBe(text);
     expect(logger.lines.some((l) => l.includes(projectFile()) && l.includes(aside!))).toBe(true);
     expect(await loadProjectId(dir)).toBe("0f8a7c62-1d2e-4b5a-9c3d-7e6f5a4b3c2d");
@@ -84,7 +67,7 @@ describe("a bad project.json", () => {
     await expect(loading).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/project\.json/) });
     await expect(loading).rejects.toMatchObject({ hint: expect.stringMatching(new RegExp(`${PROJECT}.*project-bbbb-2222|project-bbbb-2222.*${PROJECT}`, "s")) });
     expect(await readFile(projectFile(), "utf8")).toBe("{");
-    expect(await asideFiles("project.json")).toEqual([]);
+    expect(await asideFiles(dir, "project.json")).toEqual([]);
   });
 
   it("refuses with what to do when nothing tells its id, and never mints a new one", async () => {

@@ -3,36 +3,19 @@
  * and reported, and reads go on with what could be read; a newer version's
  * file is refused and never rewritten.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";
-import type { CachedEndpoint } from "../../../src/provision/resource-cache.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { asideFiles, entry } from "./state-fixtures.js";
 
-const PROJECT = "project-aaaa-1111";
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "flash-state-"));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
-
-const entry = (name: string, id: string): CachedEndpoint => ({
-  name,
-  id,
-  kind: "QB",
-  backend: "local",
-  configHash: "h",
-  createdAt: "2025-01-01T00:00:00.000Z",
-  updatedAt: "2025-01-01T00:00:00.000Z",
-  projectId: PROJECT,
-  workersMin: 0,
-});
-
-async function asideFiles(prefix: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => n.startsWith(`${prefix}.corrupt-`));
-}
 
 describe("a bad resources.json", () => {
   for (const [what, text] of [
@@ -45,7 +28,7 @@ describe("a bad resources.json", () => {
       const logger = createMemoryLogger();
       const cache = createResourceCache(dir, logger);
       expect(await cache.list()).toEqual([]);
-      const [aside] = await asideFiles("resources.json");
+      const [aside] = await asideFiles(dir, "resources.json");
       expect(aside).toBeDefined();
       expect(await readFile(join(dir, aside!), "utf8")).toBe(text);
       expect(logger.lines.some((l) => l.includes(join(dir, "resources.json")) && l.includes(join(dir, aside!)))).toBe(true);
@@ -53,7 +36,7 @@ describe("a bad resources.json", () => {
       // Writing works again, and the kept file stays.
       await cache.put(entry("live-b", "ep-b"));
       expect((await cache.list()).map((e) => e.id)).toEqual(["ep-b"]);
-      expect(await asideFiles("resources.json")).toEqual([aside]);
+      expect(await asideFiles(dir, "resources.json")).toEqual([aside]);
     });
   }
 
@@ -63,7 +46,7 @@ describe("a bad resources.json", () => {
     const logger = createMemoryLogger();
     const cache = createResourceCache(dir, logger);
     expect((await cache.list()).map((e) => e.id)).toEqual(["ep-a"]);
-    const [aside] = await asideFiles("resources.json");
+    const [aside] = await asideFiles(dir, "resources.json");
     expect(await readFile(join(dir, aside!), "utf8")).toBe(text);
     expect(logger.lines.some((l) => l.includes("1 malformed"))).toBe(true);
   });
@@ -77,7 +60,7 @@ describe("a bad resources.json", () => {
     await expect(cache.put(entry("live-b", "ep-b"))).rejects.toMatchObject(refusal);
     await expect(cache.remove("local", "live-a")).rejects.toMatchObject(refusal);
     expect(await readFile(join(dir, "resources.json"), "utf8")).toBe(text);
-    expect(await asideFiles("resources.json")).toEqual([]);
+    expect(await asideFiles(dir, "resources.json")).toEqual([]);
   });
 
   it("(unreadable: a folder in its place) reads as empty with a warning, and writes fail", async () => {
