@@ -23,7 +23,7 @@ import type { Logger } from "../shared/logger.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Endpoint } from "../runpod/wire-types.js";
 import { PROJECT_MARKER_ENV } from "./endpoint-request.js";
-import { newerStateFileError } from "./resource-cache.js";
+import { corruptCopyPath, newerStateFileError } from "./resource-cache.js";
 
 export const PROJECT_FILE_VERSION = 1;
 const ID_PATTERN = /^[A-Za-z0-9-]{8,64}$/;
@@ -111,7 +111,7 @@ async function recover(path: string, stateDir: string, bad: { text: string; reas
     for (const [cached, names] of fromCache) candidates.set(cached, [...(candidates.get(cached) ?? []), ...names]);
   }
   if (id) {
-    const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    const aside = corruptCopyPath(path);
     await rename(path, aside);
     await writeFileAtomic(path, JSON.stringify({ version: PROJECT_FILE_VERSION, id, createdAt: new Date().toISOString() }, null, 2) + "\n");
     logger.warn(`${path} was ${bad.reason}; kept it as ${aside} and recovered the project id ${id} from ${source}.`);

@@ -100,6 +100,11 @@ function parse(text: string): Parsed {
   return { ok: true, file: { version: CACHE_VERSION, endpoints }, dropped };
 }
 
+/** Where a bad state file is kept aside: `<path>.corrupt-<time>`. */
+export function corruptCopyPath(path: string): string {
+  return `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+}
+
 /** The refusal to touch a newer format: never downgraded, whatever else happens. */
 export function newerStateFileError(path: string, found: number, supported: number, what: string): AppError {
   return new AppError("CONFLICT", `${path} was written by a newer flash-ts (${what} version ${found}; this flash-ts reads version ${supported})`, {
@@ -138,7 +143,7 @@ export function createResourceCache(stateDir: string, logger: Logger = nullLogge
 
   /** Renames the bad file aside and says so. The caller holds the lock. */
   const keepAside = async (reason: string, readable: number | undefined): Promise<void> => {
-    const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    const aside = corruptCopyPath(path);
     await rename(path, aside);
     setAside.push(aside);
     logger.warn(
