@@ -20,6 +20,13 @@ import { withLock } from "../shared/lock.js";
 export const NO_DEPENDENCIES = "none";
 
 const MARKER = ".flash-installed";
+/**
+ * An install lock's holders share this machine (one worker cache), where a dead
+ * holder is seen by its pid at once. A live one may block its event loop for a
+ * while (a CPU-bound function running beside the install), so its heartbeat is
+ * given minutes, not seconds, before it counts as hung.
+ */
+const INSTALL_STALE_MS = 10 * 60_000;
 /** How long a worker waits for another one's install of the same dependencies. */
 const INSTALL_WAIT_MS = 15 * 60_000;
 
@@ -135,6 +142,7 @@ export function createDependencyInstaller(options: DependencyInstallerOptions): 
       },
       {
         // npm can take minutes; the holder's heartbeat tells a live install from a dead one, so waiting long is safe.
+        staleMs: INSTALL_STALE_MS,
         timeoutMs: INSTALL_WAIT_MS,
         pollMs: 200,
         onWait: () => logger.info(`waiting for another worker process to install ${set.specs.join(", ")}`),
