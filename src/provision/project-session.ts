@@ -6,7 +6,10 @@
  * host or in the dev container, is refused and told which process to stop.
  * A session killed with `kill -9` does not block the next: on the same
  * machine its dead pid frees the lock at once; across the host/container
- * boundary its heartbeat stops and the lock is free within 10 s.
+ * boundary its heartbeat stops and the lock is free within 10 s, or at once
+ * when the dev container that held it was replaced (a container's name is
+ * unique while it exists: a session of the same container name on another
+ * machine identity is one of a container that is gone).
  *
  * Claiming the project also checks that this version can use its state: a
  * newer version's resources.json is refused at start rather than at the
@@ -28,7 +31,10 @@ export interface ProjectSession {
 
 export interface ClaimOptions {
   logger: Logger;
-  /** The session's environment (FLASH_IN_CONTAINER tells waiters it runs in the dev container). */
+  /**
+   * The session's environment: FLASH_IN_CONTAINER tells waiters it runs in the
+   * dev container, FLASH_CONTAINER_NAME which one.
+   */
   env: NodeJS.ProcessEnv;
   /** Lock timings (tests shorten them). */
   lock?: Pick<LockOptions, "staleMs" | "heartbeatMs" | "pollMs" | "clock">;
@@ -59,6 +65,7 @@ export async function claimProjectSession(stateDir: string, options: ClaimOption
   const { logger } = options;
   const lockPath = join(stateDir, SESSION_LOCK);
   const staleMs = options.lock?.staleMs ?? LOCK_DEFAULTS.staleMs;
+  const container = options.env.FLASH_CONTAINER_NAME?.trim() || undefined;
   let last: LockHolder | undefined;
   let told = false;
   const held = await acquireLock(lockPath, {
@@ -66,11 +73,15 @@ export async function claimProjectSession(stateDir: string, options: ClaimOption
     staleMs,
     // Long enough for a holder across the bind mount to be judged by its heartbeat, no longer.
     timeoutMs: staleMs + 3 * (options.lock?.heartbeatMs ?? LOCK_DEFAULTS.heartbeatMs),
-    info: { command: "flash dev", inContainer: options.env.FLASH_IN_CONTAINER === "1" },
+    info: { command: "flash dev", inContainer: options.env.FLASH_IN_CONTAINER === "1", ...(container ? { container } : {}) },
     onBusy: (holder) => {
       last = holder;
       // On this machine a live pid is proof enough; across the boundary only the heartbeat can tell.
       if (holder.local) return "fail";
+      if (container && holder.owner?.info?.container === container) {
+        logger.info(`The previous session of this dev container (pid ${holder.owner.pid}) is gone with the container it ran in; taking the project over.`);
+        return "gone";
+      }
       if (!told) {
         told = true;
         logger.warn(`Another flash dev holds this project (${describeHolder(holder)}); checking for ${Math.round(staleMs / 1000)} s whether it is still running…`);

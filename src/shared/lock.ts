@@ -59,8 +59,12 @@ export interface LockOptions {
   pollMs?: number;
   /** Called once, when this call has to wait for a live holder. */
   onWait?: (holder: LockHolder) => void;
-  /** Asked each time the lock is found held: "fail" gives up at once (CONFLICT). Default "wait". */
-  onBusy?: (holder: LockHolder) => "wait" | "fail";
+  /**
+   * Asked each time the lock is found held: "fail" gives up at once (CONFLICT);
+   * "gone" says the caller knows that holder no longer exists (it is taken over,
+   * through the guard like any abandoned lock). Default "wait".
+   */
+  onBusy?: (holder: LockHolder) => "wait" | "fail" | "gone";
   /** Called when this holder finds its lock taken over (it was judged abandoned). */
   onLost?: (holder: LockHolder | undefined) => void;
   /** Stored in the owner file, shown to waiters. */
@@ -154,14 +158,17 @@ async function takeGuard(ctx: Context, identity: string): Promise<(() => Promise
   return undefined;
 }
 
-/** Removes the lock of `identity` if, judged again under its guard, it is still abandoned. False when someone else is at it. */
-async function takeOver(ctx: Context, identity: string): Promise<boolean> {
+/**
+ * Removes the lock of `identity` if, judged again under its guard, it is still
+ * abandoned (or `known` gone). False when someone else is at it.
+ */
+async function takeOver(ctx: Context, identity: string, known = false): Promise<boolean> {
   const drop = await takeGuard(ctx, identity);
   if (!drop) return false;
   try {
     const sight = await look(ctx.path);
     if (!sight || sight.identity !== identity) return true; // already gone or replaced
-    if (!ctx.judge.abandoned(sight)) return false; // refreshed meanwhile
+    if (!known && !ctx.judge.abandoned(sight)) return false; // refreshed meanwhile
     await moveAside(ctx.path);
     return true;
   } finally {
@@ -244,8 +251,10 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if (!sight) continue; // released meanwhile
     if (judge.abandoned(sight)) {
       if (await takeOver(ctx, sight.identity)) continue;
-    } else if (options.onBusy?.(judge.holder(sight)) === "fail") {
-      throw busyError(path, judge.holder(sight), 0);
+    } else {
+      const decision = options.onBusy?.(judge.holder(sight)) ?? "wait";
+      if (decision === "fail") throw busyError(path, judge.holder(sight), 0);
+      if (decision === "gone" && (await takeOver(ctx, sight.identity, true))) continue;
     }
     if (clock.now() - started >= timeoutMs) throw busyError(path, judge.holder(sight), clock.now() - started);
     if (!waited) {

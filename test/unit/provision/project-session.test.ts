@@ -81,6 +81,25 @@ describe("claimProjectSession", () => {
     await session.release();
   });
 
+  it("takes the project over at once from a session of a replaced dev container of the same name", { timeout: 10_000 }, async () => {
+    const clock = new FakeClock();
+    const info = { inContainer: true, container: "flash-dev-demo-1a2b3c" };
+    // Heartbeat fresh, but that container is gone: this one has its name now.
+    await handMadeLock(lockPath(), { machine: "old-container|b|pid:[9]", pid: 7, info }, clock.wallNow());
+    const logger = createMemoryLogger();
+    const session = await claimProjectSession(dir, { logger, env: { FLASH_IN_CONTAINER: "1", FLASH_CONTAINER_NAME: info.container }, lock: { clock } });
+    expect(logger.lines.some((l) => l.includes("previous session of this dev container (pid 7) is gone"))).toBe(true);
+    await session.release();
+    // Another container's session is not taken for gone.
+    await handMadeLock(lockPath(), { machine: "other-container|b|pid:[9]", pid: 7, info: { ...info, container: "flash-dev-other-4d5e6f" } }, clock.wallNow());
+    const waiting = claimProjectSession(dir, { logger, env: { FLASH_IN_CONTAINER: "1", FLASH_CONTAINER_NAME: info.container }, lock: { clock } });
+    await clock.nextSleep();
+    clock.advance(60_000);
+    await (await waiting).release();
+    // It was watched, as any session across the boundary, not taken for gone.
+    expect(logger.lines.some((l) => l.includes("checking for 10 s whether it is still running"))).toBe(true);
+  });
+
   it("refuses a newer version's resources.json at start, and gives the project back", async () => {
     await writeFile(join(dir, "resources.json"), JSON.stringify({ version: 9, endpoints: {} }));
     await expect(claimProjectSession(dir, { logger: createMemoryLogger(), env: {} })).rejects.toMatchObject({
