@@ -49,6 +49,7 @@ const HOST_ONLY_ENV = new Set([
   "FLASH_DEV_IMAGE",
   "FLASH_BASE_IMAGE",
   "FLASH_IN_CONTAINER",
+  "FLASH_CONTAINER_NAME",
   "FLASH_PUBLIC_URL",
   "FLASH_UID",
   "FLASH_GID",
@@ -131,6 +132,8 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
   const env: Record<string, string> = {
     ...forwarded,
     FLASH_IN_CONTAINER: "1",
+    // The session lock takes over at once from a session of a container of this name that was replaced (docs/internals.md, "Locks").
+    FLASH_CONTAINER_NAME: identity.containerName,
     FLASH_PUBLIC_URL: options.publicUrl,
   };
   if (options.interactive) env.TERM = options.env.TERM || "xterm-256color";

@@ -49,8 +49,6 @@ export interface BackendOptions {
 export async function startBackend(options: BackendOptions): Promise<Backend> {
   const { kind, stateDir, env, logger } = options;
   const version = readPackageVersion();
-  const projectId = await loadProjectId(stateDir);
-  const runtime = resolveWorkerRuntime(env, version, projectId);
   let emulator: EmulatorHandle | undefined;
   let apiKey: string | undefined;
   let apiBaseUrl: string;
@@ -78,12 +76,21 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     apiKey = config.apiKey;
     apiBaseUrl = config.apiBaseUrl;
     endpointBaseUrl = config.endpointBaseUrl;
-    // Workers call other endpoints (pipelines) with the key; it goes to the
-    // endpoint's env only, never into the cache or the config hash.
-    if (apiKey) runtime.secretEnv = { RUNPOD_API_KEY: apiKey };
   }
   const http = createHttpClient({ userAgent: `flash-ts/${version}`, logger: logger.child("http") });
   const controlPlane = createControlPlaneClient({ apiKey, apiBaseUrl, http });
+  // After the control plane: a project.json that cannot be read is recovered from the endpoints' markers.
+  let projectId: string;
+  try {
+    projectId = await loadProjectId(stateDir, { logger, listEndpoints: () => controlPlane.listEndpoints() });
+  } catch (error) {
+    await Promise.allSettled([emulator?.close(), http.close()]);
+    throw error;
+  }
+  const runtime = resolveWorkerRuntime(env, version, projectId);
+  // Workers call other endpoints (pipelines) with the key; it goes to the
+  // endpoint's env only, never into the cache or the config hash.
+  if (kind !== "local" && apiKey) runtime.secretEnv = { RUNPOD_API_KEY: apiKey };
   const jobs = createJobClient({ apiKey, endpointBaseUrl, http });
   const lb = createLoadBalancerClient({ apiKey, endpointBaseUrl, http });
   const provisioner = createProvisioner({

@@ -21,7 +21,7 @@ import { AppError } from "../shared/errors.js";
 import { stableHash } from "../shared/hash.js";
 import { registerSecret } from "../shared/redact.js";
 import type { Logger } from "../shared/logger.js";
-import { formatDuration } from "../provision/index.js";
+import { claimProjectSession, formatDuration } from "../provision/index.js";
 import { startBackend } from "./backend.js";
 import type { Backend } from "./backend.js";
 import type { ResolvedDevOptions } from "./dev-options.js";
@@ -128,7 +128,12 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
   const newBackend = (): Promise<Backend> =>
     startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
 
-  let backend = await newBackend();
+  // One session per project, on the host or in the container (docs/internals.md, "Locks").
+  const claim = await claimProjectSession(stateDir, { logger, env });
+  let backend = await newBackend().catch(async (error: unknown) => {
+    await claim.release();
+    throw error;
+  });
   // Calls in flight per backend: a backend replaced after a .env change is
   // closed only once its calls have finished (a reload never breaks a call).
   const inFlight = new Map<Backend, number>();
@@ -148,7 +153,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       await old.close();
     })().catch((error: unknown) => logger.debug(`closing the previous backend: ${String(error)}`));
   };
-  const cleanups: (() => Promise<unknown>)[] = [() => backend.close()];
+  const cleanups: (() => Promise<unknown>)[] = [() => claim.release(), () => backend.close()];
   const closeAll = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => logger.debug(`cleanup: ${String(e)}`));
   };

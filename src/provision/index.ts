@@ -2,3 +2,4 @@ export * from "./endpoint-request.js";
 export * from "./resource-cache.js";
 export * from "./project-id.js";
 export * from "./provisioner.js";
+export * from "./project-session.js";

@@ -5,20 +5,24 @@
  * endpoint already matches the code. A changed config updates the endpoint
  * in place; a lost cache is rebuilt from the provider's list of endpoints
  * that carry this project's marker.
+ *
+ * A created endpoint is never forgotten (docs/internals.md, "Project state in
+ * .runpod"): the session remembers it before writing the cache, a cache write
+ * that fails is retried until it lands, and nothing is created without first
+ * looking the name up, by project marker, on a fresh list from the provider.
+ * Several endpoints of one name (left by older versions) are reported, one is
+ * kept, and the others are orphans.
  */
 import pLimit from "p-limit";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { AppError, hasCode, isAppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { CreateEndpointRequest, Endpoint, UpdateEndpointRequest } from "../runpod/wire-types.js";
-import {
-  CONFIG_HASH_ENV,
-  PROJECT_MARKER_ENV,
-  endpointConfigHash,
-  toCreateEndpointRequest,
-  toUpdateEndpointRequest,
-} from "./endpoint-request.js";
+import { endpointConfigHash, toCreateEndpointRequest, toUpdateEndpointRequest } from "./endpoint-request.js";
 import type { WorkerRuntimeSettings } from "./endpoint-request.js";
+import { byName, chooseKeeper, projectEndpointsOf } from "./provider-endpoints.js";
 import type { BackendKind, CachedEndpoint, ResourceCache } from "./resource-cache.js";
 
 /** The control-plane operations provisioning needs (the REST v2 client implements them). */
@@ -45,6 +49,7 @@ export interface ProvisionerOptions {
   runtime: WorkerRuntimeSettings;
   logger: Logger;
   now?: () => Date;
+  clock?: Clock;
 }
 
 export interface Provisioner {
@@ -55,34 +60,79 @@ export interface Provisioner {
     specs: ResourceSpec[],
     options?: { concurrency?: number },
   ): Promise<{ spec: ResourceSpec; outcome?: ProvisionOutcome; error?: AppError; ms: number }[]>;
-  /** Cached endpoints of this backend whose config is no longer in `specs`. */
+  /** This project's endpoints on this backend that the code no longer needs: configs gone from `specs`, and duplicates. */
   findOrphans(specs: ResourceSpec[]): Promise<CachedEndpoint[]>;
   /** Deletes endpoints and drops them from the cache; returns the names deleted. */
   deleteEndpoints(entries: CachedEndpoint[]): Promise<{ deleted: string[]; failed: { name: string; error: AppError }[] }>;
-  /** This project's cached endpoints on this backend. */
+  /**
+   * This project's endpoints on this backend: the cache, those not recorded
+   * in it yet, and whatever else the provider lists with this project's
+   * marker (duplicates; endpoints of a cache that was lost).
+   */
   cachedEndpoints(): Promise<CachedEndpoint[]>;
 }
+
+/** How long a call waits for its endpoint to be written to the cache before going on without (the write goes on). */
+const RECORD_WAIT_MS = 2_000;
 
 export function createProvisioner(options: ProvisionerOptions): Provisioner {
   const { controlPlane, cache, backend, runtime, logger } = options;
   const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const inFlight = new Map<string, Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }>>();
   /** Endpoints confirmed to exist and match during this session: name -> hash. */
   const verified = new Map<string, { hash: string; endpoint: ProvisionedEndpoint }>();
-  let providerList: Promise<Endpoint[]> | undefined;
+  /** Endpoints this session knows of that the cache does not have yet (its write failed): name -> entry. */
+  const unrecorded = new Map<string, CachedEndpoint>();
+  /** Endpoint ids whose failed recording was already reported (once each, then at debug level). */
+  const reportedUnrecorded = new Set<string>();
+  /** Duplicates of this project's endpoints found on the provider: id -> entry. */
+  const duplicates = new Map<string, CachedEndpoint>();
+  let recoveredSetAside = 0;
+  let recording: Promise<void> | undefined;
 
-  const fetchProviderList = (): Promise<Endpoint[]> => {
-    providerList ??= controlPlane.listEndpoints().catch((error: unknown) => {
-      providerList = undefined;
-      throw error;
-    });
-    return providerList;
+  /** Writes every unrecorded endpoint to the cache, each tried once (also those added meanwhile); one attempt at a time. */
+  const recordPending = (): Promise<void> =>
+    (recording ??= (async () => {
+      const tried = new Set<CachedEndpoint>();
+      for (;;) {
+        const next = [...unrecorded].find(([, entry]) => !tried.has(entry));
+        if (!next) return;
+        const [name, entry] = next;
+        tried.add(entry);
+        try {
+          await cache.put(entry);
+          if (unrecorded.get(name) === entry) unrecorded.delete(name);
+          if (reportedUnrecorded.delete(entry.id)) logger.info(`Recorded ${name} (${entry.id}) in ${cache.path}`);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          if (reportedUnrecorded.has(entry.id)) {
+            logger.debug(`${name} (${entry.id}) is still not recorded in ${cache.path}: ${reason}`);
+          } else {
+            reportedUnrecorded.add(entry.id);
+            logger.warn(
+              `${name} (${entry.id}) could not be recorded in ${cache.path}: ${reason}. ` +
+                "This session remembers it, a restart finds it on the provider by this project's marker, and it is recorded as soon as the cache can be written.",
+            );
+          }
+        }
+      }
+    })().finally(() => (recording = undefined)));
+
+  /** Tries to record what is pending; waits a bounded time, the attempt goes on in the background. */
+  const recordSoon = async (): Promise<void> => {
+    if (unrecorded.size === 0) return;
+    const stop = new AbortController();
+    await Promise.race([recordPending(), clock.sleep(RECORD_WAIT_MS, stop.signal).catch(() => {})]);
+    stop.abort();
   };
 
   const record = async (spec: ResourceSpec, endpoint: Endpoint | ProvisionedEndpoint, hash: string, createdAt?: string): Promise<ProvisionedEndpoint> => {
     const stamp = now().toISOString();
     const provisioned: ProvisionedEndpoint = { name: spec.endpointName, id: endpoint.id, kind: spec.kind };
-    await cache.put({
+    // Remembered first: whatever happens to the cache write, this session never creates it again.
+    verified.set(spec.endpointName, { hash, endpoint: provisioned });
+    unrecorded.set(spec.endpointName, {
       name: spec.endpointName,
       id: endpoint.id,
       kind: spec.kind,
@@ -93,7 +143,7 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       projectId: runtime.projectId,
       workersMin: spec.workersMin,
     });
-    verified.set(spec.endpointName, { hash, endpoint: provisioned });
+    await recordSoon();
     return provisioned;
   };
 
@@ -113,12 +163,44 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     return hash;
   };
 
+  /** Remembers (and reports, once) the endpoints of `name` other than the one kept. */
+  const noteDuplicates = (name: string, kept: CachedEndpoint, all: readonly CachedEndpoint[]): void => {
+    const fresh = all.filter((e) => e.id !== kept.id && !duplicates.has(e.id));
+    if (fresh.length === 0) return;
+    for (const e of fresh) duplicates.set(e.id, e);
+    logger.warn(
+      `The provider has ${all.length} endpoints named ${name} of this project: using ${kept.id}; ` +
+        `${fresh.map((e) => e.id).join(", ")} ${fresh.length === 1 ? "is a duplicate" : "are duplicates"} (left by a cache write that failed). ` +
+        "They are orphans: --auto-provision deletes them at start, --cleanup on exit.",
+    );
+  };
+
+  /** The cache lost its file (kept aside as corrupt): record this project's endpoints from the provider again. */
+  const recoverSetAside = async (): Promise<void> => {
+    if (cache.setAside.length <= recoveredSetAside) return;
+    recoveredSetAside = cache.setAside.length;
+    const mine = projectEndpointsOf(await controlPlane.listEndpoints(), backend, runtime.projectId, now().toISOString());
+    const cachedNames = new Set((await cache.list(backend)).map((e) => e.name));
+    const recovered: string[] = [];
+    for (const [name, group] of byName(mine)) {
+      const kept = chooseKeeper(group, { inUse: verified.get(name)?.endpoint.id });
+      if (!kept) continue;
+      noteDuplicates(name, kept, group);
+      if (cachedNames.has(name) || unrecorded.has(name)) continue;
+      unrecorded.set(name, kept);
+      recovered.push(name);
+    }
+    if (recovered.length > 0) logger.warn(`Recovered ${recovered.length} endpoint(s) of this project from the provider: ${recovered.join(", ")}`);
+    await recordSoon();
+  };
+
   const provision = async (spec: ResourceSpec): Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }> => {
     const hash = hashOf(spec);
     const known = verified.get(spec.endpointName);
     if (known && known.hash === hash) return { endpoint: known.endpoint, outcome: "cached" };
 
-    let cached = await cache.get(backend, spec.endpointName);
+    let cached = unrecorded.get(spec.endpointName) ?? (await cache.get(backend, spec.endpointName));
+    await recoverSetAside();
     if (cached && !known) {
       // Confirm once per session that the cached endpoint still exists (it may
       // have been deleted in the console); a read, never a write.
@@ -127,7 +209,8 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       } catch (error) {
         if (!hasCode(error, "NOT_FOUND")) throw error;
         logger.warn(`${spec.endpointName} (${cached.id}) no longer exists; creating it again`);
-        await cache.remove(backend, spec.endpointName);
+        unrecorded.delete(spec.endpointName);
+        await cache.remove(backend, spec.endpointName, cached.id).catch((e: unknown) => logger.debug(`dropping ${cached?.id} from the cache: ${String(e)}`));
         cached = undefined;
       }
     }
@@ -140,11 +223,14 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       return { endpoint: await update(spec, cached.id, hash, cached.createdAt), outcome: "updated" };
     }
 
-    const existing = (await fetchProviderList()).find(
-      (e) => e.name === spec.endpointName && e.env?.[PROJECT_MARKER_ENV] === runtime.projectId,
-    );
+    // Never create without looking first, on a list read now: an earlier create
+    // (this session's, a restart's, the other side of the bind mount's) may not be cached.
+    const listed = projectEndpointsOf(await controlPlane.listEndpoints(), backend, runtime.projectId, now().toISOString());
+    const group = listed.filter((e) => e.name === spec.endpointName);
+    const existing = chooseKeeper(group, { hash });
     if (existing) {
-      if (existing.env?.[CONFIG_HASH_ENV] === hash) {
+      noteDuplicates(spec.endpointName, existing, group);
+      if (existing.configHash === hash) {
         logger.info(`Reusing ${spec.endpointName} (${existing.id}) found on the provider`);
         return { endpoint: await record(spec, existing, hash, existing.createdAt), outcome: "adopted" };
       }
@@ -157,10 +243,15 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
     return { endpoint: await record(spec, created, hash), outcome: "created" };
   };
 
-  const ensureWithOutcome = (spec: ResourceSpec): Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }> => {
+  const ensureWithOutcome = async (spec: ResourceSpec): Promise<{ endpoint: ProvisionedEndpoint; outcome: ProvisionOutcome }> => {
     // The hot path: an endpoint already confirmed this session for this exact config.
     const known = verified.get(spec.endpointName);
-    if (known && known.hash === hashOf(spec)) return Promise.resolve({ endpoint: known.endpoint, outcome: "cached" });
+    if (known && known.hash === hashOf(spec)) {
+      // Rare: something the cache could not take yet. Offer it again unless an attempt is under way
+      // (bounded, never failing the call).
+      if (unrecorded.size > 0 && !recording) await recordSoon();
+      return { endpoint: known.endpoint, outcome: "cached" };
+    }
     const pending = inFlight.get(spec.endpointName);
     if (pending) return pending;
     const promise = provision(spec)
@@ -170,6 +261,23 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       .finally(() => inFlight.delete(spec.endpointName));
     inFlight.set(spec.endpointName, promise);
     return promise;
+  };
+
+  /** Everything of this project on this backend, by id: cache, unrecorded, duplicates, and the provider's list. */
+  const projectEndpoints = async (): Promise<CachedEndpoint[]> => {
+    await recordSoon();
+    const all = new Map<string, CachedEndpoint>();
+    for (const e of await cache.list(backend)) if (e.projectId === runtime.projectId) all.set(e.id, e);
+    await recoverSetAside().catch((error: unknown) => logger.debug(`recovering endpoints from the provider: ${String(error)}`));
+    for (const e of [...unrecorded.values(), ...duplicates.values()]) all.set(e.id, e);
+    try {
+      for (const e of projectEndpointsOf(await controlPlane.listEndpoints(), backend, runtime.projectId, now().toISOString())) {
+        if (!all.has(e.id)) all.set(e.id, e);
+      }
+    } catch (error) {
+      logger.debug(`could not list the provider's endpoints; using what is known locally: ${String(error)}`);
+    }
+    return [...all.values()];
   };
 
   return {
@@ -191,8 +299,20 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       );
     },
     async findOrphans(specs) {
-      const names = new Set(specs.map((s) => s.endpointName));
-      return (await cache.list(backend)).filter((e) => e.projectId === runtime.projectId && !names.has(e.name));
+      const wanted = new Map(specs.map((s) => [s.endpointName, s]));
+      const orphans: CachedEndpoint[] = [];
+      for (const [name, group] of byName(await projectEndpoints())) {
+        const spec = wanted.get(name);
+        if (!spec) {
+          orphans.push(...group);
+          continue;
+        }
+        const inUse = verified.get(name)?.endpoint.id ?? (await cache.get(backend, name))?.id;
+        const keep = chooseKeeper(group, { inUse, hash: hashOf(spec) });
+        if (keep) noteDuplicates(name, keep, group);
+        orphans.push(...group.filter((e) => e.id !== keep?.id));
+      }
+      return orphans;
     },
     async deleteEndpoints(entries) {
       const deleted: string[] = [];
@@ -200,16 +320,22 @@ export function createProvisioner(options: ProvisionerOptions): Provisioner {
       for (const entry of entries) {
         try {
           await controlPlane.deleteEndpoint(entry.id);
-          await cache.remove(backend, entry.name);
-          verified.delete(entry.name);
-          deleted.push(entry.name);
         } catch (error) {
           failed.push({ name: entry.name, error: isAppError(error) ? error : new AppError("UPSTREAM_ERROR", String(error), { cause: error }) });
+          continue;
         }
+        deleted.push(entry.name);
+        duplicates.delete(entry.id);
+        if (verified.get(entry.name)?.endpoint.id === entry.id) verified.delete(entry.name);
+        if (unrecorded.get(entry.name)?.id === entry.id) unrecorded.delete(entry.name);
+        // Only its own entry: a duplicate shares its name with the endpoint the cache keeps.
+        await cache.remove(backend, entry.name, entry.id).catch((error: unknown) => {
+          logger.warn(`Deleted ${entry.name} (${entry.id}) but could not drop it from ${cache.path}: ${(error as Error).message}`);
+        });
       }
       return { deleted, failed };
     },
-    cachedEndpoints: async () => (await cache.list(backend)).filter((e) => e.projectId === runtime.projectId),
+    cachedEndpoints: projectEndpoints,
   };
 }
 

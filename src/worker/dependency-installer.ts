@@ -14,12 +14,21 @@ import { join } from "node:path";
 import { AppError } from "../shared/errors.js";
 import { sha256 } from "../shared/hash.js";
 import type { Logger } from "../shared/logger.js";
-import { withDirLock } from "./dir-lock.js";
+import { withLock } from "../shared/lock.js";
 
 /** The key of a module without dependencies: its modules live in `<cache>/deps/none/modules`. */
 export const NO_DEPENDENCIES = "none";
 
 const MARKER = ".flash-installed";
+/**
+ * An install lock's holders share this machine (one worker cache), where a dead
+ * holder is seen by its pid at once. A live one may block its event loop for a
+ * while (a CPU-bound function running beside the install), so its heartbeat is
+ * given minutes, not seconds, before it counts as hung.
+ */
+const INSTALL_STALE_MS = 10 * 60_000;
+/** How long a worker waits for another one's install of the same dependencies. */
+const INSTALL_WAIT_MS = 15 * 60_000;
 
 /** A dependency list, normalised: the folder key and the specs npm gets. */
 export interface DependencySet {
@@ -101,7 +110,7 @@ export function createDependencyInstaller(options: DependencyInstallerOptions): 
     }
     if (await exists(marker)) return { dir, installed: false };
     await mkdir(join(cacheDir, "deps"), { recursive: true });
-    return withDirLock(
+    return withLock(
       `${dir}.lock`,
       async () => {
         if (await exists(marker)) return { dir, installed: false }; // another process did it while we waited
@@ -131,7 +140,13 @@ export function createDependencyInstaller(options: DependencyInstallerOptions): 
         logger.info(`installed ${set.specs.length} dependenc${set.specs.length === 1 ? "y" : "ies"} in ${Math.round(performance.now() - started)} ms`);
         return { dir, installed: true };
       },
-      { onWait: () => logger.info(`waiting for another worker process to install ${set.specs.join(", ")}`) },
+      {
+        // npm can take minutes; the holder's heartbeat tells a live install from a dead one, so waiting long is safe.
+        staleMs: INSTALL_STALE_MS,
+        timeoutMs: INSTALL_WAIT_MS,
+        pollMs: 200,
+        onWait: () => logger.info(`waiting for another worker process to install ${set.specs.join(", ")}`),
+      },
     );
   }
 

@@ -3,13 +3,14 @@
  * registry: once per spec list across processes sharing a cache, importable
  * by the module, and a failed install reported as kind "dependencies".
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryLogger } from "../../src/shared/logger.js";
 import { createDependencyInstaller, resolveDependencySet } from "../../src/worker/dependency-installer.js";
 import { createExecutor } from "../../src/worker/execute.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
+import { DEAD_PID, handMadeLock } from "../unit/shared/lock-fixtures.js";
 
 describe("npm dependencies (real registry)", () => {
   let cache: { path: string; remove: () => Promise<void> };
@@ -30,6 +31,17 @@ describe("npm dependencies (real registry)", () => {
     const other = createDependencyInstaller({ cacheDir: cache.path, logger });
     expect((await other.ensure(set)).installed).toBe(false);
     expect(logger.lines.filter((l) => l.startsWith("installing"))).toHaveLength(1);
+  }, 120_000);
+
+  it("takes over at once the install lock of a worker that died mid-install", async () => {
+    const logger = createMemoryLogger("info");
+    const set = resolveDependencySet(["is-odd@3.0.1"]);
+    // Left by a worker killed during npm install: its lock, its half-made folder, no marker.
+    await handMadeLock(join(cache.path, "deps", `${set.key}.lock`), { pid: DEAD_PID });
+    const result = await createDependencyInstaller({ cacheDir: cache.path, logger }).ensure(set);
+    expect(result.installed).toBe(true);
+    expect(logger.lines.some((l) => l.includes("waiting for another worker process"))).toBe(false);
+    expect(await readdir(join(cache.path, "deps"))).not.toContain(`${set.key}.lock`);
   }, 120_000);
 
   it("lets a module import its dependencies, installing them only the first time", async () => {
