@@ -42,6 +42,8 @@ export interface ExecutorOptions {
   installer?: DependencyInstaller;
   /** Also write captured console lines to the worker's stderr. Default false. */
   echoLogs?: boolean;
+  /** A module exporting the SDK for user modules to import as `flash-ts` (the delivered runtime bundle); default this package. */
+  sdkEntry?: string;
   /** Class instances kept per process (oldest dropped first). Default 1000. */
   maxInstances?: number;
   /**
@@ -79,7 +81,7 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const logger = options.logger ?? nullLogger;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const installer = options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") });
-  const modules = new ModuleCache({ cacheDir, installer, logger });
+  const modules = new ModuleCache({ cacheDir, installer, logger, ...(options.sdkEntry ? { sdkEntry: options.sdkEntry } : {}) });
   const maxInstances = options.maxInstances ?? 1000;
   const instances = new Map<string, Record<string, unknown>>();
   const echo = options.echoLogs

@@ -4,7 +4,6 @@
  * the process. See src/worker/index.ts.
  */
 import { AppError } from "../../shared/errors.js";
-import { isProcessAlive } from "../../shared/process-alive.js";
 import { registerSecret } from "../../shared/redact.js";
 import type { Logger } from "../../shared/logger.js";
 import type { NestedCallTransport, WorkerHandle } from "../../worker/index.js";
@@ -124,42 +123,15 @@ const command: Command = async (argv, ctx) => {
   const pending: { requested?: "close" | "abort"; handle?: WorkerHandle } = {};
   const apply = (h: WorkerHandle, how: "close" | "abort"): void => void (how === "abort" ? h.abort() : h.close());
 
-  // Our output pipe broke: whoever started us (the emulator, flash dev) is gone. Stop instead of
-  // logging into the void — and never log the failure itself, which would fail the same way.
-  let orphaned = false;
-  const onStdioError = (): void => {
-    if (orphaned) return;
-    orphaned = true;
-    if (pending.handle) apply(pending.handle, "abort");
-    else pending.requested = "abort";
-  };
-  process.stdout.on("error", onStdioError);
-  process.stderr.on("error", onStdioError);
-
-  // Started by the local emulator: stop when it is gone, even if it was killed
-  // outright (SIGKILL skips its cleanup) and even if we never write output.
-  const parentPid = Number(ctx.env.FLASH_PARENT_PID);
-  if (Number.isInteger(parentPid) && parentPid > 1) {
-    const watch = setInterval(() => {
-      if (isProcessAlive(parentPid)) return;
-      clearInterval(watch);
-      onStdioError();
-    }, 1000);
-    watch.unref();
-  }
-
-  // A stray rejection or throw in user code (a detached promise, a timer) must not take down
-  // a worker that is running other jobs; it is reported and the worker carries on.
-  const report = (what: string, reason: unknown): void => {
-    if (orphaned) return;
-    try {
-      ctx.logger.error(`${what} in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
-    } catch {
-      onStdioError();
-    }
-  };
-  process.on("unhandledRejection", (reason) => report("unhandled rejection", reason));
-  process.on("uncaughtException", (error) => report("uncaught exception", error));
+  const { installProcessGuard } = await import("../../worker/process-guard.js");
+  installProcessGuard({
+    env: ctx.env,
+    logger: ctx.logger,
+    onOrphaned: () => {
+      if (pending.handle) apply(pending.handle, "abort");
+      else pending.requested = "abort";
+    },
+  });
   ctx.onShutdown((signal, force) => {
     const how = force ? "abort" : "close";
     if (force) ctx.logger.warn(`${signal} again: stopping now`);
