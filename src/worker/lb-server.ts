@@ -50,8 +50,12 @@ export interface AdoptedLbServers {
   server: Server;
   /** A server on PORT_HEALTH that serves only the health check. */
   healthServer?: Server;
-  /** Routes every later request of these servers to the runtime's handler. */
-  setHandler(main: (req: IncomingMessage, res: ServerResponse) => void, health: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** Routes every later request of these servers to the runtime (and bodies read after the handover to `runParsed`). */
+  setHandlers(handlers: {
+    main(req: IncomingMessage, res: ServerResponse): void;
+    health(req: IncomingMessage, res: ServerResponse): void;
+    runParsed(input: unknown, res: ServerResponse): void;
+  }): void;
   /** Request bodies already read (the one that carried the runtime), to answer on their responses. */
   pending: { input: unknown; res: ServerResponse }[];
 }
@@ -272,11 +276,12 @@ export function adoptLbServers(adopted: AdoptedLbServers, options: LbHandlerOpti
   // Long-running calls must not be cut by the bootstrap's defaults.
   adopted.server.requestTimeout = 0;
   adopted.server.keepAliveTimeout = 65_000;
-  adopted.setHandler(
-    (req, res) => handler.handle(req, res),
-    (req, res) => handler.handleHealth(req, res),
-  );
-  for (const { input, res } of adopted.pending) handler.runParsed(input, res);
+  adopted.setHandlers({
+    main: (req, res) => handler.handle(req, res),
+    health: (req, res) => handler.handleHealth(req, res),
+    runParsed: (input, res) => handler.runParsed(input, res),
+  });
+  for (const { input, res } of adopted.pending.splice(0)) handler.runParsed(input, res);
   const address = adopted.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const servers = adopted.healthServer ? [adopted.server, adopted.healthServer] : [adopted.server];

@@ -22,7 +22,9 @@ import { isFunctionRequest, parseFunctionResponse } from "../shared/function-pro
 import type { FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
 import { isRecord } from "../shared/is-record.js";
 import { WORKER_START_FAILED, parseJobError } from "../runpod/wire-types.js";
+import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "./runtime-source.js";
 import type { RuntimeSource } from "./runtime-source.js";
+import { readPackageVersion } from "../shared/package-info.js";
 
 /** Resends after `runtime-mismatch` before giving up (each mismatched worker retires). */
 const MISMATCH_RESENDS = 2;
@@ -138,6 +140,20 @@ function responseOf(value: unknown): FunctionResponse | undefined {
   try {
     return parseFunctionResponse(value);
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Delivery of this package's own runtime bundle (a `flash worker` calling
+ * endpoints started by the bootstrap); undefined when the package has none
+ * (not built), in which case nested calls carry no runtime.
+ */
+export function packagedRuntimeDelivery(logger: { debug(message: string): void }): RuntimeDelivery | undefined {
+  try {
+    return new RuntimeDelivery(loadRuntimeSource(PACKAGED_RUNTIME_FILE, readPackageVersion()));
+  } catch (error) {
+    logger.debug(`nested calls carry no runtime: ${(error as Error).message}`);
     return undefined;
   }
 }

@@ -5,8 +5,7 @@
  */
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
-import type { Logger } from "../../shared/logger.js";
-import type { NestedCallTransport, WorkerHandle } from "../../worker/index.js";
+import type { WorkerHandle } from "../../worker/index.js";
 import type { Command } from "../context.js";
 
 const USAGE = `Usage: flash worker [options]
@@ -86,30 +85,6 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerFlags {
   return flags;
 }
 
-/**
- * Nested calls (a remote function calling another) go through Runpod's job API
- * and LB endpoints, with RUNPOD_API_KEY and RUNPOD_ENDPOINT_BASE_URL from the
- * worker's environment. The clients are created on the first nested call, so
- * workers that never make one do not load them.
- */
-function runpodTransport(env: NodeJS.ProcessEnv, logger: Logger): NestedCallTransport {
-  let transport: Promise<NestedCallTransport> | undefined;
-  const get = (): Promise<NestedCallTransport> =>
-    (transport ??= (async () => {
-      const [runpod, { createNestedTransport }] = await Promise.all([import("../../runpod/index.js"), import("../../worker/index.js")]);
-      const { apiKey, endpointBaseUrl } = runpod.resolveRunpodConfig(env);
-      const http = runpod.createHttpClient({ logger });
-      return createNestedTransport({
-        jobs: runpod.createJobClient({ apiKey, endpointBaseUrl, http }),
-        loadBalancer: runpod.createLoadBalancerClient({ apiKey, endpointBaseUrl, http }),
-      });
-    })());
-  return {
-    callQueue: async (endpoint, request, options) => (await get()).callQueue(endpoint, request, options),
-    callLoadBalancer: async (endpoint, request, options) => (await get()).callLoadBalancer(endpoint, request, options),
-  };
-}
-
 const command: Command = async (argv, ctx) => {
   const flags = parseWorkerFlags(argv);
   if (flags.help) {
@@ -140,13 +115,17 @@ const command: Command = async (argv, ctx) => {
     else pending.requested = how;
   });
 
-  const { runWorker } = await import("../../worker/index.js");
+  const [{ runWorker }, { runpodTransport }, { packagedRuntimeDelivery }] = await Promise.all([
+    import("../../worker/index.js"),
+    import("../../worker/runpod-transport.js"),
+    import("../../worker/runtime-delivery.js"),
+  ]);
   const handle = await runWorker({
     env: ctx.env,
     cwd: ctx.cwd,
     logger: ctx.logger.child("worker"),
     stdout: ctx.stdout,
-    transport: runpodTransport(ctx.env, ctx.logger.child("nested")),
+    transport: runpodTransport(ctx.env, ctx.logger.child("nested"), () => packagedRuntimeDelivery(ctx.logger)),
     ...(flags.handler !== undefined ? { handler: flags.handler } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.testInput !== undefined ? { testInput: flags.testInput } : {}),
