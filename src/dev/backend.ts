@@ -21,6 +21,8 @@ import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRun
 import type { Provisioner } from "../provision/index.js";
 import type { BackendChoice } from "./dev-options.js";
 import type { LoadBalancerTransport, QueueTransport } from "./remote-invoker.js";
+import { RuntimeDelivery } from "../worker/runtime-delivery.js";
+import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../worker/runtime-source.js";
 
 export interface Backend {
   kind: BackendChoice;
@@ -79,8 +81,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   }
   const http = createHttpClient({ userAgent: `flash-ts/${version}`, logger: logger.child("http") });
   const controlPlane = createControlPlaneClient({ apiKey, apiBaseUrl, http });
-  const jobs = createJobClient({ apiKey, endpointBaseUrl, http });
-  const lb = createLoadBalancerClient({ apiKey, endpointBaseUrl, http });
+  // Workers started by the bootstrap take their runtime from the requests (docs/internals.md,
+  // "The worker runtime"): every call carries this package's bundle reference, and the bundle where it is missing.
+  const delivery = new RuntimeDelivery(loadRuntimeSource(PACKAGED_RUNTIME_FILE, version));
+  const jobs = delivery.jobs(createJobClient({ apiKey, endpointBaseUrl, http }));
+  const lb = delivery.loadBalancer(createLoadBalancerClient({ apiKey, endpointBaseUrl, http }));
   const provisioner = createProvisioner({
     controlPlane,
     cache: createResourceCache(stateDir, logger),

@@ -54,9 +54,12 @@ export class RuntimeDelivery {
     this.#source = source;
   }
 
-  /** Wraps a job client: queue jobs whose input is a FunctionRequest carry the runtime. */
-  jobs<Req extends { input: unknown }, Opt, Res extends { status: string; output?: unknown; error?: string }>(client: RunsJobs<Req, Opt, Res>): RunsJobs<Req, Opt, Res> {
-    return {
+  /**
+   * Wraps a job client: queue jobs whose input is a FunctionRequest carry the runtime.
+   * The client's other methods are kept as they are (clients are plain objects made by factories).
+   */
+  jobs<Req extends { input: unknown }, Opt, Res extends { status: string; output?: unknown; error?: string }, C extends RunsJobs<Req, Opt, Res>>(client: C & RunsJobs<Req, Opt, Res>): C {
+    const wrapped: RunsJobs<Req, Opt, Res> = {
       runToCompletion: async (endpointId, request, options) => {
         if (!isFunctionRequest(request.input)) return client.runToCompletion(endpointId, request, options);
         const input = request.input as FunctionRequest;
@@ -75,11 +78,12 @@ export class RuntimeDelivery {
         return answer;
       },
     };
+    return { ...client, ...wrapped };
   }
 
-  /** Wraps a load-balancer client: `POST /execute` requests carry the runtime. */
-  loadBalancer<Opt extends { path: string; json?: unknown }, Res extends { status: number; body: unknown }>(client: SendsLbRequests<Opt, Res>): SendsLbRequests<Opt, Res> {
-    return {
+  /** Wraps a load-balancer client: `POST /execute` requests carry the runtime (other methods are kept). */
+  loadBalancer<Opt extends { path: string; json?: unknown }, Res extends { status: number; body: unknown }, C extends SendsLbRequests<Opt, Res>>(client: C & SendsLbRequests<Opt, Res>): C {
+    const wrapped: SendsLbRequests<Opt, Res> = {
       request: async (target, options) => {
         if (options.path !== "/execute" || !isFunctionRequest(options.json)) return client.request(target, options);
         return this.#send(
@@ -90,6 +94,7 @@ export class RuntimeDelivery {
         );
       },
     };
+    return { ...client, ...wrapped };
   }
 
   async #send<A>(target: string, request: FunctionRequest, call: (request: FunctionRequest) => Promise<A>, read: (answer: A) => FunctionResponse | undefined): Promise<A> {

@@ -16,18 +16,17 @@ import { spawn } from "node:child_process";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../shared/errors.js";
+import { isDebianPackageName } from "../sdk/resources.js";
 import { sha256 } from "../shared/hash.js";
 import type { Logger } from "../shared/logger.js";
 import { CallError } from "./call-error.js";
 
-/** A Debian package name, optionally pinned (`name=version`), as apt-get takes it. */
-const PACKAGE = /^[a-z0-9][a-z0-9+.-]{0,127}(=[A-Za-z0-9.+:~-]{1,128})?$/;
 
 /** Splits FLASH_SYSTEM_DEPENDENCIES (spaces or commas) and checks every name; throws INVALID_INPUT on a bad one. */
 export function parseSystemDependencies(raw: string | undefined): string[] {
   const names = (raw ?? "").split(/[\s,]+/).filter((n) => n !== "");
   for (const name of names) {
-    if (!PACKAGE.test(name)) {
+    if (!isDebianPackageName(name)) {
       throw new AppError("INVALID_INPUT", `FLASH_SYSTEM_DEPENDENCIES: ${JSON.stringify(name)} is not a Debian package name`, {
         hint: "Use names as apt-get takes them, e.g. ffmpeg or libgl1 (optionally name=version).",
       });

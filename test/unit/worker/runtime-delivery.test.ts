@@ -37,7 +37,7 @@ function fakeJobs(script: ((input: FunctionRequest) => FunctionResponse | { stat
   const seen: FunctionRequest[] = [];
   return {
     seen,
-    runToCompletion: async (_endpointId: string, job: { input: unknown }) => {
+    runToCompletion: async (_endpointId: string, job: { input: unknown }, _options: unknown) => {
       const input = job.input as FunctionRequest;
       seen.push(input);
       const answer = (script[Math.min(seen.length - 1, script.length - 1)] as (typeof script)[number])(input);
@@ -100,7 +100,7 @@ describe("runtime delivery over queue jobs", () => {
   it("leaves jobs that are not function calls alone", async () => {
     const delivery = new RuntimeDelivery(source);
     const seen: unknown[] = [];
-    const jobs = delivery.jobs({ runToCompletion: async (_id: string, job: { input: unknown }) => (seen.push(job.input), { status: "FAILED", error: "boom" }) });
+    const jobs = delivery.jobs({ runToCompletion: async (_id: string, job: { input: unknown }, _options: unknown) => (seen.push(job.input), { status: "FAILED", error: "boom" }) });
     expect(await jobs.runToCompletion("ep7", { input: { n: 1 } }, {})).toEqual({ status: "FAILED", error: "boom" });
     expect(seen).toEqual([{ n: 1 }]);
   });
