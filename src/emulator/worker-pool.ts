@@ -19,6 +19,7 @@ import { resolveStartCommand } from "./start-command.js";
 import type { StopChannel } from "./stop-channel.js";
 import { describeExit, type WorkerExit } from "./worker-launcher.js";
 import { LbRouter } from "./lb-router.js";
+import { WORKER_START_FAILED, formatJobError } from "../runpod/wire-types.js";
 import { spawnWorker, type SpawnSettings } from "./worker-spawner.js";
 
 /** One line of worker output, for a custom sink. */
@@ -93,9 +94,10 @@ export class WorkerPool {
 
   /**
    * A worker called a worker route. Launched queue workers become ready on
-   * first contact; unknown ids become outside workers of the endpoint.
+   * first contact (unless `readiness` is false: an unhealthy report);
+   * unknown ids become outside workers of the endpoint.
    */
-  touch(endpointId: string, workerId: string): PoolWorker {
+  touch(endpointId: string, workerId: string, readiness = true): PoolWorker {
     let worker = this.byId.get(workerId);
     if (!worker) {
       worker = createPoolWorker({ id: workerId, endpointId, kind: "external", version: 0, now: this.now() });
@@ -106,7 +108,7 @@ export class WorkerPool {
       this.pruneExternal();
     }
     worker.lastSeen = this.now();
-    if (worker.kind === "launched" && worker.phase === "initializing" && !worker.stopping) this.becameReady(worker);
+    if (readiness && worker.kind === "launched" && worker.phase === "initializing" && !worker.stopping) this.becameReady(worker);
     return worker;
   }
 
@@ -371,10 +373,18 @@ export class WorkerPool {
     const log = this.logger(record);
     if (backoffMs > 0) log.warn(`workers keep exiting (${rt.crashes.failures} in a row); next start in ${backoffMs / 1000} s`);
     if (!failQueued) return;
-    const message = `workers of endpoint "${record.endpoint.name}" keep exiting before they are ready (last: ${how}); see its worker output`;
-    const failedJobs = this.options.jobs.purge(record.endpoint.id, "FAILED", message);
-    this.lb.rejectWaiters(record.endpoint.id, 503, message);
-    if (failedJobs > 0) log.error(`failed ${failedJobs} queued job(s): ${message}`);
+    this.failQueued(record, `workers of endpoint "${record.endpoint.name}" keep exiting before they are ready (last: ${how})`, "See the endpoint's worker output above for why they exit.");
+  }
+
+  /**
+   * Fails what waits for an endpoint whose workers cannot start, with an error
+   * clients can tell from a function's (docs/internals.md, "The emulator").
+   */
+  private failQueued(record: EndpointRecord, message: string, hint: string): void {
+    const error = formatJobError({ error_type: WORKER_START_FAILED, error_message: message, hint });
+    const failedJobs = this.options.jobs.purge(record.endpoint.id, "FAILED", error);
+    this.lb.rejectWaiters(record.endpoint.id, 503, `${message}. ${hint}`);
+    if (failedJobs > 0) this.logger(record).error(`failed ${failedJobs} queued job(s): ${message}`);
   }
 
   private forget(worker: PoolWorker): void {
