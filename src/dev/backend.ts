@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { startEmulator } from "../emulator/index.js";
+import { parseEgressPolicy, parseWorkerMode, startEmulator } from "../emulator/index.js";
 import type { EmulatorHandle } from "../emulator/index.js";
 import type { Logger } from "../shared/logger.js";
 import { readPackageVersion } from "../shared/package-info.js";
@@ -62,6 +62,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     // FLASH_EMULATOR_API_KEY fixes it (benchmarks and tools that call the embedded emulator directly).
     apiKey = env.FLASH_EMULATOR_API_KEY?.trim() || randomBytes(32).toString("base64url");
     emulator = await startEmulator({
+      // FLASH_EMULATOR_WORKERS=container: workers are Docker containers of each endpoint's image.
+      workers: parseWorkerMode(env.FLASH_EMULATOR_WORKERS, "FLASH_EMULATOR_WORKERS"),
+      workerEgress: parseEgressPolicy(env.FLASH_EMULATOR_WORKER_EGRESS),
       apiKey,
       stateDir: join(stateDir, "emulator"),
       cwd: options.projectRoot,

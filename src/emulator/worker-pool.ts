@@ -15,12 +15,11 @@ import type { JobStore } from "./job-store.js";
 import { countWorkers, createPoolWorker, snapshotWorker, type PoolWorker, type WorkerSnapshot } from "./pool-worker.js";
 import { CrashTracker } from "./crash-tracker.js";
 import { planScaling } from "./scaling-plan.js";
-import { resolveStartCommand } from "./start-command.js";
 import type { StopChannel } from "./stop-channel.js";
 import { describeExit, type WorkerExit } from "./worker-launcher.js";
 import { LbRouter } from "./lb-router.js";
 import { WORKER_START_FAILED, formatJobError } from "../runpod/wire-types.js";
-import { spawnWorker, type SpawnSettings } from "./worker-spawner.js";
+import { describeWorkerCommand, spawnWorker, type SpawnSettings } from "./worker-spawner.js";
 
 /** One line of worker output, for a custom sink. */
 export interface WorkerLogLine {
@@ -38,7 +37,6 @@ export interface WorkerPoolOptions extends SpawnSettings {
   stops: StopChannel;
   logger: Logger;
   stopGraceMs: number;
-  runtime: { execPath: string; cliEntry: string };
   onWorkerLog?: (line: WorkerLogLine) => void;
   workerLogPrefix?: (endpoint: { id: string; name: string }) => string;
   now?: () => number;
@@ -49,6 +47,8 @@ interface EndpointRuntime {
   crashes: CrashTracker;
   backoffTimer: NodeJS.Timeout | undefined;
   imageNoted: boolean;
+  /** Why the last worker could not start at all; work queued while waiting to retry fails with it. */
+  unstartable: { message: string; hint: string } | undefined;
 }
 
 /** A worker still booting after this long gets a warning in the log. */
@@ -188,7 +188,7 @@ export class WorkerPool {
   private runtime(endpointId: string): EndpointRuntime {
     let rt = this.runtimes.get(endpointId);
     if (!rt) {
-      rt = { workers: new Set(), crashes: new CrashTracker(), backoffTimer: undefined, imageNoted: false };
+      rt = { workers: new Set(), crashes: new CrashTracker(), backoffTimer: undefined, imageNoted: false, unstartable: undefined };
       this.runtimes.set(endpointId, rt);
     }
     return rt;
@@ -216,6 +216,10 @@ export class WorkerPool {
     for (const worker of live) if (!worker.stopping && !this.isBusy(worker) && worker.phase !== "initializing") this.armIdleTimer(worker);
     if (plan.start <= 0) return;
     const wait = rt.crashes.waitMs(this.now());
+    if (wait > 0 && rt.unstartable && plan.start > 0) {
+      // Nothing can start as things are: work arriving now fails at once (the next start still retries).
+      this.failQueued(record, rt.unstartable.message, rt.unstartable.hint);
+    }
     if (wait > 0) {
       rt.backoffTimer ??= setTimeout(() => {
         rt.backoffTimer = undefined;
@@ -232,14 +236,12 @@ export class WorkerPool {
     // Registered before the (async) port lookup so a concurrent plan counts it.
     rt.workers.add(worker);
     this.byId.set(worker.id, worker);
-    const command = resolveStartCommand(endpoint.args ?? "", this.options.runtime);
     const log = this.logger(record);
     if (!rt.imageNoted) {
       rt.imageNoted = true;
-      const image = endpoint.image ? ` (as local processes; the image ${endpoint.image} is not used)` : "";
-      log.info(`workers run \`${command.display}\`${command.local ? " with this flash-ts" : ""} in ${this.options.cwd}${image}`);
+      log.info(`workers run as ${describeWorkerCommand(record, this.options)}`);
     }
-    spawnWorker(worker, record, command, this.options, {
+    spawnWorker(worker, record, this.options, {
       stillWanted: () => {
         if (!worker.stopping && !this.closing) return true;
         this.forget(worker);
@@ -255,8 +257,8 @@ export class WorkerPool {
     }).then(
       () => {
         if (!worker.process) return;
-        log.debug(`started worker ${worker.id} (pid ${worker.process.pid ?? "?"})`);
-        this.warnIfSilent(worker, record, command.display);
+        log.debug(`started worker ${worker.id}${worker.process.pid !== undefined ? ` (pid ${worker.process.pid})` : ""}`);
+        this.warnIfSilent(worker, record, record.endpoint.args ?? "");
       },
       (error: unknown) => {
         log.error(`could not start a worker: ${(error as Error).message}`);
@@ -284,6 +286,7 @@ export class WorkerPool {
       worker.everReady = true;
       const rt = this.runtimes.get(worker.endpointId);
       rt?.crashes.recordReady();
+      if (rt) rt.unstartable = undefined;
       const record = this.options.endpoints.get(worker.endpointId);
       if (record) this.logger(record).debug(`worker ${worker.id} ready in ${this.now() - worker.startedAt} ms`);
     }
@@ -362,7 +365,10 @@ export class WorkerPool {
       log.debug(`worker ${worker.id} stopped (${how})`);
     } else {
       log.warn(`worker ${worker.id} exited with ${how}${failed > 0 ? ` while running ${failed} job(s)` : ""}`);
+      const rt = this.runtime(record.endpoint.id);
+      rt.unstartable = !worker.everReady ? exit.unstartable : undefined;
       this.countFailure(record, worker, how);
+      if (rt.unstartable) this.failQueued(record, rt.unstartable.message, rt.unstartable.hint);
     }
     this.evaluate(worker.endpointId);
   }

@@ -14,11 +14,15 @@ Options:
   --host <host>      interface to bind (default 127.0.0.1)
   --state-dir <dir>  keep endpoints in <dir> so their ids survive restarts
   --api-key <key>    require this key from clients (Bearer or raw Authorization)
+  --workers <mode>   process (default): local processes; container: Docker containers of
+                     each endpoint's image, started as Runpod starts them (env FLASH_EMULATOR_WORKERS)
+  --worker-egress <p>  container workers may reach: public (default: the internet, never this
+                     machine or private networks), none, or host names (a,b,.c) (env FLASH_EMULATOR_WORKER_EGRESS)
   -h, --help         show this help
 `;
 
 const command: Command = async (argv, ctx) => {
-  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; help?: boolean };
+  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; workers?: string; "worker-egress"?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -27,6 +31,8 @@ const command: Command = async (argv, ctx) => {
         host: { type: "string" },
         "state-dir": { type: "string" },
         "api-key": { type: "string" },
+        workers: { type: "string" },
+        "worker-egress": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -44,8 +50,12 @@ const command: Command = async (argv, ctx) => {
     throw new AppError("INVALID_INPUT", `--port must be an integer between 0 and 65535, got "${values.port}"`);
   }
 
-  const { startEmulator } = await import("../../emulator/index.js");
+  const { startEmulator, parseWorkerMode, parseEgressPolicy } = await import("../../emulator/index.js");
+  const workers = parseWorkerMode(values.workers ?? ctx.env.FLASH_EMULATOR_WORKERS, values.workers !== undefined ? "--workers" : "FLASH_EMULATOR_WORKERS");
+  const workerEgress = parseEgressPolicy(values["worker-egress"] ?? ctx.env.FLASH_EMULATOR_WORKER_EGRESS);
   const emulator = await startEmulator({
+    workers,
+    workerEgress,
     port,
     host: values.host ?? "127.0.0.1",
     ...(values["state-dir"] ? { stateDir: resolve(ctx.cwd, values["state-dir"]) } : {}),
