@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { WorkerContainerRuntime } from "../../src/container/container-runtime.js";
 import { createDockerContainerRuntime } from "../../src/container/docker-container-runtime.js";
@@ -27,6 +28,7 @@ import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../../src/worker/runti
 import { dockerAvailability } from "../container/docker-available.js";
 import { BASE_IMAGE, NO_NODE_IMAGE, OLD_NODE_IMAGE, ensureWorkerImages } from "../container/worker-images.js";
 import { CLI, useEmulator, waitFor, type TestEmulator } from "../unit/emulator/emulator-fixtures.js";
+import { REPO_ROOT, copyProject, removeProject, startDevProcess } from "../helpers/dev-process.js";
 import { bundle, makeRequest, resultOf, unique } from "../unit/worker/helpers.js";
 
 const docker = await dockerAvailability();
@@ -190,6 +192,28 @@ afterEach(() => {
   // A test that failed half-way must not leave its emulator running.
   for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
   spawned.clear();
+});
+
+describe.skipIf(!docker.available)("flash dev --local with FLASH_EMULATOR_WORKERS=container", () => {
+  it("runs the embedded emulator's workers as containers, and removes them on Ctrl-C", async () => {
+    const dir = await copyProject(join(REPO_ROOT, "examples", "hello"));
+    try {
+      const dev = await startDevProcess(dir, ["--local"], { FLASH_EMULATOR_WORKERS: "container" });
+      const res = await fetch(`${dev.url}/cpu_worker/run_sync`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: { message: "boxed" } }) });
+      const body = (await res.json()) as { output?: { message: string; platform: string } };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.output).toMatchObject({ message: "boxed", platform: "linux/x64" });
+      expect(dev.output()).toMatch(/workers run as containers of node:24-bookworm-slim/);
+      const pipeline = await fetch(`${dev.url}/pipeline/greet`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ada" }) });
+      expect(await pipeline.json()).toMatchObject({ result: "HELLO ADA" });
+      const labels = { [LABELS.role]: "emulator-worker", [LABELS.ownerPid]: String(dev.child.pid) };
+      expect((await engine.listContainers(labels)).length).toBeGreaterThan(0);
+      expect(await dev.stop()).toBe(0);
+      expect(await engine.listContainers(labels)).toEqual([]);
+    } finally {
+      await removeProject(dir);
+    }
+  }, 180_000);
 });
 
 describe.skipIf(!docker.available)("container clean-up", () => {
