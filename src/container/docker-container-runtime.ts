@@ -11,7 +11,6 @@ import { AppError } from "../shared/errors.js";
 import type {
   AttachHandle,
   AttachOptions,
-  ContainerRuntime,
   ContainerSpec,
   ContainerState,
   ContainerSummary,
