@@ -17,7 +17,8 @@
 //   npm run build && node bench/container-workers.mjs
 //
 // Env: BENCH_COLD_ROUNDS (default 7), BENCH_WARM_CALLS (default 300).
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -123,6 +124,22 @@ async function coldRounds(workers) {
   });
 }
 
+async function warmCalls(workers) {
+  return withEmulator(workers, async ({ controlPlane, jobs }) => {
+    const endpoint = await createEndpoint(controlPlane, "live-warm", 1);
+    const delivered = new RuntimeDelivery(source).jobs(jobs);
+    await check(await delivered.runToCompletion(endpoint.id, { input: request(true) }, { timeoutMs: 120_000 }));
+    for (let i = 0; i < 50; i++) await check(await delivered.runToCompletion(endpoint.id, { input: request(false) }, { timeoutMs: 30_000 }));
+    const samples = [];
+    for (let i = 0; i < WARM_CALLS; i++) {
+      const t0 = performance.now();
+      await check(await delivered.runToCompletion(endpoint.id, { input: request(false) }, { timeoutMs: 30_000 }));
+      samples.push(performance.now() - t0);
+    }
+    return summarize(samples);
+  });
+}
+
 // The network path a container worker's calls take: HTTP round trips from a container on an
 // internal network to a server on its gateway, beside the same from this host.
 async function bridgeRoundTrip() {
@@ -135,8 +152,10 @@ async function bridgeRoundTrip() {
   await new Promise((r) => server.listen(0, gateway, r));
   const port = server.address().port;
   const script = `(async()=>{const s=[];for(let i=0;i<${WARM_CALLS};i++){const t=performance.now();const r=await fetch("http://${gateway}:${port}/",{method:"POST",body:"x"});await r.text();s.push(performance.now()-t)}console.log(JSON.stringify(s))})()`;
-  const fromContainer = JSON.parse(execFileSync("docker", ["run", "--rm", "--network", floorNetwork, "--label", "dev.flash-ts.bench=container-workers", IMAGE, "node", "-e", script]).toString());
-  const fromHost = JSON.parse(execFileSync(process.execPath, ["-e", script]).toString());
+  // Not execFileSync: the server lives in this process and must keep answering.
+  const run = promisify(execFile);
+  const fromContainer = JSON.parse((await run("docker", ["run", "--rm", "--network", floorNetwork, "--label", "dev.flash-ts.bench=container-workers", IMAGE, "node", "-e", script])).stdout);
+  const fromHost = JSON.parse((await run(process.execPath, ["-e", script])).stdout);
   await new Promise((r) => server.close(r));
   return { fromContainer: summarize(fromContainer), fromHost: summarize(fromHost) };
 }
@@ -144,12 +163,16 @@ async function bridgeRoundTrip() {
 const withRuntime = JSON.stringify({ input: { ...request(true), runtime: await source.ref(true) } }).length;
 const withoutRuntime = JSON.stringify({ input: { ...request(true), runtime: await source.ref(false) } }).length;
 
-const containerCold = await coldRounds("container");
-const processCold = await coldRounds("process");
-const containerWarm = await warmCalls("container");
-const processWarm = await warmCalls("process");
-const bridge = await bridgeRoundTrip();
-execFileSync("docker", ["network", "rm", floorNetwork]);
+let containerCold, processCold, containerWarm, processWarm, bridge;
+try {
+  containerCold = await coldRounds("container");
+  processCold = await coldRounds("process");
+  containerWarm = await warmCalls("container");
+  processWarm = await warmCalls("process");
+  bridge = await bridgeRoundTrip();
+} finally {
+  execFileSync("docker", ["network", "rm", floorNetwork]);
+}
 
 const floorP50 = median(floor.internalNetwork);
 const result = {
