@@ -64,6 +64,9 @@ function isOwnAddress(address: string): boolean {
   return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === address));
 }
 
+/** Tunnels and forwarded requests at once; more are refused with 503 (workers retry). */
+const MAX_CONNECTIONS = 512;
+
 export interface EgressProxy {
   /** `http://<host>:<port>`, for HTTP_PROXY / HTTPS_PROXY. */
   readonly url: string;
@@ -169,8 +172,19 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Egr
     client.on("error", end);
   }
 
-  const server: Server = createServer((req, res) => void forward(req, res));
+  const server: Server = createServer((req, res) => {
+    if (sockets.size >= MAX_CONNECTIONS) return void res.writeHead(503).end("too many connections through the emulator's egress proxy\n");
+    void forward(req, res);
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
   server.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (sockets.size > MAX_CONNECTIONS) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\n\r\ntoo many connections through the emulator's egress proxy\n");
+      return;
+    }
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     void tunnel(req, socket, head);

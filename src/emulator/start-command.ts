@@ -1,12 +1,15 @@
 /**
  * How an endpoint's start command (its REST v2 `args`) becomes a process.
  *
- * A command naming this package's runtime — `flash worker …`, `npx flash-ts
- * worker …`, `npx -y flash-ts@<version> worker …` — runs the local copy:
- * `node <CLI_ENTRY> worker …` with the same Node binary, nothing downloaded.
- * Anything else runs through `/bin/sh -c`, as a container would run it.
- * An empty command means "the image's default", which for a flash-ts image
- * is `flash worker`.
+ * Process workers: a command naming this package's runtime — `flash worker …`,
+ * `npx flash-ts worker …`, `npx -y flash-ts@<version> worker …` — runs the
+ * local copy: `node <CLI_ENTRY> worker …` with the same Node binary, nothing
+ * downloaded. Anything else (the bootstrap included) runs through
+ * `/bin/sh -c` with this machine's programs. An empty command means "the
+ * image's default", which for a flash-ts image is `flash worker`.
+ *
+ * Container workers: containerCommand() applies the text to the image the
+ * way Runpod does (docs/internals.md, "Container workers").
  */
 
 import { AppError } from "../shared/errors.js";

@@ -258,7 +258,8 @@ export class WorkerPool {
       () => {
         if (!worker.process) return;
         log.debug(`started worker ${worker.id}${worker.process.pid !== undefined ? ` (pid ${worker.process.pid})` : ""}`);
-        this.warnIfSilent(worker, record, record.endpoint.args ?? "");
+        const args = record.endpoint.args ?? "";
+        this.warnIfSilent(worker, record, args.length > 60 ? `${args.slice(0, 60)}…` : args);
       },
       (error: unknown) => {
         log.error(`could not start a worker: ${(error as Error).message}`);

@@ -7,7 +7,7 @@ import type { Command } from "../context.js";
 const USAGE = `Usage: flash emulator [options]
 
 Runs a local emulator of Runpod Serverless (REST v2, job API, worker protocol,
-load-balanced routing) with real worker processes.
+load-balanced routing) with real workers: local processes, or Docker containers.
 
 Options:
   --port <n>         port to listen on (default 0: any free port)

@@ -187,6 +187,8 @@ export function bootstrapMain(req: NodeJS.Require, proc: NodeJS.Process): void {
         const input = parse();
         const next = resolve(input);
         if (!next.load) return send(res, 200, next.answer || failure("runtime", "InvalidRequest", next.error || "invalid request"));
+        // Requests wait here only while the runtime loads (well under a second); bounded all the same.
+        if (pending.length >= 1000) return send(res, 503, { error: "the worker is starting; too many requests wait for its runtime" });
         pending.push({ input, res });
         next.load.then(
           (loaded) => {
