@@ -4,8 +4,9 @@
  * Process workers: a command naming this package's runtime — `flash worker …`,
  * `npx flash-ts worker …`, `npx -y flash-ts@<version> worker …` — runs the
  * local copy: `node <CLI_ENTRY> worker …` with the same Node binary, nothing
- * downloaded. Anything else (the bootstrap included) runs through
- * `/bin/sh -c` with this machine's programs. An empty command means "the
+ * downloaded. A plain `node …` command (the bootstrap) runs on that Node
+ * binary too; anything else runs through `/bin/sh -c` with this machine's
+ * programs. An empty command means "the
  * image's default", which for a flash-ts image is `flash worker`.
  *
  * Container workers: containerCommand() applies the text to the image the
@@ -143,5 +144,8 @@ export function resolveStartCommand(commandLine: string, runtime: { execPath: st
   if (rest) {
     return { file: runtime.execPath, args: [runtime.cliEntry, "worker", ...rest], local: true, display: text || "flash worker" };
   }
+  // `node …` (the bootstrap) runs on the emulator's own Node.js — the one flash-ts runs on —
+  // rather than whichever `node` the PATH finds first.
+  if (words?.[0] === "node") return { file: runtime.execPath, args: words.slice(1), local: false, display: text };
   return { file: "/bin/sh", args: ["-c", text], local: false, display: text };
 }

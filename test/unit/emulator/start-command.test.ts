@@ -45,6 +45,11 @@ describe("resolveStartCommand", () => {
     expect(resolveStartCommand("", runtime)).toMatchObject({ file: "/usr/bin/node", args: ["/pkg/dist/cli/index.js", "worker"], local: true });
   });
 
+  it("runs a node command (the bootstrap) with the emulator's own Node, whatever PATH finds", () => {
+    expect(resolveStartCommand(`node -e 'console.log("hi")'`, runtime)).toEqual({ file: "/usr/bin/node", args: ["-e", 'console.log("hi")'], local: false, display: `node -e 'console.log("hi")'` });
+    expect(resolveStartCommand("node worker.mjs | tee log", runtime).file).toBe("/bin/sh");
+  });
+
   it("runs anything else through /bin/sh -c", () => {
     expect(resolveStartCommand("python -u handler.py", runtime)).toEqual({ file: "/bin/sh", args: ["-c", "python -u handler.py"], local: false, display: "python -u handler.py" });
     expect(resolveStartCommand("cd app && flash worker", runtime).file).toBe("/bin/sh");
