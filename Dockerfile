@@ -20,8 +20,9 @@ COPY package*.json tsconfig*.json ./
 # --ignore-scripts: `prepare` would build before src/ is here, and no native addon is needed to compile.
 RUN if [ -f tsconfig.build.json ]; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; fi
 COPY . .
-RUN if [ -f tsconfig.build.json ] && [ -d src ]; then rm -rf dist && node_modules/.bin/tsc -p tsconfig.build.json; fi \
- && if [ ! -f dist/cli/index.js ]; then echo "dist/cli/index.js is missing: build flash-ts first (npm run build)" >&2; exit 1; fi \
+# `npm run build`: tsc, then the worker runtime bundle (dist/runtime/) that workers receive.
+RUN if [ -f tsconfig.build.json ] && [ -d src ]; then rm -rf dist && npm run build --silent; fi \
+ && if [ ! -f dist/cli/index.js ] || [ ! -f dist/runtime/worker-runtime.mjs ]; then echo "dist/ is missing or incomplete: build flash-ts first (npm run build)" >&2; exit 1; fi \
  && mkdir -p /stage \
  && cp -R package*.json dist /stage/ \
  && if [ -d assets ]; then cp -R assets /stage/; fi

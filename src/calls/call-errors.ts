@@ -26,6 +26,11 @@ export const FAILURE_KIND_CODES: Readonly<Record<FunctionErrorKind, ErrorCode>> 
   // Still missing after the resend with code: the worker could not keep it.
   "module-missing": "UPSTREAM_ERROR",
   runtime: "UPSTREAM_ERROR",
+  // The worker could not take the caller's runtime (calls/runtime-delivery.ts turns these into
+  // WORKER_UNREACHABLE with a hint before they get here; a caller without delivery sees them raw).
+  "runtime-missing": "WORKER_UNREACHABLE",
+  "runtime-mismatch": "WORKER_UNREACHABLE",
+  "unsupported-worker": "WORKER_UNREACHABLE",
 };
 
 /**

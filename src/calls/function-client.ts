@@ -80,6 +80,8 @@ export interface FunctionClientOptions {
   defaultWaitMs?: number;
   /** Bounds of the per-endpoint memory of delivered modules. */
   delivered?: { maxEndpoints?: number; maxPerEndpoint?: number };
+  /** Where an LB endpoint's requests go: default its `url` (how the caller reaches it), else its id. */
+  loadBalancerTarget?: (endpoint: EndpointRef) => string;
 }
 
 export interface FunctionClient {
@@ -124,6 +126,7 @@ function parseAnswer(value: unknown, site: CallSite): FunctionResponse {
 
 export function createFunctionClient(options: FunctionClientOptions): FunctionClient {
   const { jobs, loadBalancer } = options;
+  const lbTarget = options.loadBalancerTarget ?? ((endpoint: EndpointRef) => endpoint.url ?? endpoint.id);
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const defaultWaitMs = options.defaultWaitMs ?? DEFAULT_WAIT_MS;
   const delivered = new DeliveredModules(options.delivered);
@@ -157,7 +160,7 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
     notify(observer, "submitted", { attempt });
     let answer: { status: number; headers: Record<string, string | string[] | undefined>; body: unknown };
     try {
-      answer = await loadBalancer.request(endpoint.url ?? endpoint.id, { method: "POST", path: "/execute", json: request, timeoutMs: waitMs, signal });
+      answer = await loadBalancer.request(lbTarget(endpoint), { method: "POST", path: "/execute", json: request, timeoutMs: waitMs, signal });
     } catch (error) {
       throw errorForTransport(error, site, signal);
     }

@@ -150,3 +150,45 @@ export interface ContainerRuntime {
   /** Resizes the container's TTY. */
   resizeTty(id: string, size: { rows: number; columns: number }): Promise<void>;
 }
+
+/** A Docker network as the emulator uses it. */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  /** The host's address on the network (where containers reach the host), when it has one. */
+  gateway: string | undefined;
+  subnet: string | undefined;
+  labels: Labels;
+}
+
+/**
+ * A container as a Runpod worker: the image's entrypoint (unless replaced)
+ * runs with `cmd` instead of the image's CMD, on one network only, with no
+ * mounts, ports or TTY (docs/internals.md, "The emulator").
+ */
+export interface WorkerContainerSpec {
+  name: string;
+  image: string;
+  /** Replaces the image's CMD; undefined keeps it. */
+  cmd?: string[];
+  /** Replaces the image's ENTRYPOINT; undefined keeps it. */
+  entrypoint?: string[];
+  env: Record<string, string>;
+  labels: Labels;
+  /** The only network the container is attached to. */
+  network: string;
+}
+
+/** What the emulator's container workers need besides `ContainerRuntime`. */
+export interface WorkerContainerRuntime extends ContainerRuntime {
+  /** Creates a bridge network unless one with this name exists; `internal`: no route beyond the host. */
+  ensureNetwork(name: string, options: { internal: boolean; labels: Labels }): Promise<NetworkInfo>;
+  /** Networks carrying all these labels. */
+  listNetworks(labels: Labels): Promise<NetworkInfo[]>;
+  /** Removes a network; a missing one is success. */
+  removeNetwork(nameOrId: string): Promise<void>;
+  /** Creates a worker container; throws `CONTAINER_FAILED` with `details.imageMissing` when the engine has no such image. */
+  createWorkerContainer(spec: WorkerContainerSpec): Promise<string>;
+  /** The container's address on `network`, once it runs. */
+  containerAddress(id: string, network: string): Promise<string | undefined>;
+}

@@ -11,7 +11,6 @@ import { AppError } from "../shared/errors.js";
 import type {
   AttachHandle,
   AttachOptions,
-  ContainerRuntime,
   ContainerSpec,
   ContainerState,
   ContainerSummary,
@@ -19,7 +18,10 @@ import type {
   ImageBuildSpec,
   ImageInfo,
   Labels,
+  NetworkInfo,
   VolumeSummary,
+  WorkerContainerRuntime,
+  WorkerContainerSpec,
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
 
@@ -44,11 +46,11 @@ function statusOf(error: unknown): number | undefined {
 }
 
 /** Creates the runtime for one engine endpoint. No I/O until a method is called. */
-export function createDockerContainerRuntime(endpoint: DockerEndpoint): ContainerRuntime {
+export function createDockerContainerRuntime(endpoint: DockerEndpoint): WorkerContainerRuntime {
   return new DockerContainerRuntime(endpoint);
 }
 
-class DockerContainerRuntime implements ContainerRuntime {
+class DockerContainerRuntime implements WorkerContainerRuntime {
   private readonly docker: Docker;
 
   constructor(private readonly endpoint: DockerEndpoint) {
@@ -388,6 +390,88 @@ class DockerContainerRuntime implements ContainerRuntime {
       // A resize racing the container's exit is harmless.
     }
   }
+
+  async ensureNetwork(name: string, options: { internal: boolean; labels: Labels }): Promise<NetworkInfo> {
+    try {
+      return toNetworkInfo(await this.docker.getNetwork(name).inspect());
+    } catch (error) {
+      if (statusOf(error) !== 404) throw this.fail(error, `inspect network ${name}`);
+    }
+    try {
+      const created = await this.docker.createNetwork({ Name: name, Driver: "bridge", Internal: options.internal, Labels: options.labels, CheckDuplicate: true });
+      return toNetworkInfo(await this.docker.getNetwork(created.id).inspect());
+    } catch (error) {
+      throw this.fail(error, `create network ${name}`);
+    }
+  }
+
+  async listNetworks(labels: Labels): Promise<NetworkInfo[]> {
+    try {
+      const list = (await this.docker.listNetworks({ filters: { label: labelFilters(labels) } })) as NetworkInspect[];
+      return list.map(toNetworkInfo);
+    } catch (error) {
+      throw this.fail(error, "list networks");
+    }
+  }
+
+  async removeNetwork(nameOrId: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(nameOrId).remove();
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw this.fail(error, `remove network ${nameOrId}`);
+    }
+  }
+
+  async createWorkerContainer(spec: WorkerContainerSpec): Promise<string> {
+    try {
+      const container = await this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Labels: spec.labels,
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: { NetworkMode: spec.network, AutoRemove: false },
+      });
+      return container.id;
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        // 404 on create: the engine has no such image (the network exists: we made it just before).
+        throw new AppError("CONTAINER_FAILED", `the image ${spec.image} is not in the Docker engine`, {
+          hint: `Build or pull it first (docker pull ${spec.image}); the emulator never pulls images.`,
+          details: { imageMissing: true, image: spec.image },
+          cause: error,
+        });
+      }
+      throw this.fail(error, `create container ${spec.name}`);
+    }
+  }
+
+  async containerAddress(id: string, network: string): Promise<string | undefined> {
+    try {
+      const info = (await this.docker.getContainer(id).inspect()) as { NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> } };
+      const address = info.NetworkSettings?.Networks?.[network]?.IPAddress;
+      return address ? address : undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.fail(error, `inspect container ${id.slice(0, 12)}`);
+    }
+  }
+}
+
+interface NetworkInspect {
+  Id: string;
+  Name: string;
+  Labels?: Labels | null;
+  IPAM?: { Config?: { Gateway?: string; Subnet?: string }[] | null };
+}
+
+function toNetworkInfo(info: NetworkInspect): NetworkInfo {
+  const config = info.IPAM?.Config?.[0];
+  return { id: info.Id, name: info.Name, gateway: config?.Gateway, subnet: config?.Subnet, labels: info.Labels ?? {} };
 }
 
 function labelFilters(labels: Labels): string[] {

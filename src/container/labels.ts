@@ -8,7 +8,7 @@ const PREFIX = "dev.flash-ts";
 export const LABELS = {
   /** "true" on every container, volume and image flash-ts made. */
   managed: `${PREFIX}.managed`,
-  /** What it is: `dev-container`, `deps-volume`. */
+  /** What it is: `dev-container`, `deps-volume`, `emulator-worker`, `emulator-network`. */
   role: `${PREFIX}.role`,
   /** Stable id of the project (hash of its absolute path). */
   project: `${PREFIX}.project`,
@@ -22,6 +22,10 @@ export const LABELS = {
   build: `${PREFIX}.build`,
   /** flash-ts version that made it. */
   version: `${PREFIX}.version`,
+  /** The emulator instance that owns a worker container or network. */
+  emulator: `${PREFIX}.emulator`,
+  /** The emulator endpoint a worker container belongs to. */
+  endpoint: `${PREFIX}.endpoint`,
   /** Host name and pid of the CLI that owns a container (to tell a live session from a stale one). */
   ownerHost: `${PREFIX}.owner-host`,
   ownerPid: `${PREFIX}.owner-pid`,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { startEmulator } from "../emulator/index.js";
+import { parseEgressPolicy, parseWorkerMode, startEmulator } from "../emulator/index.js";
 import type { EmulatorHandle } from "../emulator/index.js";
 import type { Logger } from "../shared/logger.js";
 import { readPackageVersion } from "../shared/package-info.js";
@@ -21,6 +21,8 @@ import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRun
 import type { Provisioner } from "../provision/index.js";
 import type { BackendChoice } from "./dev-options.js";
 import type { JobApi, LoadBalancerApi } from "../calls/index.js";
+import { RuntimeDelivery } from "../calls/runtime-delivery.js";
+import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../worker/runtime-source.js";
 
 export interface Backend {
   kind: BackendChoice;
@@ -60,6 +62,9 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     // FLASH_EMULATOR_API_KEY fixes it (benchmarks and tools that call the embedded emulator directly).
     apiKey = env.FLASH_EMULATOR_API_KEY?.trim() || randomBytes(32).toString("base64url");
     emulator = await startEmulator({
+      // FLASH_EMULATOR_WORKERS=container: workers are Docker containers of each endpoint's image.
+      workers: parseWorkerMode(env.FLASH_EMULATOR_WORKERS, "FLASH_EMULATOR_WORKERS"),
+      workerEgress: parseEgressPolicy(env.FLASH_EMULATOR_WORKER_EGRESS),
       apiKey,
       stateDir: join(stateDir, "emulator"),
       cwd: options.projectRoot,
@@ -91,8 +96,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   // Workers call other endpoints (pipelines) with the key; it goes to the
   // endpoint's env only, never into the cache or the config hash.
   if (kind !== "local" && apiKey) runtime.secretEnv = { RUNPOD_API_KEY: apiKey };
-  const jobs = createJobClient({ apiKey, endpointBaseUrl, http });
-  const lb = createLoadBalancerClient({ apiKey, endpointBaseUrl, http });
+  // Workers started by the bootstrap take their runtime from the requests (docs/internals.md,
+  // "The worker runtime"): every call carries this package's bundle reference, and the bundle where it is missing.
+  const delivery = new RuntimeDelivery(loadRuntimeSource(PACKAGED_RUNTIME_FILE, version));
+  const jobs = delivery.jobs(createJobClient({ apiKey, endpointBaseUrl, http }));
+  const lb = delivery.loadBalancer(createLoadBalancerClient({ apiKey, endpointBaseUrl, http }));
   const provisioner = createProvisioner({
     controlPlane,
     cache: createResourceCache(stateDir, logger),

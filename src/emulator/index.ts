@@ -14,3 +14,8 @@ export type { EmulatorHandle, EmulatorOptions, EmulatorState } from "./start-emu
 export type { ActiveFault, FaultRule, Faults } from "./faults.js";
 export type { WorkerLogLine } from "./worker-pool.js";
 export type { WorkerSnapshot } from "./pool-worker.js";
+export { parseEgressPolicy } from "./egress-proxy.js";
+export type { EgressPolicy } from "./egress-proxy.js";
+
+/** Parses `process` / `container` (FLASH_EMULATOR_WORKERS, `--workers`); throws INVALID_INPUT otherwise. */
+export { parseWorkerMode } from "./worker-mode.js";

@@ -1,6 +1,6 @@
 /**
  * Health checks of a load-balanced worker, as Runpod's load balancer does
- * them: `GET http://127.0.0.1:<PORT_HEALTH><HEALTH_CHECK_PATH>`; 200 means
+ * them: `GET http://<worker>:<PORT_HEALTH><HEALTH_CHECK_PATH>`; 200 means
  * ready (routable), 204 initialising, anything else unhealthy. A refused
  * connection before the first 200 is a worker still booting. Checks are quick
  * while the worker boots (so the first request is routed as soon as it can
@@ -13,6 +13,8 @@ export type LbHealthState = "initializing" | "ready" | "unhealthy";
 
 /** Where to check and whom to tell about changes. */
 export interface HealthCheckOptions {
+  /** The worker's address (a container's IP); default 127.0.0.1. */
+  host?: string;
   port: number;
   path: string;
   onChange: (state: LbHealthState) => void;
@@ -30,7 +32,7 @@ export function startHealthChecks(options: HealthCheckOptions): { stop(): void }
 
   const probe = (): Promise<number | "error"> =>
     new Promise((resolve) => {
-      const req = get({ host: "127.0.0.1", port: options.port, path: options.path, agent: false, timeout: options.timeoutMs ?? 2000 }, (res) => {
+      const req = get({ host: options.host ?? "127.0.0.1", port: options.port, path: options.path, agent: false, timeout: options.timeoutMs ?? 2000 }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

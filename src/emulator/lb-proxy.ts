@@ -106,7 +106,7 @@ function forward(ctx: Context, agent: Agent, worker: PoolWorker, path: string, b
   headers["x-forwarded-host"] = ctx.host;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port: worker.port, method: ctx.method, path, headers, agent, timeout: timeoutMs, signal },
+      { host: worker.host ?? "127.0.0.1", port: worker.port, method: ctx.method, path, headers, agent, timeout: timeoutMs, signal },
       resolve,
     );
     let sent = false;

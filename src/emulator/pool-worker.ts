@@ -20,6 +20,8 @@ export interface PoolWorker {
   process: WorkerProcess | undefined;
   /** Load-balanced workers: the port it serves on. */
   port: number | undefined;
+  /** Load-balanced workers: the address it serves on (a container's IP; default 127.0.0.1). */
+  host: string | undefined;
   /** Load-balanced workers: requests being proxied to it. */
   inFlight: number;
   startedAt: number;
@@ -40,6 +42,8 @@ export interface WorkerSnapshot {
   state: WorkerPhase | "stopping";
   pid?: number;
   port?: number;
+  /** Container workers: the address the emulator reaches it at. */
+  host?: string;
   version: number;
   busy: boolean;
   jobs: string[];
@@ -61,6 +65,7 @@ export function createPoolWorker(init: { id: string; endpointId: string; kind: "
     everReady: false,
     process: undefined,
     port: undefined,
+    host: undefined,
     inFlight: 0,
     startedAt: init.now,
     lastSeen: init.now,
@@ -110,6 +115,7 @@ export function snapshotWorker(w: PoolWorker, jobs: string[], busy: boolean, now
   };
   if (w.process?.pid !== undefined) snap.pid = w.process.pid;
   if (w.port !== undefined) snap.port = w.port;
+  if (w.host !== undefined) snap.host = w.host;
   if (w.idleSince !== undefined) snap.idleMs = now - w.idleSince;
   return snap;
 }

@@ -26,6 +26,9 @@ import type { WorkerSnapshot } from "./pool-worker.js";
 import { StopChannel } from "./stop-channel.js";
 import { WebhookSender } from "./webhook-sender.js";
 import { DEFAULT_MAX_WORKER_PROCESSES, WorkerPool, type WorkerLogLine } from "./worker-pool.js";
+import type { WorkerContainerRuntime } from "../container/container-runtime.js";
+import { ContainerWorkers } from "./container-workers.js";
+import type { EgressPolicy } from "./egress-proxy.js";
 
 /** Options of startEmulator; every field has a default. */
 export interface EmulatorOptions {
@@ -74,6 +77,15 @@ export interface EmulatorOptions {
   requestTimeouts?: RequestTimeouts;
   /** Worker processes running at once, all endpoints together. Default FLASH_EMULATOR_MAX_WORKERS, else 16. */
   maxWorkerProcesses?: number;
+  /**
+   * `process` (default): workers are local processes running the endpoint's start command.
+   * `container`: each worker is a Docker container of the endpoint's image, as on Runpod.
+   */
+  workers?: "process" | "container";
+  /** Container workers: the engine (default: the Docker engine found as the docker CLI would). */
+  containerRuntime?: WorkerContainerRuntime;
+  /** Container workers: what they may reach outside (default `public`; see egress-proxy.ts). */
+  workerEgress?: EgressPolicy;
 }
 
 /** The `/__emulator/state` document. */
@@ -125,8 +137,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const endpoints = new EndpointStore({ ...(options.stateDir ? { stateDir: options.stateDir } : {}), logger });
   await endpoints.load();
+  const containers = options.workers === "container" ? await startContainerWorkers(options, logger) : undefined;
 
   let baseUrl = "";
+  let containerBaseUrl = "";
   let closing = false;
   const stops = new StopChannel();
   const webhooks = new WebhookSender({ logger, ...(options.webhookRetryDelayMs !== undefined ? { retryDelayMs: options.webhookRetryDelayMs } : {}) });
@@ -157,6 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.workerEnv ? { workerEnv: options.workerEnv } : {}),
     stopGraceMs: options.workerStopGraceMs ?? 5000,
     runtime: { execPath: process.execPath, cliEntry: CLI_ENTRY },
+    ...(containers ? { containers, containerBaseUrl: () => containerBaseUrl } : {}),
     ...(options.onWorkerLog ? { onWorkerLog: options.onWorkerLog } : {}),
     ...(options.workerLogPrefix ? { workerLogPrefix: options.workerLogPrefix } : {}),
     ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
@@ -203,13 +218,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const server = createServer(requestTimeoutOptions(options.requestTimeouts), app.callback());
   server.keepAliveTimeout = 65_000;
 
+  // Container workers reach the emulator at their network's gateway address, where a second
+  // listener serves the same app; the Host check is off there (workers use that address as host).
+  const workerServer = containers
+    ? createServer(requestTimeoutOptions(options.requestTimeouts), createEmulatorApp(context, agent, { checkHost: false, bodyBudget }).callback())
+    : undefined;
+  if (workerServer) workerServer.keepAliveTimeout = 65_000;
   let port: number;
   try {
     port = await listen(server, options.port ?? 0, host);
+    if (workerServer && containers) containerBaseUrl = `http://${urlHost(containers.gateway)}:${await listen(workerServer, 0, containers.gateway)}`;
   } catch (error) {
     jobs.close();
     stops.close();
     agent.destroy();
+    server.close();
+    await containers?.close();
     throw error;
   }
   baseUrl = `http://${urlHost(host)}:${port}`;
@@ -229,10 +253,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       await pool.close();
       webhooks.close();
       agent.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await containers?.close();
+      await Promise.all(
+        [server, ...(workerServer ? [workerServer] : [])].map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
       await endpoints.flush();
       livePools.delete(pool);
       if (livePools.size === 0) process.off("exit", killAllOnExit);
@@ -241,6 +271,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   return { url: baseUrl, port, workerApiKey: workerKey, faults, state, close };
+}
+
+/** The engine for container workers: the one given, else the Docker engine the docker CLI would use. */
+async function startContainerWorkers(options: EmulatorOptions, logger: Logger): Promise<ContainerWorkers> {
+  let runtime = options.containerRuntime;
+  if (!runtime) {
+    const { detectDocker, createDockerContainerRuntime } = await import("../container/index.js");
+    const detection = await detectDocker(options.env ?? process.env);
+    if (detection.status !== "available") {
+      throw new AppError("DOCKER_UNAVAILABLE", `container workers need a Docker engine: ${detection.reason}`, {
+        hint: "Start Docker (or point DOCKER_HOST at an engine), or run the workers as local processes (--workers process).",
+      });
+    }
+    runtime = createDockerContainerRuntime(detection.endpoint);
+  }
+  return ContainerWorkers.start({ runtime, logger: logger.child("containers"), egress: options.workerEgress ?? { kind: "public" } });
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

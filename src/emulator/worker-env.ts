@@ -9,6 +9,16 @@
  * RUNPOD_API_KEY is its own worker key (unless the endpoint env sets one), so
  * its nested SDK calls get through an emulator that requires a key without
  * the emulator's client key ever reaching worker processes.
+ *
+ * Container workers (docs/internals.md, "The emulator") get no host
+ * variables (the image has its own PATH and HOME), reach the emulator at
+ * its address on their Docker network, and reach the outside only through
+ * the emulator's egress proxy (HTTP(S)_PROXY), when it allows any.
+ *
+ * Every worker gets RUNPOD_SKIP_AUTO_SYSTEM_CHECKS=true unless the endpoint
+ * env sets it: runpod-python's start-up checks dial out (and check for GPUs
+ * and CUDA), which an offline machine or a CPU-only one would fail, killing
+ * the worker before it takes a job.
  */
 import { WORKER_ENV } from "../runpod/wire-types.js";
 
@@ -35,6 +45,10 @@ export interface WorkerEnvInput {
    * leaves no worker behind.
    */
   parentPid?: number;
+  /** `process` (default): a local process; `container`: a Docker container. */
+  mode?: "process" | "container";
+  /** Container workers: the egress proxy's URL, when the outside may be reached at all. */
+  proxyUrl?: string;
 }
 
 const HOST_VARS = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "NODE_EXTRA_CA_CERTS", "SYSTEMROOT", "USER"];
@@ -42,12 +56,29 @@ const HOST_VARS = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "NODE
 /** The complete environment of a worker process (nothing else is inherited). */
 export function buildWorkerEnv(input: WorkerEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of HOST_VARS) {
-    const value = input.hostEnv[name];
-    if (value !== undefined) env[name] = value;
+  const container = input.mode === "container";
+  if (!container) {
+    for (const name of HOST_VARS) {
+      const value = input.hostEnv[name];
+      if (value !== undefined) env[name] = value;
+    }
+    for (const [name, value] of Object.entries(input.hostEnv)) {
+      if (value !== undefined && /^npm_config_/i.test(name)) env[name] = value;
+    }
   }
-  for (const [name, value] of Object.entries(input.hostEnv)) {
-    if (value !== undefined && /^npm_config_/i.test(name)) env[name] = value;
+  env.RUNPOD_SKIP_AUTO_SYSTEM_CHECKS = "true";
+  if (container && input.proxyUrl) {
+    const direct = new URL(input.baseUrl).hostname;
+    Object.assign(env, {
+      HTTP_PROXY: input.proxyUrl,
+      HTTPS_PROXY: input.proxyUrl,
+      http_proxy: input.proxyUrl,
+      https_proxy: input.proxyUrl,
+      NO_PROXY: direct,
+      no_proxy: direct,
+      // Node's own fetch and http honour the variables only when asked (Node ≥ 22.21 / 24.5).
+      NODE_USE_ENV_PROXY: "1",
+    });
   }
   // Defaults the extra and endpoint variables may override. The emulator accepts the worker
   // key on client routes, so a worker can call other endpoints (pipelines) out of the box.
@@ -63,6 +94,8 @@ export function buildWorkerEnv(input: WorkerEnvInput): Record<string, string> {
     RUNPOD_API_BASE_URL: input.baseUrl,
   };
   if (input.parentPid !== undefined) platform.FLASH_PARENT_PID = String(input.parentPid);
+  // A local process must never install system packages on the developer's machine (systemDependencies).
+  if (!container) platform.FLASH_SYSTEM_DEPENDENCIES_INSTALL = "0";
   if (input.endpointType === "QUEUE") {
     // The templates already carry a query: workers append `&job_in_progress=…`, `&isStream=…`.
     platform[WORKER_ENV.GET_JOB] = `${v2}/job-take/$ID?gpu=EMU`;
@@ -87,7 +120,7 @@ function pickIdentity(platform: Record<string, string>): Record<string, string> 
   const out: Record<string, string> = {};
   const owned = [WORKER_ENV.POD_ID, WORKER_ENV.AI_API_KEY, WORKER_ENV.ENDPOINT_ID, WORKER_ENV.GET_JOB, WORKER_ENV.POST_OUTPUT, WORKER_ENV.POST_STREAM, WORKER_ENV.PING];
   // The base URLs too: a worker's nested calls must come back to this emulator.
-  for (const name of [...owned, "RUNPOD_ENDPOINT_BASE_URL", "RUNPOD_API_BASE_URL", "FLASH_PARENT_PID"]) {
+  for (const name of [...owned, "RUNPOD_ENDPOINT_BASE_URL", "RUNPOD_API_BASE_URL", "FLASH_PARENT_PID", "FLASH_SYSTEM_DEPENDENCIES_INSTALL"]) {
     if (platform[name] !== undefined) out[name] = platform[name];
   }
   return out;

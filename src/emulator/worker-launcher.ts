@@ -17,6 +17,12 @@ export interface WorkerExit {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all. */
   error?: string;
+  /**
+   * Set when no worker of this endpoint can start as things are (an image the
+   * engine does not have, a start command the image cannot run): queued work
+   * fails at once with this message instead of after several tries.
+   */
+  unstartable?: { message: string; hint: string };
 }
 
 /** A running worker process (its process group). */

@@ -19,11 +19,11 @@ import type { JobStore } from "./job-store.js";
 import { countWorkers, createPoolWorker, snapshotWorker, type PoolWorker, type WorkerSnapshot } from "./pool-worker.js";
 import { CrashTracker } from "./crash-tracker.js";
 import { planScaling } from "./scaling-plan.js";
-import { resolveStartCommand } from "./start-command.js";
 import type { StopChannel } from "./stop-channel.js";
 import { describeExit, type WorkerExit } from "./worker-launcher.js";
 import { LbRouter } from "./lb-router.js";
-import { spawnWorker, type SpawnSettings } from "./worker-spawner.js";
+import { WORKER_START_FAILED, formatJobError } from "../runpod/wire-types.js";
+import { describeWorkerCommand, spawnWorker, type SpawnSettings } from "./worker-spawner.js";
 
 /** One line of worker output, for a custom sink. */
 export interface WorkerLogLine {
@@ -41,7 +41,6 @@ export interface WorkerPoolOptions extends SpawnSettings {
   stops: StopChannel;
   logger: Logger;
   stopGraceMs: number;
-  runtime: { execPath: string; cliEntry: string };
   onWorkerLog?: (line: WorkerLogLine) => void;
   workerLogPrefix?: (endpoint: { id: string; name: string }) => string;
   /** Worker processes running at once, all endpoints together. Default DEFAULT_MAX_WORKER_PROCESSES. */
@@ -57,6 +56,8 @@ interface EndpointRuntime {
   crashes: CrashTracker;
   backoffTimer: NodeJS.Timeout | undefined;
   imageNoted: boolean;
+  /** Why the last worker could not start at all; work queued while waiting to retry fails with it. */
+  unstartable: { message: string; hint: string } | undefined;
 }
 
 /** A worker still booting after this long gets a warning in the log. */
@@ -106,9 +107,10 @@ export class WorkerPool {
 
   /**
    * A worker called a worker route. Launched queue workers become ready on
-   * first contact; unknown ids become outside workers of the endpoint.
+   * first contact (unless `readiness` is false: an unhealthy report);
+   * unknown ids become outside workers of the endpoint.
    */
-  touch(endpointId: string, workerId: string): PoolWorker {
+  touch(endpointId: string, workerId: string, readiness = true): PoolWorker {
     let worker = this.byId.get(workerId);
     if (!worker) {
       worker = createPoolWorker({ id: workerId, endpointId, kind: "external", version: 0, now: this.now() });
@@ -119,7 +121,7 @@ export class WorkerPool {
       this.pruneExternal();
     }
     worker.lastSeen = this.now();
-    if (worker.kind === "launched" && worker.phase === "initializing" && !worker.stopping) this.becameReady(worker);
+    if (readiness && worker.kind === "launched" && worker.phase === "initializing" && !worker.stopping) this.becameReady(worker);
     return worker;
   }
 
@@ -200,7 +202,7 @@ export class WorkerPool {
   private runtime(endpointId: string): EndpointRuntime {
     let rt = this.runtimes.get(endpointId);
     if (!rt) {
-      rt = { workers: new Set(), crashes: new CrashTracker(), backoffTimer: undefined, imageNoted: false };
+      rt = { workers: new Set(), crashes: new CrashTracker(), backoffTimer: undefined, imageNoted: false, unstartable: undefined };
       this.runtimes.set(endpointId, rt);
     }
     return rt;
@@ -231,6 +233,10 @@ export class WorkerPool {
       return;
     }
     const wait = rt.crashes.waitMs(this.now());
+    if (wait > 0 && rt.unstartable && plan.start > 0) {
+      // Nothing can start as things are: work arriving now fails at once (the next start still retries).
+      this.failQueued(record, rt.unstartable.message, rt.unstartable.hint);
+    }
     if (wait > 0) {
       rt.backoffTimer ??= setTimeout(() => {
         rt.backoffTimer = undefined;
@@ -267,14 +273,12 @@ export class WorkerPool {
     // Registered before the (async) port lookup so a concurrent plan counts it.
     rt.workers.add(worker);
     this.byId.set(worker.id, worker);
-    const command = resolveStartCommand(endpoint.args ?? "", this.options.runtime);
     const log = this.logger(record);
     if (!rt.imageNoted) {
       rt.imageNoted = true;
-      const image = endpoint.image ? ` (as local processes; the image ${endpoint.image} is not used)` : "";
-      log.info(`workers run \`${command.display}\`${command.local ? " with this flash-ts" : ""} in ${this.options.cwd}${image}`);
+      log.info(`workers run as ${describeWorkerCommand(record, this.options)}`);
     }
-    spawnWorker(worker, record, command, this.options, {
+    spawnWorker(worker, record, this.options, {
       stillWanted: () => {
         if (!worker.stopping && !this.closing) return true;
         this.forget(worker);
@@ -290,8 +294,9 @@ export class WorkerPool {
     }).then(
       () => {
         if (!worker.process) return;
-        log.debug(`started worker ${worker.id} (pid ${worker.process.pid ?? "?"})`);
-        this.warnIfSilent(worker, record, command.display);
+        log.debug(`started worker ${worker.id}${worker.process.pid !== undefined ? ` (pid ${worker.process.pid})` : ""}`);
+        const args = record.endpoint.args ?? "";
+        this.warnIfSilent(worker, record, args.length > 60 ? `${args.slice(0, 60)}…` : args);
       },
       (error: unknown) => {
         log.error(`could not start a worker: ${(error as Error).message}`);
@@ -319,6 +324,7 @@ export class WorkerPool {
       worker.everReady = true;
       const rt = this.runtimes.get(worker.endpointId);
       rt?.crashes.recordReady();
+      if (rt) rt.unstartable = undefined;
       const record = this.options.endpoints.get(worker.endpointId);
       if (record) this.logger(record).debug(`worker ${worker.id} ready in ${this.now() - worker.startedAt} ms`);
     }
@@ -397,7 +403,10 @@ export class WorkerPool {
       log.debug(`worker ${worker.id} stopped (${how})`);
     } else {
       log.warn(`worker ${worker.id} exited with ${how}${failed > 0 ? ` while running ${failed} job(s)` : ""}`);
+      const rt = this.runtime(record.endpoint.id);
+      rt.unstartable = !worker.everReady ? exit.unstartable : undefined;
       this.countFailure(record, worker, how);
+      if (rt.unstartable) this.failQueued(record, rt.unstartable.message, rt.unstartable.hint);
     }
     this.evaluate(worker.endpointId);
   }
@@ -408,10 +417,18 @@ export class WorkerPool {
     const log = this.logger(record);
     if (backoffMs > 0) log.warn(`workers keep exiting (${rt.crashes.failures} in a row); next start in ${backoffMs / 1000} s`);
     if (!failQueued) return;
-    const message = `workers of endpoint "${record.endpoint.name}" keep exiting before they are ready (last: ${how}); see its worker output`;
-    const failedJobs = this.options.jobs.purge(record.endpoint.id, "FAILED", message);
-    this.lb.rejectWaiters(record.endpoint.id, 503, message);
-    if (failedJobs > 0) log.error(`failed ${failedJobs} queued job(s): ${message}`);
+    this.failQueued(record, `workers of endpoint "${record.endpoint.name}" keep exiting before they are ready (last: ${how})`, "See the endpoint's worker output above for why they exit.");
+  }
+
+  /**
+   * Fails what waits for an endpoint whose workers cannot start, with an error
+   * clients can tell from a function's (docs/internals.md, "The emulator").
+   */
+  private failQueued(record: EndpointRecord, message: string, hint: string): void {
+    const error = formatJobError({ error_type: WORKER_START_FAILED, error_message: message, hint });
+    const failedJobs = this.options.jobs.purge(record.endpoint.id, "FAILED", error);
+    this.lb.rejectWaiters(record.endpoint.id, 503, `${message}. ${hint}`);
+    if (failedJobs > 0) this.logger(record).error(`failed ${failedJobs} queued job(s): ${message}`);
   }
 
   private forget(worker: PoolWorker): void {

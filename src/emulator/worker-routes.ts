@@ -26,7 +26,9 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
   if (!record) throw new HttpError(404, `endpoint ${endpointId} not found`);
   const withJob = op === "job-done" || op === "job-stream";
   if (!workerId || withJob !== (jobId !== undefined)) throw new HttpError(404, `route not found: ${ctx.method} ${ctx.path}`);
-  const worker = app.pool.touch(endpointId, workerId);
+  // A ping reporting a failed start-up check (runpod-python's fitness checks, then exit 1) is no sign of readiness.
+  const unhealthy = op === "ping" && queryParam(ctx, "status") === "unhealthy";
+  const worker = app.pool.touch(endpointId, workerId, !unhealthy);
 
   switch (op) {
     case "job-take":
@@ -77,7 +79,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     }
     case "ping": {
       requireMethod(ctx, "GET", "POST");
-      if (queryParam(ctx, "status") === "unhealthy") {
+      if (unhealthy) {
         app.pool.markUnhealthy(worker);
         const check = queryParam(ctx, "check") ?? "?";
         app.logger.child(record.endpoint.name).warn(`worker ${workerId} reports unhealthy (${check}): ${queryParam(ctx, "reason") ?? ""}`);

@@ -2,26 +2,32 @@
  * Turns a normalised resource spec into the REST v2 body that creates (or
  * updates) its endpoint, and hashes what matters for drift.
  *
- * A live endpoint runs this package's worker runtime on a stock Node image
- * (`npx -y flash-ts@<version> worker`), so nothing has to be built or pushed;
- * the local emulator recognises that start command and runs its own copy.
+ * A live endpoint runs the worker bootstrap (`node -e '…'`) on a stock image
+ * with Node.js ≥ 22, so nothing has to be built, pushed or downloaded: the
+ * runtime itself comes with the caller's requests (docs/internals.md, "The
+ * worker runtime").
  */
 import { stableHash } from "../shared/hash.js";
 import { resolveGpuSelection } from "../sdk/hardware.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { CreateEndpointRequest, UpdateEndpointRequest } from "../runpod/wire-types.js";
+import { bootstrapStartCommand } from "../worker/bootstrap/start-command.js";
 
 /** Env var carrying the id of the project that created an endpoint (how a lost cache is recovered). */
 export const PROJECT_MARKER_ENV = "FLASH_PROJECT_ID";
 /** Env var carrying the hash of the spec an endpoint was created from. */
 export const CONFIG_HASH_ENV = "FLASH_CONFIG_HASH";
+/** Env var telling the worker its own image (so its errors can name it). */
+export const WORKER_IMAGE_ENV = "FLASH_WORKER_IMAGE";
+/** Env var listing the Debian packages the worker installs (`systemDependencies`). */
+export const SYSTEM_DEPENDENCIES_ENV = "FLASH_SYSTEM_DEPENDENCIES";
 
 export interface WorkerRuntimeSettings {
   /** Image for CPU endpoints. Default node:24-bookworm-slim. */
   cpuImage: string;
   /** Image for GPU endpoints (FLASH_GPU_IMAGE). Default node:24-bookworm-slim. */
   gpuImage: string;
-  /** The start command, e.g. `npx -y flash-ts@0.1.0 worker`. */
+  /** The start command: the bootstrap, or FLASH_WORKER_COMMAND. */
   startCommand: string;
   /** The project id stamped on every endpoint. */
   projectId: string;
@@ -36,21 +42,28 @@ export const DEFAULT_WORKER_IMAGE = "node:24-bookworm-slim";
 /** REST v2's default per-request execution timeout. */
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 300_000;
 
-/** Resolves worker runtime settings from the environment and the package version. */
-export function resolveWorkerRuntime(env: NodeJS.ProcessEnv, version: string, projectId: string): WorkerRuntimeSettings {
+/** Resolves worker runtime settings from the environment. */
+export function resolveWorkerRuntime(env: NodeJS.ProcessEnv, _version: string, projectId: string): WorkerRuntimeSettings {
   return {
     cpuImage: env.FLASH_CPU_IMAGE?.trim() || DEFAULT_WORKER_IMAGE,
     gpuImage: env.FLASH_GPU_IMAGE?.trim() || DEFAULT_WORKER_IMAGE,
-    startCommand: env.FLASH_WORKER_COMMAND?.trim() || `npx -y flash-ts@${version} worker`,
+    // The version is not part of the command: the runtime travels with requests, so a new
+    // flash-ts needs no endpoint update.
+    startCommand: env.FLASH_WORKER_COMMAND?.trim() || bootstrapStartCommand(),
     projectId,
   };
+}
+
+/** The image an endpoint runs: the config's, else the default for its compute type. */
+export function endpointImage(spec: ResourceSpec, runtime: WorkerRuntimeSettings): string {
+  return spec.image ?? (spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage);
 }
 
 /** The hash that decides whether an endpoint must be updated: spec + runtime, never secrets. */
 export function endpointConfigHash(spec: ResourceSpec, runtime: WorkerRuntimeSettings): string {
   return stableHash({
     spec,
-    image: spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage,
+    image: endpointImage(spec, runtime),
     startCommand: runtime.startCommand,
     // A rotated key must reach the workers: a hash of it (never the key) takes part.
     ...(runtime.secretEnv ? { secrets: stableHash(runtime.secretEnv) } : {}),
@@ -67,10 +80,12 @@ export function toCreateEndpointRequest(spec: ResourceSpec, runtime: WorkerRunti
       spec.scalerType === "REQUEST_COUNT"
         ? { type: "REQUEST_COUNT", requestCount: spec.scalerValue }
         : { type: "QUEUE_DELAY", queueDelay: spec.scalerValue },
-    image: spec.compute === "GPU" ? runtime.gpuImage : runtime.cpuImage,
+    image: endpointImage(spec, runtime),
     args: runtime.startCommand,
     env: {
       ...spec.env,
+      [WORKER_IMAGE_ENV]: endpointImage(spec, runtime),
+      ...(spec.systemDependencies?.length ? { [SYSTEM_DEPENDENCIES_ENV]: spec.systemDependencies.join(" ") } : {}),
       [PROJECT_MARKER_ENV]: runtime.projectId,
       [CONFIG_HASH_ENV]: hash,
       ...(runtime.secretEnv ?? {}),

@@ -3,6 +3,7 @@
  * server, through `https://{endpointId}.api.runpod.ai/{path}` on Runpod and
  * `{emulator}/lb/{endpointId}/{path}` on a local emulator.
  */
+import { isIP } from "node:net";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { registerSecret } from "../shared/redact.js";
@@ -65,7 +66,9 @@ function isLoopbackHost(hostname: string): boolean {
 
 /**
  * The base URL of an LB endpoint. Against a loopback or `localhost` endpoint
- * base (the emulator) it is the path form `{scheme}://{host:port}/lb/{id}`;
+ * base (the emulator), or one given as an IP address (which has no name to
+ * put the id in front of: a container worker reaches the emulator at its
+ * network's gateway address), it is the path form `{scheme}://{host:port}/lb/{id}`;
  * otherwise `https://{id}.{host}`, e.g. `https://abc123.api.runpod.ai`
  * (Runpod serves LB endpoints only over https, whatever the base's scheme).
  * @throws AppError INVALID_INPUT for an id that cannot be a host label.
@@ -75,7 +78,7 @@ export function loadBalancerBaseUrl(endpointId: string, endpointBaseUrl: string)
     throw new AppError("INVALID_INPUT", `Not a valid endpoint id: ${JSON.stringify(endpointId)}`);
   }
   const base = new URL(normalizeBaseUrl(endpointBaseUrl, "RUNPOD_ENDPOINT_BASE_URL"));
-  if (isLoopbackHost(base.hostname)) return `${base.protocol}//${base.host}/lb/${endpointId}`;
+  if (isLoopbackHost(base.hostname) || isIP(base.hostname.replace(/^\[|\]$/g, "")) !== 0) return `${base.protocol}//${base.host}/lb/${endpointId}`;
   return `https://${endpointId}.${base.host}`;
 }
 

@@ -231,3 +231,39 @@ export interface JobDoneBody {
 export interface JobStopResponse {
   jobsToStop: string[];
 }
+
+// ---------------------------------------------------------------------------
+// Jobs the platform fails itself.
+
+/**
+ * A job's `error` is free text on Runpod; runpod-python sends a JSON string
+ * `{error_type, error_message, …}` for handler failures. The emulator uses the
+ * same shape, with `error_type` WORKER_START_FAILED and a `hint`, when it
+ * fails queued jobs because the endpoint's workers cannot start (an image it
+ * does not have, no `node` in it, workers that keep exiting), so a client can
+ * tell that from a function's failure without reading the message.
+ */
+export const WORKER_START_FAILED = "WorkerStartFailed";
+
+export interface JobErrorInfo {
+  error_type: string;
+  error_message: string;
+  hint?: string;
+}
+
+/** The JSON error text of a job the platform failed itself. */
+export function formatJobError(info: JobErrorInfo): string {
+  return JSON.stringify(info);
+}
+
+/** The structured form of a job's `error`, when it is one (runpod-python's shape); else undefined. */
+export function parseJobError(error: string | undefined): JobErrorInfo | undefined {
+  if (!error || !error.startsWith("{")) return undefined;
+  try {
+    const value = JSON.parse(error) as Record<string, unknown>;
+    if (typeof value.error_type !== "string" || typeof value.error_message !== "string") return undefined;
+    return { error_type: value.error_type, error_message: value.error_message, ...(typeof value.hint === "string" ? { hint: value.hint } : {}) };
+  } catch {
+    return undefined;
+  }
+}

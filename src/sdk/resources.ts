@@ -35,6 +35,13 @@ export interface BaseResourceOptions {
   networkVolumeId?: string;
   /** Data center id (e.g. `EU-RO-1`); default: any. */
   datacenter?: string;
+  /**
+   * The workers' container image; it needs Node.js 22 or newer on its PATH.
+   * Default FLASH_GPU_IMAGE / FLASH_CPU_IMAGE, else `node:24-bookworm-slim`.
+   */
+  image?: string;
+  /** Debian packages installed on each worker (apt-get) before its first call, e.g. `["ffmpeg"]`. */
+  systemDependencies?: string[];
 }
 
 export interface GpuResourceOptions extends BaseResourceOptions {
@@ -71,9 +78,22 @@ export interface ResourceSpec {
   gpuCount?: number;
   /** CPU configs only. */
   instanceIds?: string[];
+  /** The workers' image, when the config names one. */
+  image?: string;
+  /** Debian packages for the workers, sorted and de-duplicated, when there are any. */
+  systemDependencies?: string[];
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A Docker image reference: `[registry[:port]/]path[:tag][@digest]`, nothing a shell or the engine would read otherwise. */
+const IMAGE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(?::[0-9]+)?(?:\/[a-z0-9][a-z0-9._-]*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+/** A Debian package name, optionally pinned (`name=version`), as apt-get takes it. */
+const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]{0,127}(=[A-Za-z0-9.+:~-]{1,128})?$/;
+
+/** True for a Debian package name (optionally `name=version`) that apt-get reads as a package, never as an option. */
+export function isDebianPackageName(value: unknown): value is string {
+  return typeof value === "string" && DEBIAN_PACKAGE.test(value);
+}
 
 function invalid(className: string, name: string | undefined, message: string, hint?: string): never {
   const who = name ? `${className}("${name}")` : className;
@@ -100,6 +120,8 @@ export abstract class ResourceConfig {
   readonly scalerValue: number;
   readonly networkVolumeId: string | undefined;
   readonly datacenter: string | undefined;
+  readonly image: string | undefined;
+  readonly systemDependencies: readonly string[];
   abstract readonly kind: EndpointKind;
   abstract readonly compute: ComputeKind;
 
@@ -150,6 +172,18 @@ export abstract class ResourceConfig {
       invalid(className, name, `datacenter must look like "EU-RO-1" (got ${JSON.stringify(options.datacenter)})`);
     }
     this.datacenter = options.datacenter;
+    if (options.image !== undefined && (typeof options.image !== "string" || options.image.length > 255 || !IMAGE_PATTERN.test(options.image))) {
+      invalid(className, name, `image must be a Docker image reference such as "node:24-bookworm-slim" (got ${JSON.stringify(options.image)})`);
+    }
+    this.image = options.image;
+    const packages = options.systemDependencies ?? [];
+    if (!Array.isArray(packages)) invalid(className, name, "systemDependencies must be an array of Debian package names");
+    for (const pkg of packages) {
+      if (!isDebianPackageName(pkg)) {
+        invalid(className, name, `systemDependencies: ${JSON.stringify(pkg)} is not a Debian package name`, "Use names as apt-get takes them, e.g. ffmpeg or libgl1 (optionally name=version).");
+      }
+    }
+    this.systemDependencies = Object.freeze([...new Set(packages)].sort());
   }
 
   /** The endpoint name flash provisions for this config. */
@@ -175,6 +209,8 @@ export abstract class ResourceConfig {
     };
     if (this.networkVolumeId) spec.networkVolumeId = this.networkVolumeId;
     if (this.datacenter) spec.datacenter = this.datacenter;
+    if (this.image) spec.image = this.image;
+    if (this.systemDependencies.length > 0) spec.systemDependencies = [...this.systemDependencies];
     return spec;
   }
 

@@ -11,6 +11,12 @@
  * A caller may omit `code` for a module it believes the worker has seen; a
  * worker that has not seen it answers `error.kind = "module-missing"` and the
  * caller sends the request again with the code.
+ *
+ * The worker runtime itself travels the same way (docs/internals.md, "The
+ * worker runtime"): a request names the caller's runtime in `runtime`
+ * (version and sha256 of the bundle); a worker started from the bootstrap
+ * that does not have that bundle answers `runtime-missing`, and the caller
+ * sends it again with `runtime.gzip`.
  */
 import { AppError } from "./errors.js";
 import { isRecord } from "./is-record.js";
@@ -48,6 +54,16 @@ export interface EndpointRef {
   url?: string;
 }
 
+/** The worker runtime the caller runs, which the worker must run too. */
+export interface RuntimeRef {
+  /** flash-ts version of the caller. */
+  version: string;
+  /** sha256 hex of the runtime bundle's text. */
+  hash: string;
+  /** The bundle, gzip-compressed and base64-encoded; sent when the worker is believed not to have it. */
+  gzip?: string;
+}
+
 export interface FunctionRequest {
   /** Protocol version. */
   flash: typeof FUNCTION_PROTOCOL_VERSION;
@@ -63,6 +79,8 @@ export interface FunctionRequest {
   endpoints?: Record<string, EndpointRef>;
   /** Execution timeout the worker enforces itself (ms); 0 or absent means none. */
   timeoutMs?: number;
+  /** The caller's worker runtime (absent from callers older than runtime delivery). */
+  runtime?: RuntimeRef;
 }
 
 export interface FunctionLog {
@@ -82,7 +100,26 @@ export type FunctionErrorKind =
   /** the worker's own timeout cut the call */
   | "timeout"
   /** a bug or unexpected condition in the runtime */
-  | "runtime";
+  | "runtime"
+  /** the worker (its bootstrap) does not have the caller's runtime; resend with `runtime.gzip` */
+  | "runtime-missing"
+  /** the worker runs another runtime than the caller's; the message names both */
+  | "runtime-mismatch"
+  /** the worker's image cannot run the runtime (e.g. its Node.js is too old); the message says what it lacks */
+  | "unsupported-worker";
+
+/** Every error kind, for validating what a worker sent. */
+export const FUNCTION_ERROR_KINDS: readonly FunctionErrorKind[] = [
+  "function",
+  "module-missing",
+  "dependencies",
+  "load",
+  "timeout",
+  "runtime",
+  "runtime-missing",
+  "runtime-mismatch",
+  "unsupported-worker",
+];
 
 export interface RemoteErrorInfo {
   kind: FunctionErrorKind;
@@ -170,6 +207,7 @@ export function parseFunctionRequest(value: unknown): FunctionRequest {
   if (value.timeoutMs !== undefined && (typeof value.timeoutMs !== "number" || value.timeoutMs < 0)) {
     fail("timeoutMs must be a non-negative number");
   }
+  const runtime = value.runtime === undefined ? undefined : parseRuntimeRef(value.runtime);
   return {
     flash: FUNCTION_PROTOCOL_VERSION,
     module: { hash: mod.hash as string, ...(typeof mod.code === "string" ? { code: mod.code } : {}) },
@@ -183,7 +221,16 @@ export function parseFunctionRequest(value: unknown): FunctionRequest {
     ...(dependencies ? { dependencies } : {}),
     ...(endpoints ? { endpoints } : {}),
     ...(typeof value.timeoutMs === "number" ? { timeoutMs: value.timeoutMs } : {}),
+    ...(runtime ? { runtime } : {}),
   };
+}
+
+function parseRuntimeRef(value: unknown): RuntimeRef {
+  if (!isRecord(value)) fail("runtime must be { version, hash, gzip? }");
+  if (typeof value.version !== "string" || value.version.length === 0 || value.version.length > 100) fail("runtime.version must be a version string");
+  if (typeof value.hash !== "string" || !/^[0-9a-f]{64}$/.test(value.hash)) fail("runtime.hash must be a sha256 hex string");
+  if (value.gzip !== undefined && typeof value.gzip !== "string") fail("runtime.gzip must be a base64 string");
+  return { version: value.version, hash: value.hash, ...(typeof value.gzip === "string" ? { gzip: value.gzip } : {}) };
 }
 
 /** Validates an untrusted value as a FunctionResponse (what a caller receives back). */
@@ -204,7 +251,7 @@ export function parseFunctionResponse(value: unknown): FunctionResponse {
     return { flash: FUNCTION_PROTOCOL_VERSION, ok: true, result: (value.result ?? null) as JsonValue, logs, durationMs };
   }
   const e = isRecord(value.error) ? value.error : {};
-  const kinds: FunctionErrorKind[] = ["function", "module-missing", "dependencies", "load", "timeout", "runtime"];
+  const kinds = FUNCTION_ERROR_KINDS;
   return {
     flash: FUNCTION_PROTOCOL_VERSION,
     ok: false,

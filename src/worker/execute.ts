@@ -61,6 +61,8 @@ export interface ExecutorOptions {
   installer?: DependencyInstaller;
   /** Also write captured console lines to the worker's stderr. Default false. */
   echoLogs?: boolean;
+  /** A module exporting the SDK for user modules to import as `flash-ts` (the delivered runtime bundle); default this package. */
+  sdkEntry?: string;
   /** Class instances kept per process (oldest dropped first). Default 1000. */
   maxInstances?: number;
   /**
@@ -113,7 +115,12 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const modules: ModuleSource =
     options.modules ??
-    new ModuleCache({ cacheDir, installer: options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") }), logger });
+    new ModuleCache({
+      cacheDir,
+      installer: options.installer ?? createDependencyInstaller({ cacheDir, logger: logger.child("deps") }),
+      logger,
+      ...(options.sdkEntry ? { sdkEntry: options.sdkEntry } : {}),
+    });
   const maxInstances = options.maxInstances ?? 1000;
   const clock = options.clock ?? systemClock;
   const instances = new Map<string, Record<string, unknown>>();

@@ -21,12 +21,18 @@ import { createHandlerRunner, loadHandler } from "./handler-mode.js";
 import { createFunctionJobRunner } from "./job-runner.js";
 import type { JobRunner } from "./job-runner.js";
 import { loadTestJob, runOneShot } from "./one-shot.js";
+import type { WorkerJob } from "./platform-client.js";
+import type { AdoptedLbServers } from "./lb-server.js";
+import { guardExecutor } from "./runtime-guard.js";
+import type { RuntimeIdentity } from "./runtime-guard.js";
+import { createSystemDependencies, parseSystemDependencies } from "./system-dependencies.js";
 
 /** What a nested call rejects with when the remote function failed (its name, message and remote stack). */
 export { FunctionCallError } from "../calls/call-errors.js";
 export { createExecutor, defaultCacheDir } from "./execute.js";
 export type { Executor, ExecutorOptions, ExecuteOptions, ModuleSource } from "./execute.js";
 export type { Handler, HandlerContext } from "./handler-mode.js";
+export type { RuntimeIdentity } from "./runtime-guard.js";
 
 export type WorkerMode = "queue" | "load-balancer" | "one-shot";
 
@@ -48,6 +54,16 @@ export interface WorkerOptions {
   calls?: FunctionClient;
   /** The module cache. Default FLASH_WORKER_CACHE or `<tmpdir>/flash-ts-worker`. */
   cacheDir?: string;
+  /** This runtime's version (pings, user agent, mismatch checks). Default: the package's. */
+  version?: string;
+  /** The runtime callers must run too; default `{ version }`. */
+  identity?: RuntimeIdentity;
+  /** A module exporting the SDK for user modules (the delivered bundle); default this package. */
+  sdkEntry?: string;
+  /** Queue mode: jobs already taken (by the bootstrap) that this worker must run and answer. */
+  initialJobs?: WorkerJob[];
+  /** Load-balanced mode: servers that already listen (the bootstrap's) instead of new ones. */
+  adopt?: AdoptedLbServers;
 }
 
 export interface WorkerHandle {
@@ -88,7 +104,17 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
   const cwd = options.cwd ?? process.cwd();
   const logger = options.logger ?? nullLogger;
   const mode = resolveWorkerMode(env, options);
-  const version = readPackageVersion();
+  const version = options.version ?? readPackageVersion();
+  const identity = options.identity ?? { version };
+  const systemPackages = parseSystemDependencies(env.FLASH_SYSTEM_DEPENDENCIES);
+  // Set once a caller with another runtime shows up: this worker retires after answering it.
+  let retire: (() => void) | undefined;
+  let retireRequested = false;
+  const onRuntimeMismatch = (): void => {
+    retireRequested = true;
+    logger.warn("a caller runs another flash-ts runtime: this worker retires after answering it");
+    queueMicrotask(() => retire?.());
+  };
   const envConcurrency = parseIntEnv(env, "FLASH_WORKER_CONCURRENCY", 1, 1000);
   const echoLogs = env.FLASH_WORKER_ECHO_LOGS === "1" || env.FLASH_WORKER_ECHO_LOGS === "true";
   if (options.handler && mode === "load-balancer") {
@@ -98,13 +124,28 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
   }
 
   let executor: Executor | undefined;
-  const makeExecutor = (): Executor =>
-    (executor ??= createExecutor({
-      cacheDir: options.cacheDir ?? defaultCacheDir(env),
+  const makeExecutor = (): Executor => {
+    if (executor) return executor;
+    const cacheDir = options.cacheDir ?? defaultCacheDir(env);
+    const inner = createExecutor({
+      cacheDir,
       logger: logger.child("runtime"),
       echoLogs,
       ...(options.calls ? { calls: options.calls } : {}),
-    }));
+      ...(options.sdkEntry ? { sdkEntry: options.sdkEntry } : {}),
+    });
+    const systemDependencies =
+      systemPackages.length > 0
+        ? createSystemDependencies({
+            packages: systemPackages,
+            // Workers the emulator runs as local processes must not install packages on the developer's machine.
+            mode: env.FLASH_SYSTEM_DEPENDENCIES_INSTALL === "0" ? "check" : "install",
+            cacheDir,
+            logger: logger.child("apt"),
+          })
+        : undefined;
+    return (executor = guardExecutor(inner, { identity, onRuntimeMismatch, ...(systemDependencies ? { systemDependencies } : {}) }));
+  };
 
   let releaseConsole: (() => void) | undefined;
   const cleanup = (): void => {
@@ -135,7 +176,9 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
     const runner = await makeRunner(config.workerId);
     const concurrency = options.concurrency ?? envConcurrency ?? runner.concurrency ?? 1;
     const client = createPlatformClient(config, { logger: logger.child("platform") });
-    const worker = startQueueWorker({ client, runner, concurrency, logger });
+    const worker = startQueueWorker({ client, runner, concurrency, logger, ...(options.initialJobs ? { initialJobs: options.initialJobs } : {}) });
+    retire = () => void worker.close();
+    if (retireRequested) retire();
     const closed = worker.closed.finally(cleanup);
     return { mode, closed, close: () => worker.close().then(() => closed), abort: () => worker.abort().then(() => closed), exitCode: 0 };
   }
@@ -144,16 +187,16 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
     const port = parseIntEnv(env, "PORT", 0, 65535) as number;
     const healthPort = parseIntEnv(env, "PORT_HEALTH", 0, 65535);
     const rawPath = env.HEALTH_CHECK_PATH || "/ping";
-    const { startLbServer } = await import("./lb-server.js");
+    const { adoptLbServers, startLbServer } = await import("./lb-server.js");
     const exec = makeExecutor();
-    const server = await startLbServer({
-      port,
-      host: env.FLASH_WORKER_HOST || "0.0.0.0",
+    const handling = {
       healthPath: rawPath.startsWith("/") ? rawPath : `/${rawPath}`,
-      ...(healthPort !== undefined ? { healthPort } : {}),
-      execute: (request, opts) => exec.execute(request, opts),
+      execute: (request: Parameters<Executor["execute"]>[0], opts: { signal: AbortSignal }) => exec.execute(request, opts),
       logger,
-    });
+    };
+    const server = options.adopt
+      ? adoptLbServers(options.adopt, handling)
+      : await startLbServer({ ...handling, port, host: env.FLASH_WORKER_HOST || "0.0.0.0", ...(healthPort !== undefined ? { healthPort } : {}) });
     logger.info(`load-balanced mode: listening on ${server.url}`);
     let exitCode = 0;
     let closing: Promise<void> | undefined;
@@ -163,6 +206,9 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
       const stopping = force ? server.abort() : server.close();
       return (closing ??= stopping.finally(() => exec.close()).then(resolveClosed)).then(() => closed);
     };
+    // Answer the caller first (the response is being written), then stop taking requests.
+    retire = () => void setImmediate(() => void stop());
+    if (retireRequested) retire();
     const started = performance.now();
     exec.prepare().then(
       () => {

@@ -54,7 +54,9 @@ export function createFunctionJobRunner(executor: Executor): JobRunner {
         return { body: { error: message }, isStream: false, failed: true };
       }
       const response = await executor.execute(request, { signal: ctx.signal });
-      return { body: { output: response }, isStream: false, failed: !response.ok };
+      // A caller with another runtime: this worker retires, and says so (runpod-python's refresh_worker).
+      const retiring = !response.ok && response.error.kind === "runtime-mismatch";
+      return { body: { output: response, ...(retiring ? { stopPod: true } : {}) }, isStream: false, failed: !response.ok };
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The worker's module cache (docs/internals.md, "The worker runtime"):
  *
- *   <cache>/node_modules/flash-ts           → this package (one SDK instance, one registry)
+ *   <cache>/node_modules/flash-ts           → this package (one SDK instance, one registry), or, for a
+ *                                            runtime delivered as one bundle, a package re-exporting it
  *   <cache>/deps/<key>/node_modules/…        dependencies of a spec list (key: see dependency-installer)
  *   <cache>/deps/<key>/modules/<hash>.mjs    module bundles, byte-identical to what the caller hashed
  *
@@ -9,8 +10,8 @@
  * half a file), imported once and memoised by dependency key + hash. The hot
  * path — a module already loaded — is one Map lookup.
  */
-import { mkdir, readFile, readlink, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, mkdir, readFile, readlink, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isAppError } from "../shared/errors.js";
 import type { FunctionRequest } from "../shared/function-protocol.js";
@@ -68,6 +69,30 @@ export interface ModuleCacheOptions {
   cacheDir: string;
   installer: DependencyInstaller;
   logger: Logger;
+  /**
+   * A module file that exports the SDK (the delivered runtime bundle). Modules then import
+   * `flash-ts` from a small package in the cache that re-exports it, so they share the
+   * runtime's SDK instance. Default: `flash-ts` links to this package's folder.
+   */
+  sdkEntry?: string;
+}
+
+/** Writes `<cache>/node_modules/flash-ts` as a package whose entry re-exports `entry`. */
+async function writeSdkShim(root: string, entry: string): Promise<void> {
+  const dir = join(root, "node_modules", "flash-ts");
+  // A link left by a package runtime would make us write into that package: replace it.
+  if ((await lstat(dir).catch(() => undefined))?.isSymbolicLink()) await rm(dir, { force: true });
+  await mkdir(dir, { recursive: true });
+  const target = relative(dir, entry).split(sep).join("/");
+  const files: [string, string][] = [
+    ["package.json", JSON.stringify({ name: "flash-ts", type: "module", exports: "./index.mjs" }) + "\n"],
+    ["index.mjs", `export * from ${JSON.stringify(target.startsWith(".") ? target : `./${target}`)};\n`],
+  ];
+  for (const [name, text] of files) {
+    const path = join(dir, name);
+    const current = await readFile(path, "utf8").catch(() => undefined);
+    if (current !== text) await writeAtomically(path, text);
+  }
 }
 
 export class ModuleCache {
@@ -94,7 +119,8 @@ export class ModuleCache {
     this.#prepared ??= (async () => {
       await mkdir(join(this.#options.cacheDir, "node_modules"), { recursive: true });
       this.#root = await realpath(this.#options.cacheDir);
-      await ensureSymlink(PACKAGE_ROOT, join(this.#root, "node_modules", "flash-ts"));
+      if (this.#options.sdkEntry) await writeSdkShim(this.#root, await realpath(this.#options.sdkEntry));
+      else await ensureSymlink(PACKAGE_ROOT, join(this.#root, "node_modules", "flash-ts"));
     })();
     return this.#prepared;
   }

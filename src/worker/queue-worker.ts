@@ -22,6 +22,8 @@ export interface QueueWorkerOptions {
   /** Jobs run at the same time (≥ 1). */
   concurrency: number;
   logger: Logger;
+  /** Jobs taken before this worker started (by the bootstrap), run before the first take. */
+  initialJobs?: readonly WorkerJob[];
 }
 
 export interface QueueWorker {
@@ -197,6 +199,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     heartbeat.unref();
   }
 
+  for (const job of options.initialJobs ?? []) start(job);
   const fetcher = fetchLoop();
   const stopPoller = stopLoop().catch((error: unknown) => logger.error(`job-stop channel: ${errorMessage(error)}`));
   let resolveClosed!: () => void;

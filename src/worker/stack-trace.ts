@@ -77,14 +77,23 @@ export function registerModuleSources(moduleUrl: string, code: string): void {
 }
 
 /**
- * Frames inside the worker runtime itself are noise in a user's traceback.
+ * Frames inside the worker runtime itself are noise in a user's traceback: the
+ * package's worker folders, or — for the delivered runtime, one bundled file
+ * whose folder also holds the user's modules — exactly that file.
  * Source-mapped frames name a path; unmapped ones (an installed package sits
  * under node_modules, which Node leaves out of source maps) a file: URL.
  */
-const RUNTIME_DIRS = [join(PACKAGE_ROOT, "dist", "worker") + sep, join(PACKAGE_ROOT, "src", "worker") + sep, dirname(fileURLToPath(import.meta.url)) + sep].flatMap((dir) => [
-  dir,
-  pathToFileURL(dir).href,
-]);
+const SELF = fileURLToPath(import.meta.url);
+// Set by the build of the delivered runtime (scripts/build-runtime.mjs); absent in the package's own files.
+const BUNDLED = process.env.FLASH_TS_BUNDLED_VERSION !== undefined;
+const RUNTIME_DIRS = BUNDLED
+  ? []
+  : [join(PACKAGE_ROOT, "dist", "worker") + sep, join(PACKAGE_ROOT, "src", "worker") + sep, dirname(SELF) + sep].flatMap((dir) => [dir, pathToFileURL(dir).href]);
+const RUNTIME_FILES = BUNDLED ? [SELF, import.meta.url] : [];
+
+function isRuntimeFrame(location: string): boolean {
+  return RUNTIME_DIRS.some((dir) => location.startsWith(dir)) || RUNTIME_FILES.includes(location);
+}
 const NOISE_PREFIXES = ["node:internal/process/task_queues", "node:internal/modules/"];
 
 const FRAME = /^(\s+at (?:.*? \()?)(.+?)(:\d+:\d+)?(\)?)$/;
@@ -103,7 +112,7 @@ export function cleanStack(stack: string, cacheRoot: string): string {
       continue;
     }
     const [, head = "", location = "", position = "", tail = ""] = frame;
-    if (RUNTIME_DIRS.some((dir) => location.startsWith(dir)) || NOISE_PREFIXES.some((p) => location.startsWith(p))) continue;
+    if (isRuntimeFrame(location) || NOISE_PREFIXES.some((p) => location.startsWith(p))) continue;
     let file = sourceNames.get(location);
     if (file === undefined) {
       const prefix = cachePrefixes.find((p) => location.startsWith(p));

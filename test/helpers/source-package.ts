@@ -1,7 +1,7 @@
 /**
  * "The package" for tests: src/ transpiled with esbuild into a package folder
- * laid out like the published one (package.json, dist/, assets/, Dockerfile…),
- * in about 150 ms. Tests that need a runnable flash-ts — a CLI to spawn, an
+ * laid out like the published one (package.json, dist/ with the delivered
+ * worker runtime, assets/, Dockerfile…), in about a second. Tests that need a runnable flash-ts — a CLI to spawn, an
  * SDK for bundles' `import "flash-ts"` to link to, a worker runtime for the
  * emulator — get it from here, so they never run a missing or stale dist/
  * (docs/internals.md, "Tests").
@@ -13,6 +13,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { REPO_ROOT } from "./paths.js";
 
@@ -39,6 +40,10 @@ export async function buildSourcePackage(): Promise<string> {
     sourcemap: "linked",
     logLevel: "error",
   });
+  // The delivered worker runtime (dist/runtime/), made by the same script as `npm run build`.
+  const script = pathToFileURL(join(REPO_ROOT, "scripts", "build-runtime.mjs")).href;
+  const { buildRuntime } = (await import(script)) as { buildRuntime(outRoot: string): Promise<unknown> };
+  await buildRuntime(root);
   // Everything else the published package carries ("files" in package.json), as it is in the repository.
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { files: string[] };
   for (const entry of ["package.json", ...pkg.files]) {

@@ -3,7 +3,7 @@
  * provisions and calls through Runpod's REST v2, job API and LB endpoints.
  * A separate emulator with an API key stands in for Runpod (the base-URL
  * variables point there), so the whole path runs for real: auth on every
- * call, the `npx -y flash-ts@… worker` start command, a pipeline whose
+ * call, the bootstrap start command (the runtime travels with the calls), a pipeline whose
  * worker calls other endpoints with the key. The key never reaches the
  * console (at debug level, where the most is logged), the files under
  * .runpod/, /openapi.json, /docs or an error response.
@@ -81,7 +81,7 @@ describe("flash dev with RUNPOD_API_KEY (a stand-in Runpod)", () => {
     const names = list.endpoints.map((e) => e.name).sort();
     expect(names).toEqual(["live-cpu-worker", "live-gpu-worker", "live-lb-worker", "live-pipeline"]);
     for (const e of list.endpoints) {
-      expect(e.args).toMatch(/^npx -y flash-ts@\d+\.\d+\.\d+\S* worker$/);
+      expect(e.args).toMatch(/^node -e '[^']+'$/);
       expect(e.env?.FLASH_PROJECT_ID).toEqual(expect.any(String));
     }
   });

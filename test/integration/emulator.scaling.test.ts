@@ -4,6 +4,7 @@
  * loops, endpoint delete and close() leaving no process behind.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { parseJobError } from "../../src/runpod/wire-types.js";
 import type { JobState } from "../../src/runpod/wire-types.js";
 import { FAKE_WORKER_COMMAND, maxOverlap, useEmulator, workerPids, type TestEmulator } from "../helpers/emulator.js";
 import { isGroupAlive } from "../helpers/processes.js";
@@ -93,7 +94,8 @@ describe("scaling", () => {
     const ep = await t.createEndpoint({ name: "crashy", args: FAKE_WORKER_COMMAND, env: { FAKE_WORKER_EXIT_AT_START: "1" }, workers: { min: 0, max: 1, idleTimeout: 5 } });
     const res = await t.json<JobState>(`/v2/${ep.id}/runsync?wait=30000`, { method: "POST", json: { input: 1 } });
     expect(res.status).toBe("FAILED");
-    expect(res.error).toMatch(/workers of endpoint "crashy" keep exiting before they are ready \(last: code 1\)/);
+    // runpod-python's error shape, so clients can tell it from a function's failure.
+    expect(parseJobError(res.error)?.error_message).toMatch(/workers of endpoint "crashy" keep exiting before they are ready \(last: code 1\)/);
     expect(t.logs.some((l) => l.includes("[crashy] fake worker") && l.includes("failing at start"))).toBe(true);
     expect(t.logs.some((l) => /\[crashy\] workers keep exiting \(\d+ in a row\); next start in/.test(l))).toBe(true);
   });

@@ -7,7 +7,7 @@ import type { Command } from "../context.js";
 const USAGE = `Usage: flash emulator [options]
 
 Runs a local emulator of Runpod Serverless (REST v2, job API, worker protocol,
-load-balanced routing) with real worker processes.
+load-balanced routing) with real workers: local processes, or Docker containers.
 
 Options:
   --port <n>         port to listen on (default 0: any free port)
@@ -16,6 +16,10 @@ Options:
   --api-key-file <f> require the key in file <f> from clients (Bearer or raw
                      Authorization); or set FLASH_EMULATOR_API_KEY
   --api-key <key>    the same, but visible to every local user in \`ps\`
+  --workers <mode>   process (default): local processes; container: Docker containers of
+                     each endpoint's image, started as Runpod starts them (env FLASH_EMULATOR_WORKERS)
+  --worker-egress <p>  container workers may reach: public (default: the internet, never this
+                     machine or private networks), none, or host names (a,b,.c) (env FLASH_EMULATOR_WORKER_EGRESS)
   -h, --help         show this help
 
 Without a key, any local process can create endpoints, and an endpoint's
@@ -24,7 +28,7 @@ machine others share. Off loopback (--host 0.0.0.0) a key is required.
 `;
 
 const command: Command = async (argv, ctx) => {
-  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; "api-key-file"?: string; help?: boolean };
+  let values: { port?: string; host?: string; "state-dir"?: string; "api-key"?: string; "api-key-file"?: string; workers?: string; "worker-egress"?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -34,6 +38,8 @@ const command: Command = async (argv, ctx) => {
         "state-dir": { type: "string" },
         "api-key": { type: "string" },
         "api-key-file": { type: "string" },
+        workers: { type: "string" },
+        "worker-egress": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -51,7 +57,7 @@ const command: Command = async (argv, ctx) => {
     throw new AppError("INVALID_INPUT", `--port must be an integer between 0 and 65535, got "${values.port}"`);
   }
 
-  const [{ startEmulator }, { resolveEmulatorKey }] = await Promise.all([import("../../emulator/index.js"), import("../../emulator/auth.js")]);
+  const [{ startEmulator, parseWorkerMode, parseEgressPolicy }, { resolveEmulatorKey }] = await Promise.all([import("../../emulator/index.js"), import("../../emulator/auth.js")]);
   const apiKey = await resolveEmulatorKey({
     flag: values["api-key"],
     file: values["api-key-file"] === undefined ? undefined : resolve(ctx.cwd, values["api-key-file"]),
@@ -59,7 +65,11 @@ const command: Command = async (argv, ctx) => {
   });
   for (const warning of apiKey.warnings) ctx.logger.warn(warning);
   const host = values.host ?? "127.0.0.1";
+  const workers = parseWorkerMode(values.workers ?? ctx.env.FLASH_EMULATOR_WORKERS, values.workers !== undefined ? "--workers" : "FLASH_EMULATOR_WORKERS");
+  const workerEgress = parseEgressPolicy(values["worker-egress"] ?? ctx.env.FLASH_EMULATOR_WORKER_EGRESS);
   const emulator = await startEmulator({
+    workers,
+    workerEgress,
     port,
     host,
     ...(values["state-dir"] ? { stateDir: resolve(ctx.cwd, values["state-dir"]) } : {}),

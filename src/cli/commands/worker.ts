@@ -4,11 +4,7 @@
  * the process. See src/worker/index.ts.
  */
 import { AppError } from "../../shared/errors.js";
-import { isProcessAlive } from "../../shared/process-alive.js";
 import { registerSecret } from "../../shared/redact.js";
-import type { Logger } from "../../shared/logger.js";
-import { createFunctionClient } from "../../calls/function-client.js";
-import type { FunctionClient, JobApi, LoadBalancerApi } from "../../calls/function-client.js";
 import type { WorkerHandle } from "../../worker/index.js";
 import type { Command } from "../context.js";
 
@@ -89,31 +85,6 @@ export function parseWorkerFlags(argv: readonly string[]): WorkerFlags {
   return flags;
 }
 
-/**
- * Nested calls (a remote function calling another) go through the function
- * client (src/calls) over Runpod's job API and LB endpoints, with
- * RUNPOD_API_KEY and RUNPOD_ENDPOINT_BASE_URL from the worker's environment.
- * The HTTP clients are created on the first nested call, so workers that never
- * make one do not load them.
- */
-function nestedCalls(env: NodeJS.ProcessEnv, logger: Logger): FunctionClient {
-  let clients: Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> | undefined;
-  const get = (): Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> =>
-    (clients ??= (async () => {
-      const runpod = await import("../../runpod/index.js");
-      const { apiKey, endpointBaseUrl } = runpod.resolveRunpodConfig(env);
-      const http = runpod.createHttpClient({ logger });
-      return {
-        jobs: runpod.createJobClient({ apiKey, endpointBaseUrl, http }),
-        loadBalancer: runpod.createLoadBalancerClient({ apiKey, endpointBaseUrl, http }),
-      };
-    })());
-  return createFunctionClient({
-    jobs: { runToCompletion: async (...args) => (await get()).jobs.runToCompletion(...args) },
-    loadBalancer: { request: async (...args) => (await get()).loadBalancer.request(...args) },
-  });
-}
-
 const command: Command = async (argv, ctx) => {
   const flags = parseWorkerFlags(argv);
   if (flags.help) {
@@ -127,42 +98,15 @@ const command: Command = async (argv, ctx) => {
   const pending: { requested?: "close" | "abort"; handle?: WorkerHandle } = {};
   const apply = (h: WorkerHandle, how: "close" | "abort"): void => void (how === "abort" ? h.abort() : h.close());
 
-  // Our output pipe broke: whoever started us (the emulator, flash dev) is gone. Stop instead of
-  // logging into the void — and never log the failure itself, which would fail the same way.
-  let orphaned = false;
-  const onStdioError = (): void => {
-    if (orphaned) return;
-    orphaned = true;
-    if (pending.handle) apply(pending.handle, "abort");
-    else pending.requested = "abort";
-  };
-  process.stdout.on("error", onStdioError);
-  process.stderr.on("error", onStdioError);
-
-  // Started by the local emulator: stop when it is gone, even if it was killed
-  // outright (SIGKILL skips its cleanup) and even if we never write output.
-  const parentPid = Number(ctx.env.FLASH_PARENT_PID);
-  if (Number.isInteger(parentPid) && parentPid > 1) {
-    const watch = setInterval(() => {
-      if (isProcessAlive(parentPid)) return;
-      clearInterval(watch);
-      onStdioError();
-    }, 1000);
-    watch.unref();
-  }
-
-  // A stray rejection or throw in user code (a detached promise, a timer) must not take down
-  // a worker that is running other jobs; it is reported and the worker carries on.
-  const report = (what: string, reason: unknown): void => {
-    if (orphaned) return;
-    try {
-      ctx.logger.error(`${what} in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
-    } catch {
-      onStdioError();
-    }
-  };
-  process.on("unhandledRejection", (reason) => report("unhandled rejection", reason));
-  process.on("uncaughtException", (error) => report("uncaught exception", error));
+  const { installProcessGuard } = await import("../../worker/process-guard.js");
+  installProcessGuard({
+    env: ctx.env,
+    logger: ctx.logger,
+    onOrphaned: () => {
+      if (pending.handle) apply(pending.handle, "abort");
+      else pending.requested = "abort";
+    },
+  });
   ctx.onShutdown((signal, force) => {
     const how = force ? "abort" : "close";
     if (force) ctx.logger.warn(`${signal} again: stopping now`);
@@ -171,13 +115,17 @@ const command: Command = async (argv, ctx) => {
     else pending.requested = how;
   });
 
-  const { runWorker } = await import("../../worker/index.js");
+  const [{ runWorker }, { nestedCalls }, { packagedRuntimeDelivery }] = await Promise.all([
+    import("../../worker/index.js"),
+    import("../../worker/nested-calls.js"),
+    import("../../worker/runtime-source.js"),
+  ]);
   const handle = await runWorker({
     env: ctx.env,
     cwd: ctx.cwd,
     logger: ctx.logger.child("worker"),
     stdout: ctx.stdout,
-    calls: nestedCalls(ctx.env, ctx.logger.child("nested")),
+    calls: nestedCalls(ctx.env, ctx.logger.child("nested"), () => packagedRuntimeDelivery(ctx.logger)),
     ...(flags.handler !== undefined ? { handler: flags.handler } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.testInput !== undefined ? { testInput: flags.testInput } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { localWorkerArgs, resolveStartCommand, splitCommand } from "../../../src/emulator/start-command.js";
+import { containerCommand, localWorkerArgs, resolveStartCommand, splitCommand } from "../../../src/emulator/start-command.js";
 
 const runtime = { execPath: "/usr/bin/node", cliEntry: "/pkg/dist/cli/index.js" };
 
@@ -45,8 +45,33 @@ describe("resolveStartCommand", () => {
     expect(resolveStartCommand("", runtime)).toMatchObject({ file: "/usr/bin/node", args: ["/pkg/dist/cli/index.js", "worker"], local: true });
   });
 
+  it("runs a node command (the bootstrap) with the emulator's own Node, whatever PATH finds", () => {
+    expect(resolveStartCommand(`node -e 'console.log("hi")'`, runtime)).toEqual({ file: "/usr/bin/node", args: ["-e", 'console.log("hi")'], local: false, display: `node -e 'console.log("hi")'` });
+    expect(resolveStartCommand("node worker.mjs | tee log", runtime).file).toBe("/bin/sh");
+  });
+
   it("runs anything else through /bin/sh -c", () => {
     expect(resolveStartCommand("python -u handler.py", runtime)).toEqual({ file: "/bin/sh", args: ["-c", "python -u handler.py"], local: false, display: "python -u handler.py" });
     expect(resolveStartCommand("cd app && flash worker", runtime).file).toBe("/bin/sh");
+  });
+});
+
+describe("containerCommand: how Runpod applies an endpoint's args to its image", () => {
+  it("keeps the image's CMD for empty args and splits others into words like a shell, expanding nothing", () => {
+    expect(containerCommand("")).toEqual({});
+    expect(containerCommand("   ")).toEqual({});
+    expect(containerCommand(`bash -c 'mkdir /testdir1 && /start.sh'`)).toEqual({ cmd: ["bash", "-c", "mkdir /testdir1 && /start.sh"] });
+    expect(containerCommand(`echo $HOME "a b" c\\ d`)).toEqual({ cmd: ["echo", "$HOME", "a b", "c d"] });
+    expect(containerCommand(`node -e 'console.log(1); process.exit($X)'`)).toEqual({ cmd: ["node", "-e", "console.log(1); process.exit($X)"] });
+  });
+
+  it("takes the JSON form with cmd and entrypoint", () => {
+    expect(containerCommand(`{ "cmd": ["echo foo && /start.sh"], "entrypoint": ["bash", "-c"] }`)).toEqual({ cmd: ["echo foo && /start.sh"], entrypoint: ["bash", "-c"] });
+    expect(containerCommand(`{"cmd": ["node", "x.js"]}`)).toEqual({ cmd: ["node", "x.js"] });
+  });
+
+  it("refuses what it cannot split", () => {
+    expect(() => containerCommand(`node -e 'unbalanced`)).toThrow(/unbalanced quote/);
+    expect(() => containerCommand(`{"cmd": "not a list"}`)).toThrow(/cmd and entrypoint must be lists of strings/);
   });
 });

@@ -11,6 +11,9 @@ describe("loadBalancerBaseUrl", () => {
   it.each([
     ["http://127.0.0.1:8765/v2", "http://127.0.0.1:8765/lb/abc123"],
     ["http://localhost:8765/v2/", "http://localhost:8765/lb/abc123"],
+    // An emulator reached by address (a container worker calling through the Docker network's gateway): no name to prefix.
+    ["http://172.19.0.1:8765/v2", "http://172.19.0.1:8765/lb/abc123"],
+    ["http://[fd00::1]:8765/v2", "http://[fd00::1]:8765/lb/abc123"],
     ["http://[::1]:8765/v2", "http://[::1]:8765/lb/abc123"],
     ["https://127.0.0.2/v2", "https://127.0.0.2/lb/abc123"],
   ])("uses the emulator's path form for loopback base %s", (base, expected) => {

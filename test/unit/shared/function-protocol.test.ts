@@ -60,3 +60,31 @@ describe("function protocol", () => {
     expect(!without.ok && "thrown" in without.error).toBe(false);
   });
 });
+
+describe("function protocol: runtime delivery", () => {
+  const runtimeHash = sha256("runtime text");
+
+  it("carries the caller's runtime reference (and its code) through parsing", () => {
+    const base = { flash: 1, module: { hash }, target: { file: "a.ts", export: "f" }, args: [] };
+    expect(parseFunctionRequest({ ...base, runtime: { version: "0.1.0", hash: runtimeHash } }).runtime).toEqual({ version: "0.1.0", hash: runtimeHash });
+    expect(parseFunctionRequest({ ...base, runtime: { version: "0.1.0", hash: runtimeHash, gzip: "H4sI" } }).runtime).toEqual({
+      version: "0.1.0",
+      hash: runtimeHash,
+      gzip: "H4sI",
+    });
+    expect(parseFunctionRequest(base).runtime).toBeUndefined();
+  });
+
+  it.each([
+    [{ version: 1, hash: runtimeHash }, /runtime.version/],
+    [{ version: "0.1.0", hash: "nope" }, /runtime.hash/],
+    [{ version: "0.1.0", hash: runtimeHash, gzip: 3 }, /runtime.gzip/],
+    ["0.1.0", /runtime must be/],
+  ])("rejects the runtime reference %j", (runtime, message) => {
+    expect(() => parseFunctionRequest({ flash: 1, module: { hash }, target: { file: "a", export: "b" }, args: [], runtime })).toThrow(message);
+  });
+
+  it.each(["runtime-missing", "runtime-mismatch", "unsupported-worker"] as const)("keeps the error kind %s in responses", (kind) => {
+    expect(parseFunctionResponse({ flash: 1, ok: false, error: { kind, name: "X", message: "m" } })).toMatchObject({ ok: false, error: { kind } });
+  });
+});
