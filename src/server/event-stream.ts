@@ -86,6 +86,9 @@ export function createEventStream(options: EventStreamOptions = {}): EventStream
       ctx.type = "text/event-stream";
       ctx.set("Cache-Control", "no-cache, no-transform");
       ctx.set("X-Accel-Buffering", "no");
+      // When the stream ends the connection goes too: a kept-alive socket
+      // would hold the server's close() for its grace period.
+      ctx.set("Connection", "close");
       if (ctx.method === "HEAD") return;
       // An event stream is idle most of the time: no socket timeout, and each event sent at once.
       ctx.req.socket.setTimeout(0);
