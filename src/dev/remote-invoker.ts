@@ -70,7 +70,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
   readonly #bundles = new Map<string, { module: ModuleBundle; manifest: Manifest }>();
   /** Bundles by hash, for the local executor. */
   readonly #byHash = new Map<string, ModuleBundle>();
-  #closed = false;
+  /** Set by close(): calls are refused with it (the client refuses them the same way). */
+  #closedWith: AppError | undefined;
 
   constructor(options: RemoteInvokerOptions) {
     this.#options = options;
@@ -131,8 +132,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
 
   /** Abandons every call in flight (their jobs are cancelled) and waits for that, a few seconds at most. */
   async close(): Promise<void> {
-    this.#closed = true;
-    await this.#calls.close({ reason: new AppError("SERVICE_UNAVAILABLE", "flash dev is stopping: the call was cancelled") });
+    this.#closedWith ??= new AppError("SERVICE_UNAVAILABLE", "flash dev is stopping: the call was cancelled");
+    await this.#calls.close({ reason: this.#closedWith });
     this.#options.localRunner.close();
   }
 
@@ -157,13 +158,15 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       dependencies: module.dependencies,
       ...(signal ? { signal } : {}),
     };
+    // Refused before it starts, so a watcher never sees a call begin that cannot end.
+    if (this.#closedWith) throw this.#closedWith;
     const endpointName = local ? "local" : spec.endpointName;
     const watcher = this.#options.observe?.({
       function: describeTarget(target),
       endpoint: endpointName,
       local,
       ...origin,
-      abandoned: () => this.#closed || signal?.aborted === true,
+      abandoned: () => this.#closedWith !== undefined || signal?.aborted === true,
     });
     const observer = this.#observer(endpointName, watcher);
     if (local) {
