@@ -12,10 +12,8 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevSession } from "../../src/dev/dev-session.js";
-import type { DevSession } from "../../src/dev/dev-session.js";
-import { resolveDevOptions } from "../../src/dev/dev-options.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { startInProcessSession } from "../helpers/dev-session.js";
+import type { InProcessSession } from "../helpers/dev-session.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -28,7 +26,7 @@ export const run = remote(new CpuLiveServerless({ name: ${JSON.stringify(name)} 
 
 describe.skipIf(!browserPresent && !browserRequired)("/docs redraws itself after a reload (Chromium)", () => {
   let dir: string;
-  let session: DevSession;
+  let session: InProcessSession;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
@@ -37,8 +35,7 @@ describe.skipIf(!browserPresent && !browserRequired)("/docs redraws itself after
     if (!browserPresent) throw new Error(`FLASH_REQUIRE_BROWSER is set but ${CHROMIUM} does not exist (apt-get install chromium)`);
     dir = await mkdtemp(join(tmpdir(), "flash-docs-live-"));
     await writeFile(join(dir, "first.ts"), worker("first"));
-    const options = resolveDevOptions({ port: "0", local: true }, {}, dir);
-    session = await startDevSession({ ...options, env: { ...process.env }, logger: createMemoryLogger("warn") }, { print: () => {} });
+    session = await startInProcessSession(dir);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     page = await browser.newPage();
     page.on("console", (msg) => {
