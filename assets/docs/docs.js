@@ -1,6 +1,9 @@
 // The /docs page of `flash dev`: reads /openapi.json, lists the routes grouped
-// by file, and gives each one a "Try it" form. Plain DOM, no framework, no
-// build step; every string from the document goes through textContent.
+// by file, and gives each one a "Try it" form. It listens to the dev server's
+// event stream (/__flash/events) and redraws itself after every reload,
+// keeping the forms that were open and what was typed in them. Plain DOM, no
+// framework, no build step; every string from the document goes through
+// textContent.
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -236,7 +239,7 @@ function operationView(entry) {
   if (fn?.local) badges.push(h("span", { class: "badge badge--local" }, "local"));
   const details = h(
     "details",
-    { class: "op", "data-search": [path, fn?.file, fn?.endpoint, op.summary, ...entry.aliases].filter(Boolean).join(" ").toLowerCase() },
+    { class: "op", "data-key": `${method} ${path}`, "data-search": [path, fn?.file, fn?.endpoint, op.summary, ...entry.aliases].filter(Boolean).join(" ").toLowerCase() },
     h(
       "summary",
       { class: "op__summary" },
@@ -313,6 +316,27 @@ function applyFilter() {
 
 let generation;
 
+/** What the reader has open and typed, by route, so a redraw keeps it. */
+function captureForms() {
+  const state = new Map();
+  for (const op of document.querySelectorAll("details.op")) {
+    const fields = [...op.querySelectorAll("input, textarea")].map((el) => el.value);
+    state.set(op.dataset.key, { open: op.open, fields });
+  }
+  return state;
+}
+
+function restoreForms(state) {
+  for (const op of document.querySelectorAll("details.op")) {
+    const saved = state.get(op.dataset.key);
+    if (!saved) continue;
+    op.open = saved.open;
+    const elements = [...op.querySelectorAll("input, textarea")];
+    // The same route can take other parameters after a reload: restore only when the form kept its shape.
+    if (elements.length === saved.fields.length) elements.forEach((el, i) => (el.value = saved.fields[i]));
+  }
+}
+
 async function load() {
   const status = $("#status");
   try {
@@ -325,7 +349,9 @@ async function load() {
     renderNotices(doc);
     const ops = collectOperations(doc);
     const groups = groupByFile(ops);
+    const forms = captureForms();
     $("#groups").replaceChildren(...groups.map(groupView));
+    restoreForms(forms);
     const count = ops.filter((o) => o.fn).length;
     status.textContent = count === 0 ? "No remote functions are served yet." : `${count} route${count === 1 ? "" : "s"}`;
     applyFilter();
@@ -334,27 +360,42 @@ async function load() {
   }
 }
 
-/** After a hot reload the routes may differ: offer to refresh instead of wiping open forms. */
-async function checkForReload() {
-  if (document.visibilityState !== "visible" || generation === undefined) return;
+/** Loads again; a request for it while a load runs is folded into one more load afterwards. */
+let loading;
+let loadAgain = false;
+async function refresh() {
+  if (loading) {
+    loadAgain = true;
+    return;
+  }
+  do {
+    loadAgain = false;
+    loading = load();
+    await loading;
+  } while (loadAgain);
+  loading = undefined;
+}
+
+/** Redraws when the server has other routes than the page shows (events missed while disconnected). */
+async function refreshIfStale() {
   try {
     const doc = await (await fetch("/openapi.json", { cache: "no-store" })).json();
-    if (doc["x-flash-generation"] === generation || $("#reload-notice")) return;
-    $("#notices").prepend(
-      h(
-        "div",
-        { class: "notice", id: "reload-notice", role: "status" },
-        "The routes changed after a reload. ",
-        h("button", { type: "button", class: "btn btn--ghost", onclick: () => load() }, "Show the new routes"),
-      ),
-    );
+    if (doc["x-flash-generation"] !== generation) await refresh();
   } catch {
-    // the server may be restarting; try again on the next visit
+    // the server is restarting; the stream reconnects and asks again
   }
+}
+
+/** Redraws after every reload the dev server reports (a failed one too: its error is shown). */
+function listen() {
+  const source = new EventSource("/__flash/events");
+  // "routes" comes just before the "reload" of the same reload: one redraw is enough.
+  source.addEventListener("reload", () => void refresh());
+  // On every (re)connection: a reload may have happened while the stream was not open.
+  source.addEventListener("open", () => void refreshIfStale());
 }
 
 $("#origin").textContent = location.origin;
 $("#filter").addEventListener("input", applyFilter);
-document.addEventListener("visibilitychange", checkForReload);
-window.addEventListener("focus", checkForReload);
-void load();
+void refresh();
+listen();

@@ -1,66 +1,82 @@
 /**
- * `--auto-provision`: every endpoint the code needs, before the server
- * starts, three at a time, with a confirmation above five (refused when
- * nobody can answer, unless --yes), then orphans deleted.
+ * Endpoints at start-up. With `--auto-provision`: every endpoint the code
+ * needs, before the server starts, three at a time, with a confirmation
+ * above five (refused when nobody can answer, unless --yes), then orphans
+ * deleted. Without it: a note naming the orphans. Reported as session
+ * events; the console renderer prints them.
  */
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../shared/clock.js";
+import type { Manifest } from "../discovery/manifest.js";
 import type { ResourceSpec } from "../sdk/resources.js";
-import { formatDuration } from "../provision/index.js";
 import type { Provisioner } from "../provision/index.js";
+import type { DevSessionEmitter, DevSessionEvents } from "./session-events.js";
 
 export const CONFIRM_ABOVE = 5;
 
-export async function provisionAll(options: {
+/** The remote functions' configs, one per name, sorted by name. */
+export function uniqueSpecs(manifest: Manifest): ResourceSpec[] {
+  const specs = new Map<string, ResourceSpec>();
+  for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
+  return [...specs.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** True when every file loaded: only then can an endpoint missing from the code be called an orphan. */
+export function loadedCleanly(manifest: Manifest): boolean {
+  return !manifest.issues.some((issue) => (issue.severity ?? "error") === "error");
+}
+
+export interface ProvisionOnStartOptions {
   provisioner: Provisioner;
-  specs: ResourceSpec[];
-  /** False when some file failed to load: its endpoints are missing from `specs` but are not orphans. */
-  deleteOrphans: boolean;
+  manifest: Manifest;
+  autoProvision: boolean;
   yes: boolean;
+  /** Asks a yes/no question; absent: nobody can answer. */
   confirm?: (question: string) => Promise<boolean>;
-  print: (text: string) => void;
-  logger: Logger;
-}): Promise<void> {
-  const { provisioner, specs, print, logger } = options;
+  events: DevSessionEmitter;
+  clock: Clock;
+}
+
+export async function provisionOnStart(options: ProvisionOnStartOptions): Promise<void> {
+  const { provisioner, manifest, events } = options;
+  const specs = uniqueSpecs(manifest);
+  // A file that failed to load has no specs in the manifest: its endpoints
+  // would look like orphans. Orphans are only judged on a clean load.
+  const clean = loadedCleanly(manifest);
+  if (options.autoProvision) return provisionAll({ ...options, specs, deleteOrphans: clean });
+  if (!clean) return;
+  const orphans = await provisioner.findOrphans(specs).catch(() => []);
+  if (orphans.length > 0) events.emit("orphansFound", { names: orphans.map((o) => o.name) });
+}
+
+async function provisionAll(options: ProvisionOnStartOptions & { specs: ResourceSpec[]; deleteOrphans: boolean }): Promise<void> {
+  const { provisioner, specs, events, clock } = options;
   if (specs.length > CONFIRM_ABOVE && !options.yes) {
-    print(`Found ${specs.length} endpoints to provision:`);
-    for (const s of specs) print(`  • ${s.endpointName} (${s.className})`);
+    events.emit("provisionConfirm", { endpoints: specs.map((s) => ({ endpointName: s.endpointName, className: s.className })) });
     const ok = options.confirm ? await options.confirm("This may take several minutes. Provision them now?") : false;
     if (!ok) {
-      print(
-        options.confirm
-          ? "Auto-provisioning cancelled; endpoints will be provisioned on their first call."
-          : "Not provisioning more than 5 endpoints without confirmation (no terminal to ask). Pass --yes to allow it; endpoints will be provisioned on their first call.",
-      );
+      events.emit("provisionSkipped", { reason: options.confirm ? "declined" : "no-terminal", count: specs.length });
       return;
     }
   }
-  print(`Provisioning ${specs.length} endpoint(s)…`);
-  const started = Date.now();
+  events.emit("provisionStarted", { count: specs.length });
+  const started = clock.now();
   const results = await provisioner.ensureAll(specs, { concurrency: 3 });
-  const counts = { cached: 0, created: 0, updated: 0, adopted: 0, failed: 0 };
+  const counts: DevSessionEvents["provisionFinished"]["counts"] = { cached: 0, created: 0, updated: 0, adopted: 0, failed: 0 };
   for (const r of results) {
     if (r.error) {
       counts.failed++;
-      logger.error(`  ✗ ${r.spec.endpointName}: ${r.error.message}`);
+      events.emit("provisionResult", { endpointName: r.spec.endpointName, ok: false, error: r.error });
     } else if (r.outcome) {
       counts[r.outcome]++;
-      print(`  ✓ ${r.spec.endpointName} ${r.outcome} in ${formatDuration(r.ms)}`);
+      events.emit("provisionResult", { endpointName: r.spec.endpointName, ok: true, outcome: r.outcome, durationMs: r.ms });
     }
   }
-  const parts = Object.entries(counts)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${n} ${k}`);
-  print(`${counts.failed > 0 ? "⚠" : "✓"} Provisioning finished in ${formatDuration(Date.now() - started)}: ${parts.join(", ") || "nothing to do"}`);
-  if (counts.failed > 0) print("  Failed endpoints will be provisioned again on their first call.");
+  events.emit("provisionFinished", { durationMs: clock.now() - started, counts });
 
   if (!options.deleteOrphans) {
-    print("  Not looking for orphaned endpoints: some files failed to load.");
+    events.emit("orphansSkipped", {});
     return;
   }
   const orphans = await provisioner.findOrphans(specs);
-  if (orphans.length > 0) {
-    const { deleted, failed } = await provisioner.deleteEndpoints(orphans);
-    for (const name of deleted) print(`  deleted orphan ${name} (its config is no longer in the code)`);
-    for (const f of failed) logger.warn(`  could not delete orphan ${f.name}: ${f.error.message}`);
-  }
+  if (orphans.length > 0) events.emit("orphansDeleted", await provisioner.deleteEndpoints(orphans));
 }

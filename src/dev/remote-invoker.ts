@@ -9,7 +9,7 @@
  * It is also the SDK dispatcher of the dev server process, so a local function
  * that calls a remote one goes through here too, abandoned with its caller.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError, toAppError } from "../shared/errors.js";
 import type { EndpointRef, FunctionLog, FunctionTarget } from "../shared/function-protocol.js";
 import type { Logger } from "../shared/logger.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
@@ -19,6 +19,7 @@ import type { ProvisionedEndpoint } from "../provision/provisioner.js";
 import { DEFAULT_EXECUTION_TIMEOUT_MS } from "../provision/endpoint-request.js";
 import { createFunctionClient, describeTarget } from "../calls/index.js";
 import type { CallObserver, CallResult, FunctionCall, FunctionClient, JobApi, LoadBalancerApi } from "../calls/index.js";
+import { notify } from "../calls/call-observer.js";
 import { currentCall } from "../worker/call-context.js";
 import type { LocalExecutor } from "./local-runner.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../server/invoker.js";
@@ -35,8 +36,26 @@ export interface RemoteInvokerOptions {
   logger: Logger;
   /** Prints one line of a function's console output. Default: logger.info (stderr lines: warn) with the endpoint prefix. */
   printLog?: (endpointName: string, stream: "stdout" | "stderr", text: string) => void;
-  /** Watches each call (submitted, status, logs, finished), e.g. to show live call state. */
-  observe?: (call: { function: string; endpoint: string; local: boolean }) => CallObserver | undefined;
+  /**
+   * Watches each call from its start (before its endpoint is provisioned) to
+   * its end: submitted, status, logs, finished. `finished` always comes, also
+   * when provisioning fails before the request is sent.
+   */
+  observe?: (call: ObservedCall) => CallObserver | undefined;
+}
+
+/** A call as `observe` sees it when it starts. */
+export interface ObservedCall {
+  /** `file#export` (`file#Class.method`). */
+  function: string;
+  /** The endpoint name, or `local`. */
+  endpoint: string;
+  local: boolean;
+  /** The route and request a served call answers; absent for calls made by code in this process. */
+  route?: { method: string; path: string };
+  requestId?: string;
+  /** True once the call was given up: its client went away, or the invoker closed. */
+  abandoned(): boolean;
 }
 
 /** How long past the execution timeout the client keeps waiting for the platform's verdict. */
@@ -51,6 +70,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
   readonly #bundles = new Map<string, { module: ModuleBundle; manifest: Manifest }>();
   /** Bundles by hash, for the local executor. */
   readonly #byHash = new Map<string, ModuleBundle>();
+  /** Set by close(): calls are refused with it (the client refuses them the same way). */
+  #closedWith: AppError | undefined;
 
   constructor(options: RemoteInvokerOptions) {
     this.#options = options;
@@ -90,7 +111,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     // Routes of a class share one instance per version of its module, so a save
     // elsewhere does not re-run its constructor (a model load) on the worker.
     const instance = entry.method ? { id: `${entry.export}@${module.hash.slice(0, 16)}`, args: [] } : undefined;
-    const result = await this.#run(ctx.manifest, module, target, entry.config, entry.local, [input], instance, ctx.signal);
+    const origin = { route: { method: entry.route.method, path: entry.route.path }, requestId: ctx.requestId };
+    const result = await this.#run(ctx.manifest, module, target, entry.config, entry.local, [input], instance, ctx.signal, origin);
     return { output: result.value, ...(result.jobId ? { jobId: result.jobId } : {}) };
   }
 
@@ -104,13 +126,14 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     // The local call this one is made from: abandoned with it, and bounded by its deadline.
     const parent = currentCall();
     const waitMs = parent?.deadline !== undefined ? Math.max(1, Math.round(parent.deadline - performance.now())) : undefined;
-    const result = await this.#run(known.manifest, known.module, target, call.meta.config.toSpec(), call.meta.options.local === true, call.args, call.instance, parent?.signal, waitMs);
+    const result = await this.#run(known.manifest, known.module, target, call.meta.config.toSpec(), call.meta.options.local === true, call.args, call.instance, parent?.signal, {}, waitMs);
     return result.value;
   }
 
   /** Abandons every call in flight (their jobs are cancelled) and waits for that, a few seconds at most. */
   async close(): Promise<void> {
-    await this.#calls.close({ reason: new AppError("SERVICE_UNAVAILABLE", "flash dev is stopping: the call was cancelled") });
+    this.#closedWith ??= new AppError("SERVICE_UNAVAILABLE", "flash dev is stopping: the call was cancelled");
+    await this.#calls.close({ reason: this.#closedWith });
     this.#options.localRunner.close();
   }
 
@@ -123,6 +146,7 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     args: unknown[],
     instance: { id: string; args: unknown[] } | undefined,
     signal: AbortSignal | undefined,
+    origin: Pick<ObservedCall, "route" | "requestId">,
     waitMs?: number,
   ): Promise<CallResult> {
     const limitMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
@@ -134,12 +158,30 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       dependencies: module.dependencies,
       ...(signal ? { signal } : {}),
     };
+    // Refused before it starts, so a watcher never sees a call begin that cannot end.
+    if (this.#closedWith) throw this.#closedWith;
+    const endpointName = local ? "local" : spec.endpointName;
+    const watcher = this.#options.observe?.({
+      function: describeTarget(target),
+      endpoint: endpointName,
+      local,
+      ...origin,
+      abandoned: () => this.#closedWith !== undefined || signal?.aborted === true,
+    });
+    const observer = this.#observer(endpointName, watcher);
     if (local) {
       // A local function gets the limit a worker would enforce (the endpoint's default included).
-      const observer = this.#observer(target, "local", true);
       return this.#calls.call({ ...common, to: { local: this.#options.localRunner }, executionTimeoutMs: limitMs, ...(waitMs !== undefined ? { waitMs } : {}), observer });
     }
-    const endpoints = await this.#reachableEndpoints(manifest, module, spec);
+    const started = performance.now();
+    let endpoints: Record<string, EndpointRef>;
+    try {
+      endpoints = await this.#reachableEndpoints(manifest, module, spec);
+    } catch (error) {
+      // The client never saw this call: end it for the watcher here.
+      notify(watcher, "finished", { ok: false, error: toAppError(error), durationMs: performance.now() - started });
+      throw error;
+    }
     return this.#calls.call({
       ...common,
       // The function's own config is always among the reachable ones.
@@ -147,13 +189,12 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       endpoints,
       executionTimeoutMs: spec.executionTimeoutMs,
       waitMs: waitMs ?? limitMs + CLIENT_GRACE_MS,
-      observer: this.#observer(target, spec.endpointName, false),
+      observer,
     });
   }
 
-  /** Prints the call's console output, and hands its events to `observe` when set. */
-  #observer(target: FunctionTarget, endpoint: string, local: boolean): CallObserver {
-    const watcher = this.#options.observe?.({ function: describeTarget(target), endpoint, local });
+  /** Prints the call's console output, and hands its events to the watcher when there is one. */
+  #observer(endpoint: string, watcher: CallObserver | undefined): CallObserver {
     return {
       ...watcher,
       logs: (logs: readonly FunctionLog[]) => {

@@ -6,7 +6,8 @@
  * Middleware order matters:
  *   1. error boundary (request id, abort signal, every error → JSON)
  *   2. request log (one line when the response is done)
- *   3. built-in routes (/, /ping, /docs, /openapi.json, docs assets) on @koa/router
+ *   3. built-in routes (/, /ping, /docs, /openapi.json, docs assets, the
+ *      event stream) on @koa/router
  *   4. function routes of the current generation (answers everything else)
  */
 import Router from "@koa/router";
@@ -21,6 +22,8 @@ import { sendJson, toJsonText } from "./dev-context.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { DEFAULT_DOCS_DIR, DOCS_ASSET_PREFIX, isDocsAsset, sendDocsAsset } from "./docs.js";
 import { errorBoundary } from "./error-boundary.js";
+import { EVENTS_PATH } from "./event-stream.js";
+import type { EventStream } from "./event-stream.js";
 import { hostGuard, originGuard } from "./host-guard.js";
 import { allowHeader, functionRoutes } from "./function-routes.js";
 import type { FunctionInvoker } from "./invoker.js";
@@ -86,6 +89,11 @@ export interface DevAppOptions {
    * @default []
    */
   allowedOrigins?: readonly string[];
+  /**
+   * Served at `GET /__flash/events` (server-sent events: /docs redraws on
+   * them). Absent: that path answers 404.
+   */
+  eventStream?: EventStream;
 }
 
 type Handler = (ctx: DevContext) => Promise<void> | void;
@@ -165,7 +173,7 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   router.get("/openapi.json", openApi);
   router.get(`${DOCS_ASSET_PREFIX}:name`, (ctx, next) => (isDocsAsset(ctx.params.name ?? "") ? sendDocsAsset(ctx, docsDir, ctx.params.name!) : next()));
 
-  const builtInPaths = new Set<string>(BUILT_IN_PATHS);
+  const builtInPaths = new Set<string>([...BUILT_IN_PATHS, ...(options.eventStream ? [EVENTS_PATH] : [])]);
   // Built-in paths with another method (405, or OPTIONS), and unknown paths under
   // the built-in prefixes (404): never handed to the function routes.
   const builtInMethods: Middleware<DevState> = async (ctx, next) => {
@@ -183,6 +191,10 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
     }
     throw new AppError("METHOD_NOT_ALLOWED", `${ctx.method} is not allowed on ${ctx.path}`, { hint: "Use GET.", details: { allow } });
   };
+
+  const eventStream = options.eventStream;
+  // Streams are capped: a page on another site must not take the ones open /docs pages need.
+  if (eventStream) router.get(EVENTS_PATH, originGuard(options.allowedOrigins ?? []), (ctx) => eventStream.handle(ctx));
 
   const app = new Koa<DevState>();
   app.on("error", (err: unknown, ctx?: DevContext) => logAppError(logger, err, ctx));

@@ -15,3 +15,5 @@ export type { RequestLogRecord, RequestLogSink } from "./request-log.js";
 export { buildOpenApiDocument } from "./openapi.js";
 export type { OpenApiObject, OpenApiOptions } from "./openapi.js";
 export { hostGuard, isAllowedHost, originGuard, parseAllowedHosts, parseAllowedOrigins } from "./host-guard.js";
+export { createEventStream, EVENTS_PATH } from "./event-stream.js";
+export type { EventStream, EventStreamOptions } from "./event-stream.js";

@@ -49,15 +49,17 @@ export function formatRequestLine(record: RequestLogRecord): string {
   return parts.join(" ");
 }
 
-// Health checks (Docker, editors, uptime probes) hit these every few seconds;
-// at info level they would bury the lines that matter.
-const QUIET_PATHS = new Set(["/", "/ping"]);
+// Health checks (Docker, editors, uptime probes) hit these every few seconds,
+// and an open /docs page reads the document again after every reload and holds
+// an event stream until it is closed: at info level they would bury the lines
+// that matter.
+const QUIET_PATHS = new Set(["/", "/ping", "/openapi.json", "/__flash/events"]);
 
 /** Writes a record through the logger at a level chosen by its outcome. */
 export function logRequest(logger: Logger, record: RequestLogRecord): void {
   const line = formatRequestLine(record);
   if (record.status >= 500 && !record.clientGone) logger.warn(line);
-  else if (record.status < 400 && QUIET_PATHS.has(record.path)) logger.debug(line);
+  else if ((record.status < 400 || record.clientGone) && QUIET_PATHS.has(record.path)) logger.debug(line);
   else logger.info(line);
 }
 

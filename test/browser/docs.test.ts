@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEventStream } from "../../src/server/event-stream.js";
 import { standardFunctions, startTestServer } from "../helpers/server-fixtures.js";
 import type { TestServer } from "../helpers/server-fixtures.js";
 
@@ -27,13 +28,15 @@ const browserRequired = Boolean(process.env.FLASH_REQUIRE_BROWSER);
 
 describe.skipIf(!browserPresent && !browserRequired)("/docs in Chromium", () => {
   let server: TestServer;
+  const events = createEventStream();
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
 
   beforeAll(async () => {
     if (!browserPresent) throw new Error(`FLASH_REQUIRE_BROWSER is set but ${CHROMIUM} does not exist (apt-get install chromium)`);
-    server = await startTestServer();
+    // The page listens to the event stream; docs-live.test.ts tests what it does with it.
+    server = await startTestServer({ eventStream: events });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
     page = await browser.newPage();
     // CSP violations and script errors surface here
@@ -47,6 +50,7 @@ describe.skipIf(!browserPresent && !browserRequired)("/docs in Chromium", () => 
 
   afterAll(async () => {
     await browser?.close();
+    events.close();
     await server?.close();
   });
 

@@ -2,6 +2,7 @@
  * Issue acceptance: a copy of examples/hello served by `flash dev
  * --no-container` in local mode, with real emulator and worker processes.
  */
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyProject, removeProject, REPO_ROOT, startDevProcess } from "../helpers/dev-process.js";
@@ -80,6 +81,18 @@ describe("flash dev serving examples/hello", () => {
     expect(docs.headers.get("content-type")).toMatch(/text\/html/);
     const spec = (await (await fetch(dev.url + "/openapi.json")).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(["/gpu_worker/run_sync", "/lb_worker/process", "/pipeline/greet"]));
+  });
+
+  it("prints a reload line naming the changed file, and the routes added and removed", async () => {
+    let from = dev.output().length;
+    await writeFile(
+      join(dir, "extra.ts"),
+      `import { remote, CpuLiveServerless } from "flash-ts";\nexport const extra = remote(new CpuLiveServerless({ name: "extra" }), async () => 1);\n`,
+    );
+    await dev.waitForOutput(/Reloaded 6 route\(s\) in \d+ ms \(extra\.ts changed\)\n {2}\+ POST \/extra\/run_sync\n/, 30_000, from);
+    from = dev.output().length;
+    await rm(join(dir, "extra.ts"));
+    await dev.waitForOutput(/Reloaded 5 route\(s\) in \d+ ms \(extra\.ts changed\)\n {2}- POST \/extra\/run_sync\n/, 30_000, from);
   });
 
   it("stops cleanly on SIGINT: exit code 0 and no worker processes left", async () => {

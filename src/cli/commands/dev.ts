@@ -158,14 +158,10 @@ const command: Command = async (argv, ctx) => {
   process.on("uncaughtException", (error) => ctx.logger.error(`uncaught exception (in a local function or module code?): ${describeThrown(error)}`));
 
   const confirm = askYesNo(ctx);
-  const session = await startDevSession({
-    ...options,
-    env,
-    logger: ctx.logger,
-    print: (text) => ctx.stderr(text + "\n"),
-    envFile,
-    ...(confirm ? { confirm } : {}),
-  });
+  const session = await startDevSession(
+    { ...options, env, logger: ctx.logger, envFile },
+    { print: (text) => ctx.stderr(text + "\n"), ...(confirm ? { confirm } : {}) },
+  );
   await new Promise<void>((resolveStop) => {
     ctx.onShutdown((_signal, force) => {
       if (force) {

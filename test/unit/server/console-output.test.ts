@@ -34,6 +34,10 @@ describe("request lines", () => {
     logRequest(logger, base);
     logRequest(logger, { ...base, status: 500, errorCode: "FUNCTION_ERROR" });
     expect(logger.lines).toHaveLength(2);
+    // The /docs page's background traffic: the document after each reload, the event stream when the tab closes.
+    logRequest(logger, { ...base, path: "/openapi.json", method: "GET", status: 200 });
+    logRequest(logger, { ...base, path: "/__flash/events", method: "GET", status: 499, clientGone: true });
+    expect(logger.lines).toHaveLength(2);
     const warnOnly = createMemoryLogger("warn");
     logRequest(warnOnly, base);
     logRequest(warnOnly, { ...base, status: 502 });
