@@ -1,5 +1,5 @@
 /** The pure parts of the container module: engine discovery, the container spec, dependency plans, image hashing. */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -210,15 +210,28 @@ describe("the project's dependencies in the container", () => {
     expect(runs).toHaveLength(2);
   });
 
-  it("uses npm install without a lockfile, and keeps serving when the install fails", async () => {
+  it("uses npm install without a lockfile; a failed install is an error that stops the start, and is tried again next time", async () => {
     writeFileSync(join(dir, "package.json"), '{"name":"x"}');
     mkdirSync(join(dir, "node_modules"));
     expect(planDependencies(dir)?.command.slice(0, 2)).toEqual(["npm", "install"]);
     const logger = createMemoryLogger();
-    await expect(ensureDependencies({ projectDir: dir, logger, run: async () => 1 })).resolves.toBe(false);
-    expect(logger.lines.join("\n")).toContain("serving anyway");
-    expect(() => JSON.parse(join(dir, "node_modules", DEPS_STATE_FILE))).toThrow();
+    const failed = await ensureDependencies({ projectDir: dir, logger, run: async () => 1 }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(AppError);
+    expect(failed).toMatchObject({ code: "DEPENDENCY_INSTALL_FAILED", message: expect.stringMatching(/npm install exited with code 1/) as unknown });
+    expect((failed as AppError).hint).toMatch(/inside the project/);
+    expect(existsSync(join(dir, "node_modules", DEPS_STATE_FILE))).toBe(false);
     expect(planDependencies(dir)?.install).toBe(true);
+  });
+
+  it("records an install its caller has just run, without running it again", async () => {
+    writeFileSync(join(dir, "package.json"), '{"name":"x"}');
+    writeFileSync(join(dir, "package-lock.json"), '{"lockfileVersion":3}');
+    mkdirSync(join(dir, "node_modules"));
+    const runs: string[][] = [];
+    const run = async (command: string[]): Promise<number> => (runs.push(command), 0);
+    await expect(ensureDependencies({ projectDir: dir, logger: createMemoryLogger(), run, justInstalled: true })).resolves.toBe(false);
+    expect(runs).toEqual([]);
+    expect(planDependencies(dir)?.install).toBe(false);
   });
 
   it("recognises mount points", () => {
