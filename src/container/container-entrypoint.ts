@@ -139,7 +139,8 @@ function ensureHome(): void {
 
 function runChild(command: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const [file, ...args] = command;
+    // `flash` is this package's CLI, whether or not it is on PATH (the stock Node image of a team project has no link).
+    const [file, ...args] = command[0] === "flash" ? [process.execPath, CLI_ENTRY, ...command.slice(1)] : command;
     const child = spawn(file ?? "sh", args, { stdio: "inherit" });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) process.on(signal, forward);
