@@ -55,8 +55,8 @@ export const START_SCRIPT = [
   '  const npm = fs.existsSync("package-lock.json") ? ["ci"] : ["install", "--no-package-lock"];',
   '  console.log("Installing the project\'s dependencies into the node_modules volume (npm " + npm[0] + ")...");',
   '  const user = ["--reuid", String(uid), "--regid", String(gid), "--clear-groups"];',
-  '  const env = { ...process.env, HOME: "/tmp/flash-home" };',
-  '  const result = spawnSync("setpriv", [...user, "npm", ...npm, "--no-audit", "--no-fund"], { stdio: "inherit", env });',
+  '  const env = { ...process.env, HOME: "/tmp/flash-home", NPM_CONFIG_UPDATE_NOTIFIER: "false" };',
+  '  const result = spawnSync("setpriv", [...user, "npm", ...npm, "--no-audit", "--no-fund", "--no-progress"], { stdio: "inherit", env });',
   "  if (result.status !== 0) {",
   '    console.error("npm " + npm[0] + " failed (npm\'s reason is above). Fix package.json or package-lock.json and start again.");',
   "    stayOrExit(1);",
@@ -154,6 +154,8 @@ export function renderProjectDevcontainer(name: string): string {
     },
     // Terminals run as the image's user, given your uid on Linux; flash dev runs as the owner of the folder.
     remoteUser: IMAGE_USER,
+    // `flash …` in a terminal is the project's own flash-ts.
+    remoteEnv: { PATH: `\${containerEnv:PATH}:${WORKSPACE}/${DEPS_DIR}/.bin` },
     updateRemoteUserUID: true,
     forwardPorts: [CONTAINER_PORT],
     portsAttributes: { [String(CONTAINER_PORT)]: { label: "flash dev", onAutoForward: "notify" } },

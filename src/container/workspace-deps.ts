@@ -41,8 +41,8 @@ export function planDependencies(projectDir: string, nodeVersion = process.versi
   hash.update(readFileSync(join(projectDir, source)));
   const key = hash.digest("hex").slice(0, 16);
   const command = lockName
-    ? ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn"]
-    : ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=warn"];
+    ? ["npm", "ci", "--no-audit", "--no-fund", "--no-progress", "--loglevel=warn"]
+    : ["npm", "install", "--no-audit", "--no-fund", "--no-progress", "--no-package-lock", "--loglevel=warn"];
   let previous: string | undefined;
   try {
     previous = (JSON.parse(readFileSync(join(projectDir, "node_modules", DEPS_STATE_FILE), "utf8")) as { key?: string }).key;
