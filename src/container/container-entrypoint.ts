@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The dev image's entrypoint (after tini): prepares the workspace, then runs
+ * The dev image's entrypoint (under the engine's init): prepares the workspace, then runs
  * the command — `flash …` in this same process (no second Node), anything else
  * as a child with signals forwarded.
  *
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
   }
 
   if (command[0] === "flash") {
+    logger.debug(`workspace ready; starting ${command.join(" ")} after ${Math.round(process.uptime() * 1000)} ms`);
     // The CLI runs its main() on import and owns the process from here (signals, exit code).
     process.argv = [process.execPath, CLI_ENTRY, ...command.slice(1)];
     await import(pathToFileURL(CLI_ENTRY).href);

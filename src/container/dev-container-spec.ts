@@ -122,5 +122,7 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
     ...(options.uid !== undefined && options.gid !== undefined ? { user: `${options.uid}:${options.gid}` } : {}),
     tty: options.interactive,
     openStdin: options.interactive,
+    // The engine's tini as PID 1: Ctrl-C and SIGTERM reach flash dev, the emulator's workers are reaped.
+    init: true,
   };
 }

@@ -51,6 +51,7 @@ describe("one set of container settings", () => {
     expect(hostSpec.ports).toEqual([{ containerPort: CONTAINER_PORT, hostIp: "127.0.0.1", hostPort: CONTAINER_PORT }]);
     expect(hostSpec.env).toMatchObject(CONTAINER_ENV);
     expect(hostSpec.command).toEqual(DEV_COMMAND);
+    expect(hostSpec.init).toBe(true); // the engine's init as PID 1 (the image has none of its own)
     // Everything compose passes through by name, the host CLI forwards too.
     for (const key of COMPOSE_FORWARDED_ENV) expect(isForwardedEnv(key), key).toBe(true);
   });
@@ -98,9 +99,10 @@ describe("one set of container settings", () => {
     expect(compose).toContain(`/${STATE_DIR}:${WORKSPACE}/${STATE_DIR}\n`);
     expect(compose).toContain(`:${WORKSPACE}/${DEPS_DIR}\n`);
     for (const k of COMPOSE_FORWARDED_ENV) expect(compose).toContain(`      - ${k}\n`);
+    expect(compose).toContain("    init: true\n");
 
     const devcontainer = parseJsonc(readFileSync(join(REPO_ROOT, ".devcontainer", "devcontainer.json"), "utf8"));
-    expect(devcontainer).toMatchObject({ workspaceFolder: WORKSPACE, forwardPorts: [CONTAINER_PORT], remoteUser: IMAGE_USER });
+    expect(devcontainer).toMatchObject({ workspaceFolder: WORKSPACE, forwardPorts: [CONTAINER_PORT], remoteUser: IMAGE_USER, init: true });
     expect(devcontainer.containerEnv).toMatchObject({ FLASH_ALLOWED_HOSTS: CODESPACES_ALLOWED_HOSTS });
     expect(String(devcontainer.workspaceMount)).toContain(`target=${WORKSPACE},`);
     expect(JSON.stringify(devcontainer.mounts)).toContain(`target=${WORKSPACE}/${DEPS_DIR},`);
