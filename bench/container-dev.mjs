@@ -8,6 +8,9 @@
 //
 //   npm run build && node bench/container-dev.mjs [--starts 8] [--reloads 20] [--cycles 10]
 //
+// It runs a copy of this package under its own version (bench/lib/package-copy.mjs), so its
+// image is its own on a shared engine; the first start builds it.
+//
 // The client probes only once the CLI says the container has started: a connection made while
 // the engine is still wiring the container's network stalls in Docker's port proxy for about a
 // second (the first SYN to the container is lost and resent), which would measure the probe, not
@@ -21,6 +24,7 @@ import { join, resolve } from "node:path";
 import { argv, stdout, version } from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { summarize } from "./lib/percentiles.mjs";
+import { makePackageCopy } from "./lib/package-copy.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const arg = (name, fallback) => {
@@ -46,7 +50,7 @@ async function freePort() {
 /** Starts the CLI; records when each marker line first arrives (ms since spawn). */
 function startHost(dir, port) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(root, "dist/cli/index.js"), "dev", "--port", String(port), "--local"], {
+  const child = spawn(process.execPath, [pkg.cli, "dev", "--port", String(port), "--local"], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FLASH_CONTAINER: "", FLASH_LOG_LEVEL: "debug", NO_COLOR: "1" },
@@ -114,6 +118,7 @@ function baselineRun() {
   return performance.now() - t0;
 }
 
+const pkg = makePackageCopy(root);
 const dir = mkdtempSync(join(tmpdir(), "flash-bench-container-"));
 cpSync(join(root, "test/fixtures/container-project"), dir, { recursive: true, filter: (p) => !/node_modules|\.runpod/.test(p) });
 const danglingBefore = new Set(lines(docker("volume", "ls", "-q", "-f", "dangling=true")));
@@ -207,5 +212,6 @@ try {
 } finally {
   for (const v of lines(docker("volume", "ls", "-q", "-f", `label=dev.flash-ts.project-path=${dir}`))) docker("volume", "rm", "-f", v);
   rmSync(dir, { recursive: true, force: true });
+  pkg.cleanup();
 }
 stdout.write(JSON.stringify(result, null, 2) + "\n");

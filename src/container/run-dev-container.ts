@@ -17,7 +17,7 @@ import type { AttachHandle, ContainerRuntime } from "./container-runtime.js";
 import { detectDocker } from "./detect.js";
 import { isLocalEndpoint } from "./docker-endpoint.js";
 import { createDevContainerSpec, displayUrl, projectIdentity } from "./dev-container-spec.js";
-import { ensureDevImage } from "./dev-image.js";
+import { ensureDevImage, userCacheDir } from "./dev-image.js";
 import { checkPortFree, portInUseError, resolvePublishAddress } from "./host-port.js";
 import { findOutsideDependencies, outsideDependencyMounts } from "./local-dependencies.js";
 import { LABELS } from "./labels.js";
@@ -149,6 +149,7 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
       logger,
       packageRoot: options.packageRoot ?? PACKAGE_ROOT,
       version,
+      cacheDir: userCacheDir(options.env),
       ...(options.env.FLASH_BASE_IMAGE ? { baseImage: options.env.FLASH_BASE_IMAGE } : {}),
       ...(options.image ? { image: options.image } : {}),
     }),

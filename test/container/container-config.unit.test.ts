@@ -1,5 +1,5 @@
 /** The pure parts of the container module: engine discovery, the container spec, dependency plans, image hashing. */
-import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -240,6 +240,11 @@ describe("the project's dependencies in the container", () => {
   });
 });
 
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error("condition not met within 5 s");
+}
+
 describe("the dev image", () => {
   let pkg: string;
   beforeEach(() => {
@@ -262,6 +267,25 @@ describe("the dev image", () => {
     expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }).hash).toBe(a.hash);
     writeFileSync(join(pkg, "dist", "cli", "index.js"), "// changed\n");
     expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }).hash).not.toBe(a.hash);
+  });
+
+  it("remembers the hash between starts, and hashes again when a file is written", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "flash-image-cache-"));
+    try {
+      const a = collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache);
+      await waitFor(() => readdirSync(cache).length === 1);
+      // Same metadata: the cached hash is used (proved by poisoning it).
+      const [file] = readdirSync(cache);
+      writeFileSync(join(cache, file!), readFileSync(join(cache, file!), "utf8").replace(a.hash, "0123456789abcdef"));
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache).hash).toBe("0123456789abcdef");
+      // A file replaced (as npm and editors do) changes the fingerprint, even with the same size and content: hashed again.
+      writeFileSync(join(pkg, "dist", "cli", "index.js.new"), "// cli\n");
+      renameSync(join(pkg, "dist", "cli", "index.js.new"), join(pkg, "dist", "cli", "index.js"));
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache).hash).toBe(a.hash);
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "mirror/node:24" }, cache).hash).not.toBe(a.hash);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it("builds when missing or outdated, reuses otherwise, and removes the replaced build", async () => {
