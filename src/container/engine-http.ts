@@ -5,8 +5,10 @@
  * together, so it is kept for what needs it: image builds and pulls, and
  * engines reached over SSH (docker-container-runtime.ts).
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { ClientRequest, IncomingMessage, RequestOptions } from "node:http";
+import type * as Http from "node:http";
+import type * as Https from "node:https";
+import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-endpoint.js";
 
@@ -37,20 +39,30 @@ export interface EngineRequest {
   ok?: readonly number[];
 }
 
+/**
+ * node:http through require: an ES import of it builds its whole namespace,
+ * which loads Node's bundled undici (about 30 ms of a start, never used here).
+ * node:https (and TLS) only for an engine that needs it.
+ */
+const require = createRequire(import.meta.url);
+const { Agent: HttpAgent, request: httpRequest } = require("node:http") as typeof Http;
+const https = (): typeof Https => require("node:https") as typeof Https;
+
 /** Most bodies are small; a list of every container or volume is the largest we read. */
 const MAX_BODY = 16 * 1024 * 1024;
 
 export class EngineHttp {
   readonly #endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>;
-  readonly #agent: HttpAgent;
+  readonly #agent: Http.Agent;
 
   constructor(endpoint: Exclude<DockerEndpoint, { kind: "ssh" }>) {
     this.#endpoint = endpoint;
     // One kept-alive connection serves the calls of a start one after another.
-    this.#agent =
-      endpoint.kind === "tcp" && endpoint.tls
-        ? new HttpsAgent({ keepAlive: true, maxSockets: 8, ...endpoint.tls })
-        : new HttpAgent({ keepAlive: true, maxSockets: 8 });
+    this.#agent = this.#tls() ? new (https().Agent)({ keepAlive: true, maxSockets: 8, ...this.#tls() }) : new HttpAgent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  #tls(): { ca?: string; cert?: string; key?: string } | undefined {
+    return this.#endpoint.kind === "tcp" ? this.#endpoint.tls : undefined;
   }
 
   #options(method: string, path: string, query: Query | undefined, headers: Record<string, string>): RequestOptions {
@@ -62,7 +74,7 @@ export class EngineHttp {
   }
 
   #send(options: RequestOptions): ClientRequest {
-    return this.#endpoint.kind === "tcp" && this.#endpoint.tls ? httpsRequest(options) : httpRequest(options);
+    return this.#tls() ? https().request(options) : httpRequest(options);
   }
 
   /** One JSON request; resolves with the answer, rejects with a network error or an `EngineStatusError`. */
