@@ -125,7 +125,12 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
   const newBackend = (): Promise<Backend> =>
     startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
 
-  let backend = await newBackend();
+  // The backend (the local emulator, or the Runpod clients) starts while discovery runs, and the
+  // server listens before either is done: requests wait for the first routes as they wait for a reload.
+  const backendStarting = newBackend();
+  backendStarting.catch(() => {}); // a failure is reported where it is awaited
+  let backendStarted = false;
+  let backend!: Backend;
   // Calls in flight per backend: a backend replaced after a .env change is
   // closed only once its calls have finished (a reload never breaks a call).
   const inFlight = new Map<Backend, number>();
@@ -145,7 +150,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       await old.close();
     })().catch((error: unknown) => logger.debug(`closing the previous backend: ${String(error)}`));
   };
-  const cleanups: (() => Promise<unknown>)[] = [() => backend.close()];
+  const cleanups: (() => Promise<unknown>)[] = [async () => (backendStarted ? backend : await backendStarting.catch(() => undefined))?.close()];
   const closeAll = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => logger.debug(`cleanup: ${String(e)}`));
   };
@@ -169,7 +174,30 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     const disc = discovery;
     cleanups.push(() => disc.close());
     const started = Date.now();
-    let manifest = await disc.discover();
+
+    const routes = new RouteTable();
+    routes.beginReload();
+    const allowedHosts = parseAllowedHosts(env.FLASH_ALLOWED_HOSTS);
+    if (!["localhost", "0.0.0.0", "::"].includes(options.host)) allowedHosts.push(options.host.toLowerCase());
+    const publicHost = env.FLASH_PUBLIC_URL ? safeHostname(env.FLASH_PUBLIC_URL) : undefined;
+    if (publicHost) allowedHosts.push(publicHost);
+    const app = createDevApp({ routes, invoker, logger, allowedHosts, title: `Flash Dev Server (${basename(root)})` });
+    const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
+    let port = options.port;
+    if (port !== 0) {
+      const free = await findFreePort(bindHost, port);
+      if (free.moved) print(`Port ${free.requested} is in use, using ${free.port} instead.`);
+      port = free.port;
+    }
+    server = await startHttpServer(app, { host: bindHost, port });
+    const srv = server;
+    cleanups.push(() => srv.close());
+    const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
+
+    const [startedBackend, firstManifest] = await Promise.all([backendStarting, disc.discover()]);
+    backend = startedBackend;
+    backendStarted = true;
+    let manifest = firstManifest;
     for (const issue of manifest.issues) logger.error(`✖ ${formatIssue(issue)}`);
     if (manifest.functions.length === 0 && manifest.issues.length === 0) {
       throw new AppError("NO_FUNCTIONS", `no remote functions found in ${root}`, {
@@ -183,8 +211,6 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       });
     }
     invoker.registerManifest(manifest);
-    const routes = new RouteTable();
-    routes.load(manifest);
 
     // A file that failed to load has no specs in the manifest: its endpoints
     // would look like orphans. Orphans are only judged on a clean load.
@@ -210,22 +236,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       }
     }
 
-    const allowedHosts = parseAllowedHosts(env.FLASH_ALLOWED_HOSTS);
-    if (!["localhost", "0.0.0.0", "::"].includes(options.host)) allowedHosts.push(options.host.toLowerCase());
-    const publicHost = env.FLASH_PUBLIC_URL ? safeHostname(env.FLASH_PUBLIC_URL) : undefined;
-    if (publicHost) allowedHosts.push(publicHost);
-    const app = createDevApp({ routes, invoker, logger, allowedHosts, title: `Flash Dev Server (${basename(root)})` });
-    const bindHost = options.host === "localhost" ? "127.0.0.1" : options.host;
-    let port = options.port;
-    if (port !== 0) {
-      const free = await findFreePort(bindHost, port);
-      if (free.moved) print(`Port ${free.requested} is in use, using ${free.port} instead.`);
-      port = free.port;
-    }
-    server = await startHttpServer(app, { host: bindHost, port });
-    const srv = server;
-    cleanups.push(() => srv.close());
-    const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
+    // The first routes: requests held since the server started listening go ahead.
+    routes.endReload({ ok: true, manifest });
 
     const reloader = createReloader({
       onPending: () => routes.beginReload(),
