@@ -8,11 +8,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { createDiscovery } from "../discovery/index.js";
 import type { Discovery, Manifest } from "../discovery/index.js";
 import { createDevApp, findFreePort, formatIssue, formatRouteTable, parseAllowedHosts, RouteTable, startHttpServer } from "../server/index.js";
 import type { StartedHttpServer } from "../server/index.js";
-import { createWatcher, describeWatcher } from "../watch/index.js";
 import type { Watcher } from "../watch/index.js";
 import { setDispatcher } from "../sdk/registry.js";
 import type { ResourceSpec } from "../sdk/resources.js";
@@ -21,7 +19,6 @@ import { stableHash } from "../shared/hash.js";
 import { registerSecret } from "../shared/redact.js";
 import type { Logger } from "../shared/logger.js";
 import { formatDuration } from "../provision/index.js";
-import { startBackend } from "./backend.js";
 import type { Backend } from "./backend.js";
 import type { ResolvedDevOptions } from "./dev-options.js";
 import { applyEnvFile, readEnvFile } from "./env-file.js";
@@ -122,13 +119,15 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     if (stream === "stderr") logger.warn(line);
     else logger.info(line);
   };
-  const newBackend = (): Promise<Backend> =>
-    startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
+  const newBackend = async (): Promise<Backend> => {
+    const { startBackend } = await import("./backend.js");
+    return startBackend({ kind: options.backend, projectRoot: root, stateDir, env, logger, printWorkerLine });
+  };
 
-  // The backend (the local emulator, or the Runpod clients) starts while discovery runs, and the
-  // server listens before either is done: requests wait for the first routes as they wait for a reload.
-  const backendStarting = newBackend();
-  backendStarting.catch(() => {}); // a failure is reported where it is awaited
+  // The server listens first, having loaded only what answers requests; then the backend (the local
+  // emulator, or the Runpod clients) starts while discovery runs. Requests wait for the first routes
+  // as they wait for a reload.
+  let backendStarting: Promise<Backend> | undefined;
   let backendStarted = false;
   let backend!: Backend;
   // Calls in flight per backend: a backend replaced after a .env change is
@@ -150,7 +149,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
       await old.close();
     })().catch((error: unknown) => logger.debug(`closing the previous backend: ${String(error)}`));
   };
-  const cleanups: (() => Promise<unknown>)[] = [async () => (backendStarted ? backend : await backendStarting.catch(() => undefined))?.close()];
+  const cleanups: (() => Promise<unknown>)[] = [async () => (backendStarted ? backend : await backendStarting?.catch(() => undefined))?.close()];
   const closeAll = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => logger.debug(`cleanup: ${String(e)}`));
   };
@@ -170,9 +169,6 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     const restoreDispatcher = setDispatcher(invoker);
     cleanups.push(async () => restoreDispatcher());
 
-    discovery = createDiscovery({ root, logger: logger.child("discovery") });
-    const disc = discovery;
-    cleanups.push(() => disc.close());
     const started = Date.now();
 
     const routes = new RouteTable();
@@ -194,7 +190,14 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
     cleanups.push(() => srv.close());
     const url = options.host === "localhost" ? srv.url.replace("127.0.0.1", "localhost") : srv.url;
 
-    const [startedBackend, firstManifest] = await Promise.all([backendStarting, disc.discover()]);
+    const starting = newBackend();
+    backendStarting = starting;
+    starting.catch(() => {}); // reported where it is awaited, below
+    const { createDiscovery } = await import("../discovery/index.js");
+    discovery = createDiscovery({ root, logger: logger.child("discovery") });
+    const disc = discovery;
+    cleanups.push(() => disc.close());
+    const [startedBackend, firstManifest] = await Promise.all([starting, disc.discover()]);
     backend = startedBackend;
     backendStarted = true;
     let manifest = firstManifest;
@@ -291,6 +294,7 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
 
     let watchLine = "Reload is off (--no-reload).";
     if (options.reload) {
+      const { createWatcher, describeWatcher } = await import("../watch/index.js");
       watcher = createWatcher({ root, isIgnored: (rel, isDir) => disc.isIgnored(rel, isDir), logger: logger.child("watch") });
       const w = watcher;
       cleanups.push(() => w.close());
