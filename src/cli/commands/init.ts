@@ -54,7 +54,8 @@ const command: Command = async (argv, ctx) => {
     overwrite: values.overwrite === true,
   });
 
-  const where = relative(ctx.cwd, result.dir) || ".";
+  const rel = relative(ctx.cwd, result.dir);
+  const where = rel === "" ? "." : rel.startsWith("..") ? result.dir : rel;
   const lines = [`Created ${result.name} in ${where}:`];
   for (const path of result.written) lines.push(`  + ${path}`);
   for (const path of result.overwritten) lines.push(`  ~ ${path} (replaced)`);
