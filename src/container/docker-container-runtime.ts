@@ -20,7 +20,7 @@ import type {
   VolumeSummary,
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
-import { engineFailure, engineMessage, labelFilters, pingFailure, statusOf } from "./engine-errors.js";
+import { containerCreateBody, createFailure, engineFailure, engineMessage, labelFilters, pingFailure, statusOf } from "./engine-api.js";
 
 /** Creates the runtime for one engine endpoint. No I/O until a method is called. */
 export function createDockerContainerRuntime(endpoint: DockerEndpoint): ContainerRuntime {
@@ -195,52 +195,11 @@ class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports) {
-      const key = `${p.containerPort}/tcp`;
-      exposed[key] = {};
-      (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    }
     try {
-      const container = await this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Cmd: spec.command,
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        Labels: spec.labels,
-        WorkingDir: spec.workingDir,
-        ...(spec.user ? { User: spec.user } : {}),
-        Tty: spec.tty,
-        OpenStdin: spec.openStdin,
-        StdinOnce: false,
-        AttachStdin: spec.openStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        ExposedPorts: exposed,
-        HostConfig: {
-          PortBindings: bindings,
-          Mounts: spec.mounts.map((m) =>
-            m.type === "bind"
-              ? { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
-              : { Type: "volume" as const, Source: m.source, Target: m.target },
-          ),
-          Init: spec.init ?? false,
-          AutoRemove: false,
-        },
-      });
+      const container = await this.docker.createContainer({ name: spec.name, ...containerCreateBody(spec) } as Docker.ContainerCreateOptions);
       return container.id;
     } catch (error) {
-      if (statusOf(error) === 409) {
-        throw new AppError("CONTAINER_FAILED", `A container named ${spec.name} already exists.`, {
-          hint: "Another `flash dev` may be starting for this project; try again in a moment.",
-          cause: error,
-        });
-      }
-      if (statusOf(error) === 404) {
-        throw new AppError("CONTAINER_FAILED", `The image ${spec.image} is not in the Docker engine.`, { cause: error });
-      }
-      throw this.fail(error, `create container ${spec.name}`);
+      throw createFailure(this.endpoint.url, spec, error);
     }
   }
 

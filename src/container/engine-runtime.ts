@@ -3,7 +3,7 @@
  * `flash dev` uses on every start. Image builds and pulls, and engines
  * reached over SSH, go to the dockerode implementation, loaded only then.
  */
-import { AppError } from "../shared/errors.js";
+import type { AppError } from "../shared/errors.js";
 import type {
   AttachHandle,
   AttachOptions,
@@ -18,7 +18,7 @@ import type {
   VolumeSummary,
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
-import { engineFailure, labelFilters, pingFailure, statusOf } from "./engine-errors.js";
+import { containerCreateBody, createFailure, engineFailure, labelFilters, pingFailure } from "./engine-api.js";
 import { demultiplex, EngineHttp } from "./engine-http.js";
 
 /** The runtime for one engine endpoint. No I/O (and no dockerode) until a method needs it. */
@@ -143,48 +143,11 @@ class EngineRuntime implements ContainerRuntime {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports) {
-      const key = `${p.containerPort}/tcp`;
-      exposed[key] = {};
-      (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    }
-    const body = {
-      Image: spec.image,
-      Cmd: spec.command,
-      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: spec.labels,
-      WorkingDir: spec.workingDir,
-      ...(spec.user ? { User: spec.user } : {}),
-      Tty: spec.tty,
-      OpenStdin: spec.openStdin,
-      StdinOnce: false,
-      AttachStdin: spec.openStdin,
-      AttachStdout: true,
-      AttachStderr: true,
-      ExposedPorts: exposed,
-      HostConfig: {
-        PortBindings: bindings,
-        Mounts: spec.mounts.map((m) =>
-          m.type === "bind" ? { Type: "bind", Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false } : { Type: "volume", Source: m.source, Target: m.target },
-        ),
-        Init: spec.init ?? false,
-        AutoRemove: false,
-      },
-    };
     try {
-      const { body: created } = await this.#http.request({ method: "POST", path: "/containers/create", query: { name: spec.name }, body });
-      return (created as { Id: string }).Id;
+      const { body } = await this.#http.request({ method: "POST", path: "/containers/create", query: { name: spec.name }, body: containerCreateBody(spec) });
+      return (body as { Id: string }).Id;
     } catch (error) {
-      if (statusOf(error) === 409) {
-        throw new AppError("CONTAINER_FAILED", `A container named ${spec.name} already exists.`, {
-          hint: "Another `flash dev` may be starting for this project; try again in a moment.",
-          cause: error,
-        });
-      }
-      if (statusOf(error) === 404) throw new AppError("CONTAINER_FAILED", `The image ${spec.image} is not in the Docker engine.`, { cause: error });
-      throw this.#fail(error, `create container ${spec.name}`);
+      throw createFailure(this.#url, spec, error);
     }
   }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demultiplex, EngineHttp, EngineStatusError } from "../../src/container/engine-http.js";
-import { engineFailure } from "../../src/container/engine-errors.js";
+import { engineFailure } from "../../src/container/engine-api.js";
 
 /** A Docker stream frame: stream id (1 stdout, 2 stderr), three zero bytes, the length, the payload. */
 function frame(stream: 1 | 2, text: string): Buffer {

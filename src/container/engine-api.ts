@@ -1,11 +1,12 @@
 /**
- * The engine's failures as our coded errors, for both engine clients
- * (engine-runtime.ts on node:http, docker-container-runtime.ts on dockerode).
+ * What both engine clients (engine-runtime.ts on node:http,
+ * docker-container-runtime.ts on dockerode) share: the body that creates a
+ * container, label filters, and the engine's failures as our coded errors.
  * Docker reports most failures as text only, so this file (and no other)
  * reads the engine's messages, to tell "port taken" from other failures.
  */
 import { AppError } from "../shared/errors.js";
-import type { Labels } from "./container-runtime.js";
+import type { ContainerSpec, Labels } from "./container-runtime.js";
 
 /** Network-level error codes that mean "no engine there". */
 const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
@@ -67,4 +68,50 @@ export function pingFailure(url: string, error: unknown): AppError {
 /** Label filters as the Engine API takes them (`key=value`). */
 export function labelFilters(labels: Labels): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/** The Engine API body of `POST /containers/create` for a spec (the name goes in the query). */
+export function containerCreateBody(spec: ContainerSpec): Record<string, unknown> {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of spec.ports) {
+    const key = `${p.containerPort}/tcp`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  }
+  return {
+    Image: spec.image,
+    Cmd: spec.command,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: spec.labels,
+    WorkingDir: spec.workingDir,
+    ...(spec.user ? { User: spec.user } : {}),
+    Tty: spec.tty,
+    OpenStdin: spec.openStdin,
+    StdinOnce: false,
+    AttachStdin: spec.openStdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    ExposedPorts: exposed,
+    HostConfig: {
+      PortBindings: bindings,
+      Mounts: spec.mounts.map((m) =>
+        m.type === "bind" ? { Type: "bind", Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false } : { Type: "volume", Source: m.source, Target: m.target },
+      ),
+      Init: spec.init ?? false,
+      AutoRemove: false,
+    },
+  };
+}
+
+/** A failed create: the two cases people meet get their own words. */
+export function createFailure(url: string, spec: ContainerSpec, error: unknown): AppError {
+  if (statusOf(error) === 409) {
+    return new AppError("CONTAINER_FAILED", `A container named ${spec.name} already exists.`, {
+      hint: "Another `flash dev` may be starting for this project; try again in a moment.",
+      cause: error,
+    });
+  }
+  if (statusOf(error) === 404) return new AppError("CONTAINER_FAILED", `The image ${spec.image} is not in the Docker engine.`, { cause: error });
+  return engineFailure(url, error, `create container ${spec.name}`);
 }
