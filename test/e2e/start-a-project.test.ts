@@ -3,12 +3,14 @@
  * folder, flash-ts installed from the packed tarball, then the project served
  * four ways, one after another on the same folder — natively, by `docker
  * compose up` from a shell with no Node on its PATH, by the Dev Containers
- * CLI, and by the host CLI in the dev image. Each time every example route
- * answers and an edit made on the host is served; nothing is left behind but
- * the intended dependency volume.
+ * CLI, and by the host CLI in the dev image (with flash-ts reinstalled from a
+ * tarball outside the project, as "Using it in your project" says, and a
+ * function using another dependency). Each time every example route answers
+ * and an edit made on the host is served; nothing is left behind but the
+ * intended dependency volume.
  */
 import { execFile, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -143,7 +145,18 @@ describe.skipIf(!docker.available)("the project in containers (Docker)", () => {
     expect(left.volumes).toEqual([`${composeProject}_node_modules`]);
   }, 900_000);
 
-  it("npx flash dev with Docker present (the host CLI): builds the dev image with progress, every route, a host edit", async () => {
+  it("npx flash dev with Docker present (the host CLI), flash-ts installed from a tarball outside the project: every route, a dependency, a host edit", async () => {
+    // "Using it in your project": the tarball next to the project, not in it, and another dependency (ms) used by a function.
+    const outside = join(work, basename(await packedFlashTs()));
+    copyFileSync(await packedFlashTs(), outside);
+    await exec("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", `../${basename(outside)}`, "ms@2.1.3"], { cwd: project, timeout: 300_000 });
+    expect(JSON.parse(readFileSync(join(project, "package.json"), "utf8"))).toMatchObject({ dependencies: { "flash-ts": `file:../${basename(outside)}` } });
+    writeFileSync(
+      join(project, "ms_worker.ts"),
+      `import { remote, CpuLiveServerless } from "flash-ts";\nimport ms from "ms";\nconst cpu = new CpuLiveServerless({ name: "ms-worker" });\nexport const took = remote(cpu, async (input: { ms?: number }) => ({ took: ms(input?.ms ?? 90_000) }));\n`,
+    );
+    await chownProject();
+
     const port = await freePort();
     const child = spawn(join(project, "node_modules", ".bin", "flash"), ["dev", "--port", String(port), "--local"], {
       cwd: project,
@@ -156,8 +169,14 @@ describe.skipIf(!docker.available)("the project in containers (Docker)", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", r));
     try {
       await expectEveryRoute(hostTransport(port), 420_000);
+      expect(await requestOnce(port, { method: "POST", path: "/ms_worker/run_sync", body: { input: { ms: 90_000 } } })).toMatchObject({
+        status: 200,
+        json: { status: "COMPLETED", output: { took: "2m" } },
+      });
       await expectHostEditServed(project, 4, hostTransport(port));
-      expect(await requestOnce(port, { method: "GET", path: "/ping" })).toMatchObject({ status: 200 });
+      // What the user saw meanwhile: the image build's steps (when it was built) and the install inside.
+      if (/Building the dev image/.test(output)) expect(output).toMatch(/Step \d+\/\d+ :/);
+      expect(output).toMatch(/Installing the project's dependencies in the container/);
     } catch (error) {
       throw new Error(`${String(error)}\n--- output ---\n${output.slice(-6000)}`, { cause: error });
     } finally {
