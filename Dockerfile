@@ -33,13 +33,11 @@ ARG FLASH_BUILD_ID=none
 LABEL dev.flash-ts.stage=build dev.flash-ts.build=${FLASH_BUILD_ID}
 
 # ---- the dev image ----
+# Nothing is installed from the distribution: the build needs no Debian mirror, only the npm
+# registry. PID 1 is the engine's own init (tini), which the host CLI, compose.yaml and the
+# devcontainer ask for (`init`): it forwards Ctrl-C/SIGTERM and reaps the emulator's workers.
 FROM ${BASE_IMAGE}
-ARG DEBIAN_FRONTEND=noninteractive
-# tini as PID 1: forwards Ctrl-C/SIGTERM to the server and reaps the emulator's worker processes.
-RUN if ! command -v tini >/dev/null 2>&1; then \
-      apt-get update -qq && apt-get install -y -qq --no-install-recommends tini >/dev/null && rm -rf /var/lib/apt/lists/*; \
-    fi \
- && (id -u node >/dev/null 2>&1 || useradd --uid 1000 --user-group --create-home --shell /bin/bash node)
+RUN id -u node >/dev/null 2>&1 || useradd --uid 1000 --user-group --create-home --shell /bin/bash node
 
 # flash-ts itself, production dependencies only; --ignore-scripts skips optional native builds (ssh2's cpu-features).
 WORKDIR /opt/flash-ts
@@ -69,5 +67,5 @@ EXPOSE 8888
 # /ping answers as soon as the server serves; the start period covers a first `npm ci` of the project.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=180s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8888/ping').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["tini", "--", "node", "/opt/flash-ts/dist/container/container-entrypoint.js"]
+ENTRYPOINT ["node", "/opt/flash-ts/dist/container/container-entrypoint.js"]
 CMD ["flash", "dev", "--host", "0.0.0.0", "--port", "8888"]

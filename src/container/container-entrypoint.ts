@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The dev image's entrypoint (after tini): prepares the workspace, then runs
+ * The dev image's entrypoint (under the engine's init): prepares the workspace, then runs
  * the command — `flash …` in this same process (no second Node), anything else
  * as a child with signals forwarded.
  *
@@ -15,19 +15,24 @@
  *   container stays up after it exits;
  * - the project's npm dependencies installed when the lockfile changed (for
  *   any command, so a shell in the container sees them too; FLASH_SKIP_INSTALL=1
- *   skips it), and `flash-ts` resolvable to the image's own copy.
+ *   skips it), and `flash-ts` resolvable to the image's own copy. A failed
+ *   install stops here, with npm's reason, before anything is served;
+ * - FLASH_DEPS_INSTALLED=1: a team project's container script (compose.yaml,
+ *   written by `flash init`) has just run the install itself, to get the
+ *   flash-ts this file is part of: recorded, not repeated.
  */
 import { spawn } from "node:child_process";
 import { accessSync, chownSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isAppError } from "../shared/errors.js";
 import { createLogger } from "../shared/logger.js";
 import { CLI_ENTRY, PACKAGE_ROOT } from "../shared/package-info.js";
-import { CONTAINER_PORT, WORKSPACE } from "./dev-container-spec.js";
+import { DEV_COMMAND, WORKSPACE } from "./container-settings.js";
 import { ensureDependencies, linkOwnPackage } from "./workspace-deps.js";
 
 const logger = createLogger({ prefix: "container" });
-const DEFAULT_COMMAND = ["flash", "dev", "--host", "0.0.0.0", "--port", String(CONTAINER_PORT)];
+const DEFAULT_COMMAND = [...DEV_COMMAND];
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -40,36 +45,47 @@ async function main(): Promise<number> {
   dropPrivileges(cwd);
   ensureHome();
 
+  const keepAlive = process.env.FLASH_KEEP_ALIVE === "1";
   if (process.env.FLASH_SKIP_INSTALL !== "1") {
-    // Preparing is a convenience: whatever goes wrong here, the server still starts and says what it misses.
     try {
-      await ensureDependencies({ projectDir: cwd, logger });
-      linkOwnPackage(cwd, PACKAGE_ROOT);
+      await ensureDependencies({ projectDir: cwd, logger, justInstalled: process.env.FLASH_DEPS_INSTALLED === "1" });
     } catch (error) {
-      logger.warn(`Could not prepare the project's dependencies: ${error instanceof Error ? error.message : String(error)}`);
+      if (!isAppError(error)) throw error;
+      logger.error(`✖ ${error.message}`);
+      if (error.hint) logger.error(`  ${error.hint}`);
+      if (!keepAlive) return 1;
+      // Dev Containers: stay up, so a terminal can fix the project and start flash dev again.
+      return stayUp(`${command.join(" ")} was not started; the container stays up (FLASH_KEEP_ALIVE=1).`);
     }
+    // A convenience: without the link, bundles still resolve flash-ts (discovery links it for them).
+    linkOwnPackage(cwd, PACKAGE_ROOT);
   }
 
-  if (process.env.FLASH_KEEP_ALIVE === "1") {
+  if (keepAlive) {
     // Dev Containers: the server is the container's main process, but the container must outlive it
     // (a crash or Ctrl-C in an attached terminal), so a terminal can start it again.
     const code = await runChild(command);
-    logger.warn(`${command.join(" ")} exited with code ${code}; the container stays up (FLASH_KEEP_ALIVE=1).`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGTERM", () => resolve());
-      process.once("SIGINT", () => resolve());
-      setInterval(() => {}, 1 << 30);
-    });
-    return 0;
+    return stayUp(`${command.join(" ")} exited with code ${code}; the container stays up (FLASH_KEEP_ALIVE=1).`);
   }
 
   if (command[0] === "flash") {
+    logger.debug(`workspace ready; starting ${command.join(" ")} after ${Math.round(process.uptime() * 1000)} ms`);
     // The CLI runs its main() on import and owns the process from here (signals, exit code).
     process.argv = [process.execPath, CLI_ENTRY, ...command.slice(1)];
     await import(pathToFileURL(CLI_ENTRY).href);
     return -1;
   }
   return runChild(command);
+}
+
+async function stayUp(message: string): Promise<number> {
+  logger.warn(message);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+    setInterval(() => {}, 1 << 30);
+  });
+  return 0;
 }
 
 function resolveProjectDir(value: string | undefined): string | undefined {
@@ -124,7 +140,8 @@ function ensureHome(): void {
 
 function runChild(command: string[]): Promise<number> {
   return new Promise((resolve) => {
-    const [file, ...args] = command;
+    // `flash` is this package's CLI, whether or not it is on PATH (the stock Node image of a team project has no link).
+    const [file, ...args] = command[0] === "flash" ? [process.execPath, CLI_ENTRY, ...command.slice(1)] : command;
     const child = spawn(file ?? "sh", args, { stdio: "inherit" });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) process.on(signal, forward);

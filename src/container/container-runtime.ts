@@ -1,8 +1,9 @@
 /**
- * The container engine as flash-ts needs it, in our own words. The dockerode
- * implementation lives in `docker-container-runtime.ts` (the only file that
- * imports dockerode); tests use a fake. No vendor type crosses this interface,
- * so a fake needs no casts.
+ * The container engine as flash-ts needs it, in our own words. Two
+ * implementations: `engine-runtime.ts` (the Engine API on node:http, for the
+ * calls of every start) and `docker-container-runtime.ts` (dockerode, the
+ * only file that imports it: builds, pulls, SSH engines); tests use a fake.
+ * No vendor type crosses this interface, so a fake needs no casts.
  *
  * Errors: implementations throw `AppError`s — `DOCKER_UNAVAILABLE` when the
  * engine cannot be reached, `PORT_IN_USE` when a published port is taken,
@@ -70,6 +71,8 @@ export interface ContainerSpec {
   /** Allocate a TTY (output is then one stream) and keep stdin open. */
   tty: boolean;
   openStdin: boolean;
+  /** Run the engine's init (tini) as PID 1: it forwards signals and reaps orphaned processes. */
+  init?: boolean;
 }
 
 export interface ContainerSummary {

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { AppError } from "../shared/errors.js";
 import type { ContainerRuntime, EngineInfo } from "./container-runtime.js";
-import { createDockerContainerRuntime } from "./docker-container-runtime.js";
+import { createContainerRuntime } from "./engine-runtime.js";
 import { resolveDockerEndpoints, type DockerEndpoint, type EndpointProbe } from "./docker-endpoint.js";
 
 /** The marker the dev image sets, so `flash dev` inside knows where it is. */
@@ -62,7 +62,7 @@ export async function detectDocker(env: NodeJS.ProcessEnv = process.env, options
   if (resolved.endpoints.length === 0) {
     return { status: "absent", reason: "no Docker engine is installed or configured (no DOCKER_HOST, no Docker socket found)" };
   }
-  const create = options.createRuntime ?? createDockerContainerRuntime;
+  const create = options.createRuntime ?? createContainerRuntime;
   const timeoutMs = options.timeoutMs ?? 5000;
   let firstError: AppError | undefined;
   for (const endpoint of resolved.endpoints) {

@@ -11,50 +11,11 @@
  */
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
-import type { ContainerSpec, Labels } from "./container-runtime.js";
+import type { ContainerSpec, Labels, MountSpec } from "./container-runtime.js";
+import { CONTAINER_ENV, CONTAINER_PORT, DEPS_DIR, DEV_COMMAND, isForwardedEnv, STATE_DIR, WORKSPACE } from "./container-settings.js";
 import { LABELS } from "./labels.js";
 
-/** Where the project is mounted inside the container. */
-export const WORKSPACE = "/workspace";
-/** The port `flash dev` listens on inside the container. */
-export const CONTAINER_PORT = 8888;
-
-/** Host variables forwarded by name (prefix match when ending in `*`). */
-const FORWARDED_ENV = [
-  "RUNPOD_*",
-  "FLASH_*",
-  "NO_COLOR",
-  "FORCE_COLOR",
-  "TZ",
-  "LANG",
-  "LC_ALL",
-  "LOG_LEVEL",
-  "DEBUG",
-  "HTTP_PROXY",
-  "HTTPS_PROXY",
-  "NO_PROXY",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-  // Only the registry: npm sets dozens of npm_config_* with host paths when it runs us.
-  "npm_config_registry",
-  "NPM_CONFIG_REGISTRY",
-];
-
-/** FLASH_* variables that configure the host side and must not leak inside. */
-const HOST_ONLY_ENV = new Set([
-  "FLASH_HOST",
-  "FLASH_PORT",
-  "FLASH_CONTAINER",
-  "FLASH_DEV_IMAGE",
-  "FLASH_BASE_IMAGE",
-  "FLASH_IN_CONTAINER",
-  "FLASH_CONTAINER_NAME",
-  "FLASH_PUBLIC_URL",
-  "FLASH_UID",
-  "FLASH_GID",
-  "FLASH_PROJECT_DIR",
-]);
+export { CONTAINER_PORT, WORKSPACE } from "./container-settings.js";
 
 /** Identity of a project's container and volume, derived from its absolute path. */
 export interface ProjectIdentity {
@@ -84,9 +45,7 @@ export function projectIdentity(projectRoot: string): ProjectIdentity {
 export function selectForwardedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || HOST_ONLY_ENV.has(key)) continue;
-    const forwarded = FORWARDED_ENV.some((pattern) => (pattern.endsWith("*") ? key.startsWith(pattern.slice(0, -1)) : key === pattern));
-    if (forwarded) out[key] = value;
+    if (value !== undefined && isForwardedEnv(key)) out[key] = value;
   }
   return out;
 }
@@ -122,6 +81,8 @@ export interface DevContainerSpecOptions {
   owner: { host: string; pid: number };
   /** Replaces the whole command (tests, or a custom server). */
   command?: string[];
+  /** More mounts: local-path dependencies outside the project (`local-dependencies.ts`). */
+  extraMounts?: MountSpec[];
 }
 
 export function createDevContainerSpec(options: DevContainerSpecOptions): ContainerSpec {
@@ -131,13 +92,13 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
   for (const key of fromFile) delete forwarded[key];
   const env: Record<string, string> = {
     ...forwarded,
-    FLASH_IN_CONTAINER: "1",
+    ...CONTAINER_ENV,
     // The session lock takes over at once from a session of a container of this name that was replaced (docs/internals.md, "Locks").
     FLASH_CONTAINER_NAME: identity.containerName,
     FLASH_PUBLIC_URL: options.publicUrl,
   };
   if (options.interactive) env.TERM = options.env.TERM || "xterm-256color";
-  const command = options.command ?? ["flash", "dev", "--host", "0.0.0.0", "--port", String(CONTAINER_PORT), ...options.devArgs];
+  const command = options.command ?? [...DEV_COMMAND, ...options.devArgs];
   return {
     name: identity.containerName,
     image: options.image,
@@ -154,13 +115,16 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
     mounts: [
       { type: "bind", source: options.projectRoot, target: WORKSPACE },
       // Explicit, so endpoint cache and emulator state live on the host even if the project mount changes kind.
-      { type: "bind", source: join(options.projectRoot, ".runpod"), target: `${WORKSPACE}/.runpod` },
-      { type: "volume", source: identity.depsVolume, target: `${WORKSPACE}/node_modules` },
+      { type: "bind", source: join(options.projectRoot, STATE_DIR), target: `${WORKSPACE}/${STATE_DIR}` },
+      { type: "volume", source: identity.depsVolume, target: `${WORKSPACE}/${DEPS_DIR}` },
+      ...(options.extraMounts ?? []),
     ],
     ports: [{ containerPort: CONTAINER_PORT, hostIp: options.hostIp, hostPort: options.hostPort }],
     workingDir: WORKSPACE,
     ...(options.uid !== undefined && options.gid !== undefined ? { user: `${options.uid}:${options.gid}` } : {}),
     tty: options.interactive,
     openStdin: options.interactive,
+    // The engine's tini as PID 1: Ctrl-C and SIGTERM reach flash dev, the emulator's workers are reaped.
+    init: true,
   };
 }

@@ -5,9 +5,12 @@
  * Dockerfile) or the base image argument changed — and reused otherwise.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
+import { writeFileAtomic } from "../shared/atomic-write.js";
 import { AppError } from "../shared/errors.js";
+import { isRecord } from "../shared/is-record.js";
 import type { Logger } from "../shared/logger.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { LABELS } from "./labels.js";
@@ -34,32 +37,66 @@ export interface DevImageContext {
   buildArgs: Record<string, string>;
 }
 
-/** Lists and hashes the build context of the dev image in `packageRoot`. */
-export function collectDevImageContext(packageRoot: string, buildArgs: Record<string, string>): DevImageContext {
+/**
+ * Lists and hashes the build context of the dev image in `packageRoot`.
+ * Hashing reads every file; on the next start of the same package, a cheap
+ * fingerprint of the files' metadata (size, inode, change time: any write
+ * changes the change time, and no tool can set it back) finds the hash in
+ * `cacheDir` instead, when one is given.
+ */
+export function collectDevImageContext(packageRoot: string, buildArgs: Record<string, string>, cacheDir?: string): DevImageContext {
   if (!existsSync(join(packageRoot, "Dockerfile")) || !existsSync(join(packageRoot, "dist", "cli", "index.js"))) {
     throw new AppError("IMAGE_BUILD_FAILED", `flash-ts at ${packageRoot} has no Dockerfile or no dist/: the dev image cannot be built from it.`, {
       hint: "Reinstall flash-ts, or run `npm run build` in a checkout of it.",
     });
   }
-  const files: string[] = [];
+  const files: { path: string; meta: string }[] = [];
   const walk = (relative: string): void => {
     const absolute = join(packageRoot, relative);
     const stat = statSync(absolute);
     if (stat.isDirectory()) {
-      for (const entry of readdirSync(absolute).sort()) walk(`${relative}/${entry}`);
+      for (const entry of readdirSync(absolute)) walk(`${relative}/${entry}`);
     } else if (stat.isFile()) {
-      files.push(relative);
+      files.push({ path: relative, meta: `${stat.size}:${stat.ino}:${stat.ctimeMs}` });
     }
   };
   for (const entry of CONTEXT_ENTRIES) if (existsSync(join(packageRoot, entry))) walk(entry);
-  files.sort();
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const args = JSON.stringify(Object.entries(buildArgs).sort());
+  const paths = files.map((f) => f.path);
+
+  const cacheFile = cacheDir ? join(cacheDir, `image-context-${createHash("sha256").update(packageRoot).digest("hex").slice(0, 16)}.json`) : undefined;
+  const fingerprint = createHash("sha256").update(args).update(JSON.stringify(files)).digest("hex");
+  const cached = cacheFile ? readCachedHash(cacheFile, fingerprint) : undefined;
+  if (cached) return { contextDir: packageRoot, files: paths, hash: cached, buildArgs };
+
   const hash = createHash("sha256");
-  hash.update(JSON.stringify(Object.entries(buildArgs).sort()));
-  for (const file of files) {
+  hash.update(args);
+  for (const file of paths) {
     hash.update(`\0${file}\0`);
     hash.update(readFileSync(join(packageRoot, file)));
   }
-  return { contextDir: packageRoot, files, hash: hash.digest("hex").slice(0, 16), buildArgs };
+  const digest = hash.digest("hex").slice(0, 16);
+  if (cacheFile) {
+    // A cache: failing to write it only costs the next start a re-read.
+    void writeFileAtomic(cacheFile, JSON.stringify({ fingerprint, hash: digest }) + "\n").catch(() => {});
+  }
+  return { contextDir: packageRoot, files: paths, hash: digest, buildArgs };
+}
+
+function readCachedHash(file: string, fingerprint: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (isRecord(value) && value.fingerprint === fingerprint && typeof value.hash === "string" && /^[0-9a-f]{16}$/.test(value.hash)) return value.hash;
+  } catch {
+    // no cache yet, or unreadable: hash the files
+  }
+  return undefined;
+}
+
+/** Where the host CLI keeps small caches: `$XDG_CACHE_HOME/flash-ts` or `~/.cache/flash-ts`. */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "flash-ts");
 }
 
 export interface EnsureDevImageOptions {
@@ -74,6 +111,8 @@ export interface EnsureDevImageOptions {
   image?: string;
   /** Clock for durations. */
   now?: () => number;
+  /** Where to remember the context's hash between starts (`userCacheDir()`); none: hash every time. */
+  cacheDir?: string;
 }
 
 export interface DevImage {
@@ -106,7 +145,7 @@ export async function ensureDevImage(options: EnsureDevImageOptions): Promise<De
 
   const ref = `${DEV_IMAGE_REPOSITORY}:${options.version}`;
   const baseImage = options.baseImage || DEFAULT_BASE_IMAGE;
-  const context = collectDevImageContext(options.packageRoot, { BASE_IMAGE: baseImage });
+  const context = collectDevImageContext(options.packageRoot, { BASE_IMAGE: baseImage }, options.cacheDir);
   const existing = await runtime.inspectImage(ref);
   if (existing && existing.labels[LABELS.contextHash] === context.hash) {
     logger.debug(`Dev image ${ref} is up to date (${context.hash}).`);

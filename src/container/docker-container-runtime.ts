@@ -1,10 +1,8 @@
 /**
  * The dockerode implementation of `ContainerRuntime` — the only file in
- * flash-ts that imports dockerode. It translates our specs to Engine API
- * bodies and the engine's errors to coded `AppError`s.
- *
- * Docker reports most failures as text only, so this file (and no other)
- * reads the engine's messages to tell "port taken" from other start failures.
+ * flash-ts that imports dockerode. Used for image builds and pulls, and for
+ * engines reached over SSH; the calls of every start go through
+ * engine-runtime.ts, which does not pay for loading dockerode.
  */
 import Docker from "dockerode";
 import { AppError } from "../shared/errors.js";
@@ -24,26 +22,7 @@ import type {
   WorkerContainerSpec,
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
-
-/** Network-level error codes that mean "no engine there". */
-const UNREACHABLE = new Set(["ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
-
-interface EngineError {
-  statusCode?: number;
-  code?: string;
-  message?: string;
-  json?: { message?: string } | null;
-}
-
-function engineMessage(error: unknown): string {
-  const e = (error ?? {}) as EngineError;
-  const fromJson = e.json && typeof e.json === "object" ? e.json.message : undefined;
-  return (fromJson ?? e.message ?? String(error)).trim();
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as EngineError | undefined)?.statusCode;
-}
+import { containerCreateBody, createFailure, engineFailure, engineMessage, labelFilters, pingFailure, statusOf } from "./engine-api.js";
 
 /** Creates the runtime for one engine endpoint. No I/O until a method is called. */
 export function createDockerContainerRuntime(endpoint: DockerEndpoint): WorkerContainerRuntime {
@@ -59,28 +38,7 @@ class DockerContainerRuntime implements WorkerContainerRuntime {
 
   /** Maps a failure to our codes; `action` completes "Could not …". */
   private fail(error: unknown, action: string): AppError {
-    if (error instanceof AppError) return error;
-    const code = (error as EngineError | undefined)?.code;
-    if (code === "EACCES" || code === "EPERM") {
-      return new AppError("DOCKER_UNAVAILABLE", `Permission denied on the Docker engine at ${this.endpoint.url}.`, {
-        hint: "Add your user to the docker group (then log in again), or set DOCKER_HOST to an engine you may use. --no-container serves without Docker.",
-        cause: error,
-      });
-    }
-    if (code !== undefined && UNREACHABLE.has(code)) {
-      return new AppError("DOCKER_UNAVAILABLE", `The Docker engine at ${this.endpoint.url} does not answer (${code}).`, {
-        hint: "Is Docker running? Start it, fix DOCKER_HOST, or pass --no-container to serve without Docker.",
-        cause: error,
-      });
-    }
-    const message = engineMessage(error);
-    if (/port is already allocated|address already in use|bind: .*in use/i.test(message)) {
-      return new AppError("PORT_IN_USE", `Could not ${action}: the port is already in use (${message}).`, {
-        hint: "Stop what holds the port, or pick another with --port / FLASH_PORT.",
-        cause: error,
-      });
-    }
-    return new AppError("CONTAINER_FAILED", `Could not ${action}: ${message}`, { cause: error });
+    return engineFailure(this.endpoint.url, error, action);
   }
 
   async ping(): Promise<EngineInfo> {
@@ -89,12 +47,7 @@ class DockerContainerRuntime implements WorkerContainerRuntime {
       const version = (await this.docker.version()) as { Version?: string; Os?: string; Arch?: string };
       return { version: version.Version ?? "unknown", os: `${version.Os ?? "unknown"}/${version.Arch ?? "unknown"}`, endpoint: this.endpoint.url };
     } catch (error) {
-      const mapped = this.fail(error, "reach the Docker engine");
-      if (mapped.code === "DOCKER_UNAVAILABLE") throw mapped;
-      throw new AppError("DOCKER_UNAVAILABLE", `The Docker engine at ${this.endpoint.url} answered with an error: ${engineMessage(error)}`, {
-        hint: "Is Docker running? Start it, fix DOCKER_HOST, or pass --no-container to serve without Docker.",
-        cause: error,
-      });
+      throw pingFailure(this.endpoint.url, error);
     }
   }
 
@@ -244,51 +197,11 @@ class DockerContainerRuntime implements WorkerContainerRuntime {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const exposed: Record<string, object> = {};
-    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-    for (const p of spec.ports) {
-      const key = `${p.containerPort}/tcp`;
-      exposed[key] = {};
-      (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    }
     try {
-      const container = await this.docker.createContainer({
-        name: spec.name,
-        Image: spec.image,
-        Cmd: spec.command,
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-        Labels: spec.labels,
-        WorkingDir: spec.workingDir,
-        ...(spec.user ? { User: spec.user } : {}),
-        Tty: spec.tty,
-        OpenStdin: spec.openStdin,
-        StdinOnce: false,
-        AttachStdin: spec.openStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        ExposedPorts: exposed,
-        HostConfig: {
-          PortBindings: bindings,
-          Mounts: spec.mounts.map((m) =>
-            m.type === "bind"
-              ? { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly ?? false }
-              : { Type: "volume" as const, Source: m.source, Target: m.target },
-          ),
-          AutoRemove: false,
-        },
-      });
+      const container = await this.docker.createContainer({ name: spec.name, ...containerCreateBody(spec) } as Docker.ContainerCreateOptions);
       return container.id;
     } catch (error) {
-      if (statusOf(error) === 409) {
-        throw new AppError("CONTAINER_FAILED", `A container named ${spec.name} already exists.`, {
-          hint: "Another `flash dev` may be starting for this project; try again in a moment.",
-          cause: error,
-        });
-      }
-      if (statusOf(error) === 404) {
-        throw new AppError("CONTAINER_FAILED", `The image ${spec.image} is not in the Docker engine.`, { cause: error });
-      }
-      throw this.fail(error, `create container ${spec.name}`);
+      throw createFailure(this.endpoint.url, spec, error);
     }
   }
 
@@ -474,9 +387,6 @@ function toNetworkInfo(info: NetworkInspect): NetworkInfo {
   return { id: info.Id, name: info.Name, gateway: config?.Gateway, subnet: config?.Subnet, labels: info.Labels ?? {} };
 }
 
-function labelFilters(labels: Labels): string[] {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-}
 
 function toDockerOptions(endpoint: DockerEndpoint): Docker.DockerOptions {
   switch (endpoint.kind) {

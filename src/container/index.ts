@@ -10,7 +10,7 @@ export type { DockerDetection, DetectDockerOptions } from "./detect.js";
 export { ensureDevImage, collectDevImageContext, DEV_IMAGE_REPOSITORY, DEFAULT_BASE_IMAGE } from "./dev-image.js";
 export type { DevImage, EnsureDevImageOptions } from "./dev-image.js";
 export { createDevContainerSpec, projectIdentity, displayUrl, CONTAINER_PORT, WORKSPACE } from "./dev-container-spec.js";
-export { createDockerContainerRuntime } from "./docker-container-runtime.js";
+export { createContainerRuntime } from "./engine-runtime.js";
 export { resolveDockerEndpoints, parseDockerHost, isLocalEndpoint } from "./docker-endpoint.js";
 export type { DockerEndpoint } from "./docker-endpoint.js";
 export { LABELS } from "./labels.js";

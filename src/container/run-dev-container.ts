@@ -19,8 +19,9 @@ import type { AttachHandle, ContainerRuntime } from "./container-runtime.js";
 import { detectDocker } from "./detect.js";
 import { isLocalEndpoint } from "./docker-endpoint.js";
 import { createDevContainerSpec, displayUrl, projectIdentity } from "./dev-container-spec.js";
-import { ensureDevImage } from "./dev-image.js";
+import { ensureDevImage, userCacheDir } from "./dev-image.js";
 import { checkPortFree, portInUseError, resolvePublishAddress } from "./host-port.js";
+import { findOutsideDependencies, outsideDependencyMounts } from "./local-dependencies.js";
 import { LABELS } from "./labels.js";
 
 /** A writable stream we print the container's output to (process.stdout / process.stderr). */
@@ -135,6 +136,10 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
   };
 
   const identity = projectIdentity(projectRoot);
+  // Dependencies named by a path outside the project (the README's install path for flash-ts): mounted where npm inside looks.
+  const outside = findOutsideDependencies(projectRoot);
+  const extraMounts = outsideDependencyMounts(outside);
+  for (const dep of outside) logger.debug(`${dep.spec} is outside the project: mounted read-only at ${dep.containerPath} for npm inside.`);
   // Created by us, as the user: otherwise the engine creates these mount points as root in the user's project.
   const user = hostUser(options.user);
   for (const dir of [".runpod", "node_modules"]) {
@@ -152,6 +157,7 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
       logger,
       packageRoot: options.packageRoot ?? PACKAGE_ROOT,
       version,
+      cacheDir: userCacheDir(options.env),
       ...(options.env.FLASH_BASE_IMAGE ? { baseImage: options.env.FLASH_BASE_IMAGE } : {}),
       ...(options.image ? { image: options.image } : {}),
     }),
@@ -182,6 +188,7 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
     version,
     owner: { host: hostname(), pid: process.pid },
     ...(options.command ? { command: options.command } : {}),
+    extraMounts,
   });
   if (cancelled() !== undefined) return 130;
 

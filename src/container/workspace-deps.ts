@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
 /** The state file, inside node_modules so it goes when the volume goes. */
@@ -40,8 +41,8 @@ export function planDependencies(projectDir: string, nodeVersion = process.versi
   hash.update(readFileSync(join(projectDir, source)));
   const key = hash.digest("hex").slice(0, 16);
   const command = lockName
-    ? ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=warn"]
-    : ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=warn"];
+    ? ["npm", "ci", "--no-audit", "--no-fund", "--no-progress", "--loglevel=warn"]
+    : ["npm", "install", "--no-audit", "--no-fund", "--no-progress", "--no-package-lock", "--loglevel=warn"];
   let previous: string | undefined;
   try {
     previous = (JSON.parse(readFileSync(join(projectDir, "node_modules", DEPS_STATE_FILE), "utf8")) as { key?: string }).key;
@@ -58,35 +59,54 @@ export interface EnsureDependenciesOptions {
   /** Runs a command in `cwd`, output to our stdio; resolves to its exit code. */
   run?: (command: string[], cwd: string) => Promise<number>;
   now?: () => number;
+  /**
+   * The caller has just installed them, in this container, from the current
+   * lockfile (a team project's first start: its container script installs
+   * flash-ts itself before this code exists): record that, install nothing.
+   */
+  justInstalled?: boolean;
 }
 
 /**
- * Installs the dependencies when the plan says so. A failed install is a
- * warning, not the end: the server still starts (files whose imports are
- * missing report it), and the next start tries again.
+ * Installs the dependencies when the plan says so; returns whether it ran an
+ * install. A failed install ends the start (`DEPENDENCY_INSTALL_FAILED`, after
+ * npm's own output): serving a project whose imports are missing would only
+ * hide the reason behind "Cannot find package" on every call.
  */
 export async function ensureDependencies(options: EnsureDependenciesOptions): Promise<boolean> {
   const { projectDir, logger } = options;
   const plan = planDependencies(projectDir);
-  if (!plan || !plan.install) return true;
+  if (!plan || !plan.install) return false;
+  if (options.justInstalled) {
+    recordInstall(projectDir, plan.key, logger);
+    return false;
+  }
   const now = options.now ?? Date.now;
   const run = options.run ?? runInherit;
   logger.info(`Installing the project's dependencies in the container (${plan.reason}): ${plan.command.join(" ")}`);
   const started = now();
   const code = await run(plan.command, projectDir);
   if (code !== 0) {
-    logger.warn(`${plan.command.slice(0, 2).join(" ")} exited with code ${code}; serving anyway. Fix package.json and restart to try again.`);
-    return false;
+    throw new AppError("DEPENDENCY_INSTALL_FAILED", `Installing the project's dependencies failed: ${plan.command.slice(0, 2).join(" ")} exited with code ${code} (npm's reason is above).`, {
+      hint:
+        "Fix package.json or the lockfile and start again. A dependency named by a path must be inside the project folder, or next to it " +
+        "when you start flash dev on the host (it mounts such paths into the container).",
+      details: { command: plan.command, exitCode: code },
+    });
   }
+  recordInstall(projectDir, plan.key, logger);
+  logger.info(`Dependencies installed in ${((now() - started) / 1000).toFixed(1)} s.`);
+  return true;
+}
+
+function recordInstall(projectDir: string, key: string, logger: Logger): void {
   try {
     // npm creates no node_modules for a project without dependencies: make it, to remember the install.
     mkdirSync(join(projectDir, "node_modules"), { recursive: true });
-    writeFileSync(join(projectDir, "node_modules", DEPS_STATE_FILE), JSON.stringify({ key: plan.key, installedAt: new Date().toISOString() }) + "\n");
+    writeFileSync(join(projectDir, "node_modules", DEPS_STATE_FILE), JSON.stringify({ key, installedAt: new Date().toISOString() }) + "\n");
   } catch (error) {
     logger.debug(`Could not record the install: ${String(error)}`);
   }
-  logger.info(`Dependencies installed in ${((now() - started) / 1000).toFixed(1)} s.`);
-  return true;
 }
 
 /**

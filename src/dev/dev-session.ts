@@ -16,7 +16,7 @@ import type { Logger } from "../shared/logger.js";
 import { claimProjectSession } from "../provision/index.js";
 import type { ProjectSession } from "../provision/index.js";
 import { parseAllowedOrigins, RouteTable } from "../server/index.js";
-import type { RouteInfo } from "../server/index.js";
+import type { FunctionInvoker, RouteInfo } from "../server/index.js";
 import { describeWatcher } from "../watch/index.js";
 import type { Watcher } from "../watch/index.js";
 import { backendInfo } from "./backend-holder.js";
@@ -94,6 +94,20 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
     const stateDir = join(root, ".runpod");
     await mkdir(stateDir, { recursive: true });
     claim = await claimProjectSession(stateDir, { logger, env });
+
+    // The server listens first; requests wait for the first routes as they wait for a reload,
+    // while the backend starts and discovery runs (the dev container's time to first answer).
+    const routes = new RouteTable();
+    routes.beginReload("all");
+    const invoker: FunctionInvoker = {
+      invoke: (entry, input, ctx) => {
+        if (!runtime) throw new AppError("SERVICE_UNAVAILABLE", "flash dev is still starting");
+        return runtime.invoker.invoke(entry, input, ctx);
+      },
+    };
+    http = await startDevHttp({ root, host: options.host, port: options.port, env, allowedOrigins, routes, invoker, logger, events, clock, parts });
+    const server = http;
+
     runtime = await startFunctionRuntime({
       projectRoot: root,
       backend: options.backend,
@@ -110,12 +124,9 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
     if (manifest.functions.length === 0 && manifest.issues.length === 0) {
       throw new AppError("NO_FUNCTIONS", `no remote functions found in ${root}`, { hint: NO_FUNCTIONS_HINT });
     }
-    const routes = new RouteTable();
-    routes.load(manifest);
     await rt.provision({ autoProvision: options.autoProvision, yes: options.yes, ...(parts.confirm ? { confirm: parts.confirm } : {}) });
-
-    http = await startDevHttp({ root, host: options.host, port: options.port, env, allowedOrigins, routes, invoker: rt.invoker, logger, events, clock, parts });
-    const server = http;
+    // The first routes: requests held since the server started listening go ahead.
+    routes.endReload({ ok: true, manifest });
     reload = createReloadController({ root, env, envFile: options.envFile ?? { applied: new Map() }, runtime: rt, routes, events, clock });
     const reloads = reload;
 

@@ -107,8 +107,20 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
       printWorkerLine: (line, stream) => events.emit("workerOutput", { line, stream }),
     });
 
-  const backends = new BackendHolder({ first: await newBackend(), clock, events, ...(options.drainDeadlineMs !== undefined ? { drainDeadlineMs: options.drainDeadlineMs } : {}) });
-  const cleanups: (() => Promise<unknown>)[] = [() => backends.close()];
+  // The first discovery runs while the backend starts (the emulator, or the Runpod clients):
+  // neither needs the other, and together they are most of the time to the first routes.
+  const discovery = options.createDiscovery({ root, logger: logger.child("discovery") });
+  let firstDiscovery: Promise<Manifest> | undefined = discovery.discover();
+  firstDiscovery.catch(() => {}); // reported where it is awaited, in discover()
+  let first: Backend;
+  try {
+    first = await newBackend();
+  } catch (error) {
+    await discovery.close().catch(() => {});
+    throw error;
+  }
+  const backends = new BackendHolder({ first, clock, events, ...(options.drainDeadlineMs !== undefined ? { drainDeadlineMs: options.drainDeadlineMs } : {}) });
+  const cleanups: (() => Promise<unknown>)[] = [() => discovery.close(), () => backends.close()];
   const runCleanups = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) await fn().catch((e: unknown) => events.emit("debug", { message: `cleanup: ${String(e)}` }));
     cleanups.length = 0;
@@ -129,8 +141,6 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
     const restoreDispatcher = setDispatcher(invoker);
     cleanups.push(async () => restoreDispatcher());
     cleanups.push(() => invoker.close());
-    const discovery = options.createDiscovery({ root, logger: logger.child("discovery") });
-    cleanups.push(() => discovery.close());
 
     let manifest: Manifest | undefined;
     let closing: Promise<void> | undefined;
@@ -145,7 +155,10 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
         // Module top-level code may read process.env (configs often do): after a
         // .env change every module is imported again, in a fresh thread.
         if (discoverOptions.fresh) discovery.invalidate();
-        const next = await discovery.discover(paths);
+        const started = firstDiscovery;
+        firstDiscovery = undefined;
+        // The first full discovery is the one started with the backend.
+        const next = await (started && paths === undefined && !discoverOptions.fresh ? started : discovery.discover(paths));
         invoker.registerManifest(next);
         manifest = next;
         return next;

@@ -277,7 +277,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 async function startContainerWorkers(options: EmulatorOptions, logger: Logger): Promise<ContainerWorkers> {
   let runtime = options.containerRuntime;
   if (!runtime) {
-    const { detectDocker, createDockerContainerRuntime } = await import("../container/index.js");
+    // Container workers need the whole engine API (networks, exec, events): the dockerode runtime.
+    const [{ detectDocker }, { createDockerContainerRuntime }] = await Promise.all([
+      import("../container/detect.js"),
+      import("../container/docker-container-runtime.js"),
+    ]);
     const detection = await detectDocker(options.env ?? process.env);
     if (detection.status !== "available") {
       throw new AppError("DOCKER_UNAVAILABLE", `container workers need a Docker engine: ${detection.reason}`, {

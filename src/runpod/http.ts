@@ -9,10 +9,10 @@
  * UPSTREAM_TIMEOUT when the per-call timeout fired. A caller's abort rejects
  * with the signal's reason, untouched.
  */
-import { Agent } from "undici";
 import type { Dispatcher } from "undici";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
+import type * as Undici from "undici";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
@@ -96,19 +96,30 @@ const DEFAULT_MAX_DELAY_MS = 30_000;
 const UNDICI_TIMER_SLACK_MS = 1_000;
 
 /**
- * Creates an HTTP client with one keep-alive Agent (no I/O until the first call).
+ * undici is loaded by the first call, not at start-up: loading it costs about
+ * as much CPU as the rest of `flash dev`'s modules together, and the first
+ * call comes after the server is up.
+ */
+let undici: Promise<typeof Undici> | undefined;
+
+/**
+ * Creates an HTTP client with one keep-alive Agent (no I/O, and undici not
+ * even loaded, until the first call).
  */
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher: Dispatcher =
-    options.dispatcher ??
-    new Agent({
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      // Per-request values below replace these; they only bound stray use of the Agent.
-      headersTimeout: 300_000,
-      bodyTimeout: 300_000,
-    });
+  let agent: Promise<Dispatcher> | undefined = options.dispatcher ? Promise.resolve(options.dispatcher) : undefined;
+  const dispatcherOf = (): Promise<Dispatcher> =>
+    (agent ??= (undici ??= import("undici")).then(
+      ({ Agent }) =>
+        new Agent({
+          connectTimeout: CONNECT_TIMEOUT_MS,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+          // Per-request values below replace these; they only bound stray use of the Agent.
+          headersTimeout: 300_000,
+          bodyTimeout: 300_000,
+        }),
+    ));
   const userAgent = options.userAgent ?? "flash-ts";
   const logger = options.logger ?? nullLogger;
   const clock = options.clock ?? systemClock;
@@ -139,6 +150,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     };
     const attempts = call.retry ? Math.max(1, Math.floor(call.retry.attempts)) : 1;
 
+    const dispatcher = await dispatcherOf();
     for (let attempt = 1; ; attempt++) {
       const outcome = await attemptOnce(dispatcher, dispatch, call.timeoutMs, signal, clock);
       if (logger.level === "debug") logAttempt(logger, method, call.url, outcome, attempt);
@@ -170,7 +182,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     async close() {
       if (closed) return;
       closed = true;
-      if (ownsDispatcher) await dispatcher.close();
+      // An Agent never made needs no closing.
+      if (ownsDispatcher && agent) await (await agent).close();
     },
   };
 }

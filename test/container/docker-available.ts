@@ -5,6 +5,8 @@
  *   const docker = await dockerAvailability();
  *   describe.skipIf(!docker.available)("…", () => { … });
  */
+import { existsSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { detectDocker } from "../../src/container/detect.js";
 
 export interface DockerAvailability {
@@ -26,6 +28,12 @@ export function dockerAvailability(): Promise<DockerAvailability> {
       throw new Error(`FLASH_REQUIRE_DOCKER=1 but no Docker engine answers: ${result.reason}`);
     }
     if (!result.available) console.warn(`Skipping container tests: ${result.reason}`);
+    // Testcontainers, run inside a container, looks for the engine's host in the bridge network's
+    // gateway, and without one pulls alpine to ask the routing table (no registry here). An engine
+    // whose bridge (docker0) is in this network namespace publishes ports on localhost.
+    if (result.available && process.env.TESTCONTAINERS_HOST_OVERRIDE === undefined && existsSync("/.dockerenv") && networkInterfaces().docker0) {
+      process.env.TESTCONTAINERS_HOST_OVERRIDE = "localhost";
+    }
     return result;
   })();
   return cached;

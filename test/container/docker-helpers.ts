@@ -10,7 +10,7 @@ import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmS
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { createDockerContainerRuntime } from "../../src/container/docker-container-runtime.js";
+import { createContainerRuntime } from "../../src/container/engine-runtime.js";
 import { resolveDockerEndpoints } from "../../src/container/docker-endpoint.js";
 import type { ContainerRuntime } from "../../src/container/container-runtime.js";
 import { ensureDevImage } from "../../src/container/dev-image.js";
@@ -35,7 +35,7 @@ export const OTHER_USER = { uid: 4321, gid: 4321 };
 export function runtime(): ContainerRuntime {
   const [endpoint] = resolveDockerEndpoints({ env: process.env }).endpoints;
   if (!endpoint) throw new Error("no Docker endpoint");
-  return createDockerContainerRuntime(endpoint);
+  return createContainerRuntime(endpoint);
 }
 
 /**

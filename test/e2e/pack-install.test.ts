@@ -7,12 +7,14 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, startDevProcess } from "../helpers/dev-process.js";
+import { startDevProcess } from "../helpers/dev-process.js";
+import { CLI } from "../helpers/processes.js";
+import { packedFlashTs } from "./packed-flash-ts.js";
 import type { DevProcess } from "../helpers/dev-process.js";
 
 const run = promisify(execFile);
@@ -47,8 +49,7 @@ export class Thumbnailer {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "flash-pack-"));
-  const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", work], { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
-  const tarball = join(work, stdout.trim().split("\n").pop()!);
+  const tarball = await packedFlashTs();
   project = join(work, "acme-orders");
   for (const [name, text] of Object.entries(files)) {
     await mkdir(join(project, name, ".."), { recursive: true });
@@ -63,6 +64,24 @@ afterAll(async () => {
 });
 
 describe("flash-ts installed from npm pack into a fresh project", () => {
+  it("flash init from the installed package writes the same project as this repository's CLI (the templates ship)", async () => {
+    const flash = join(project, "node_modules", ".bin", "flash");
+    const fromPackage = join(work, "from-package");
+    const fromRepo = join(work, "from-repo");
+    await run(flash, ["init", fromPackage, "--name", "same"], { cwd: work });
+    await run(process.execPath, [CLI, "init", fromRepo, "--name", "same"], { cwd: work });
+    const files = async (dir: string): Promise<Record<string, string>> => {
+      const out: Record<string, string> = {};
+      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile()) out[join(entry.parentPath, entry.name).slice(dir.length + 1)] = await readFile(join(entry.parentPath, entry.name), "utf8");
+      }
+      return out;
+    };
+    const packaged = await files(fromPackage);
+    expect(Object.keys(packaged)).toEqual(expect.arrayContaining(["package.json", "gpu_worker.ts", "pipeline.ts", ".gitignore", "compose.yaml", join(".devcontainer", "devcontainer.json")]));
+    expect(packaged).toEqual(await files(fromRepo));
+  });
+
   it("ships the CLI, the SDK types, the Dockerfile and the docs assets", async () => {
     const pkg = join(project, "node_modules", "flash-ts");
     expect(existsSync(join(project, "node_modules", ".bin", "flash"))).toBe(true);

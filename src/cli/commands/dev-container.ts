@@ -42,6 +42,7 @@ export async function runInContainerIfAvailable(choice: ContainerChoice): Promis
     return undefined;
   }
   if (detection.status === "unreachable") throw detection.error;
+  ctx.logger.debug(`Docker ${detection.engine.version} (${detection.engine.os}) at ${detection.endpoint.url} answered`);
   return runDevContainer({
     projectRoot: choice.root,
     host: options.host,

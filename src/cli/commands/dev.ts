@@ -12,7 +12,6 @@ import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
 import { applyEnvFile, readEnvFile } from "../../dev/env-file.js";
-import { startDevSession } from "../../dev/dev-session.js";
 import type { Command, CommandContext } from "../context.js";
 import { runInContainerIfAvailable } from "./dev-container.js";
 
@@ -158,6 +157,8 @@ const command: Command = async (argv, ctx) => {
   process.on("uncaughtException", (error) => ctx.logger.error(`uncaught exception (in a local function or module code?): ${describeThrown(error)}`));
 
   const confirm = askYesNo(ctx);
+  // Loaded only to serve here: the host side of the dev container never needs Koa, esbuild or the clients.
+  const { startDevSession } = await import("../../dev/dev-session.js");
   const session = await startDevSession(
     { ...options, env, logger: ctx.logger, envFile },
     { print: (text) => ctx.stderr(text + "\n"), ...(confirm ? { confirm } : {}) },

@@ -1,5 +1,5 @@
 /** The pure parts of the container module: engine discovery, the container spec, dependency plans, image hashing. */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -210,15 +210,28 @@ describe("the project's dependencies in the container", () => {
     expect(runs).toHaveLength(2);
   });
 
-  it("uses npm install without a lockfile, and keeps serving when the install fails", async () => {
+  it("uses npm install without a lockfile; a failed install is an error that stops the start, and is tried again next time", async () => {
     writeFileSync(join(dir, "package.json"), '{"name":"x"}');
     mkdirSync(join(dir, "node_modules"));
     expect(planDependencies(dir)?.command.slice(0, 2)).toEqual(["npm", "install"]);
     const logger = createMemoryLogger();
-    await expect(ensureDependencies({ projectDir: dir, logger, run: async () => 1 })).resolves.toBe(false);
-    expect(logger.lines.join("\n")).toContain("serving anyway");
-    expect(() => JSON.parse(join(dir, "node_modules", DEPS_STATE_FILE))).toThrow();
+    const failed = await ensureDependencies({ projectDir: dir, logger, run: async () => 1 }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(AppError);
+    expect(failed).toMatchObject({ code: "DEPENDENCY_INSTALL_FAILED", message: expect.stringMatching(/npm install exited with code 1/) as unknown });
+    expect((failed as AppError).hint).toMatch(/inside the project/);
+    expect(existsSync(join(dir, "node_modules", DEPS_STATE_FILE))).toBe(false);
     expect(planDependencies(dir)?.install).toBe(true);
+  });
+
+  it("records an install its caller has just run, without running it again", async () => {
+    writeFileSync(join(dir, "package.json"), '{"name":"x"}');
+    writeFileSync(join(dir, "package-lock.json"), '{"lockfileVersion":3}');
+    mkdirSync(join(dir, "node_modules"));
+    const runs: string[][] = [];
+    const run = async (command: string[]): Promise<number> => (runs.push(command), 0);
+    await expect(ensureDependencies({ projectDir: dir, logger: createMemoryLogger(), run, justInstalled: true })).resolves.toBe(false);
+    expect(runs).toEqual([]);
+    expect(planDependencies(dir)?.install).toBe(false);
   });
 
   it("recognises mount points", () => {
@@ -226,6 +239,11 @@ describe("the project's dependencies in the container", () => {
     expect(isMountPoint(dir)).toBe(false);
   });
 });
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error("condition not met within 5 s");
+}
 
 describe("the dev image", () => {
   let pkg: string;
@@ -249,6 +267,25 @@ describe("the dev image", () => {
     expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }).hash).toBe(a.hash);
     writeFileSync(join(pkg, "dist", "cli", "index.js"), "// changed\n");
     expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }).hash).not.toBe(a.hash);
+  });
+
+  it("remembers the hash between starts, and hashes again when a file is written", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "flash-image-cache-"));
+    try {
+      const a = collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache);
+      await waitFor(() => readdirSync(cache).length === 1);
+      // Same metadata: the cached hash is used (proved by poisoning it).
+      const [file] = readdirSync(cache);
+      writeFileSync(join(cache, file!), readFileSync(join(cache, file!), "utf8").replace(a.hash, "0123456789abcdef"));
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache).hash).toBe("0123456789abcdef");
+      // A file replaced (as npm and editors do) changes the fingerprint, even with the same size and content: hashed again.
+      writeFileSync(join(pkg, "dist", "cli", "index.js.new"), "// cli\n");
+      renameSync(join(pkg, "dist", "cli", "index.js.new"), join(pkg, "dist", "cli", "index.js"));
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "node:24-bookworm-slim" }, cache).hash).toBe(a.hash);
+      expect(collectDevImageContext(pkg, { BASE_IMAGE: "mirror/node:24" }, cache).hash).not.toBe(a.hash);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it("builds when missing or outdated, reuses otherwise, and removes the replaced build", async () => {
