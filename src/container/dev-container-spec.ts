@@ -10,12 +10,14 @@
  *   settings and the key reach the container as run-time environment only.
  */
 import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ContainerSpec, Labels } from "./container-runtime.js";
 import { LABELS } from "./labels.js";
 
 /** Where the project is mounted inside the container. */
 export const WORKSPACE = "/workspace";
+/** Where the folder of a `.env` above the project is mounted (read-only). */
+export const OUTER_ENV_DIR = "/run/flash-env";
 /** The port `flash dev` listens on inside the container. */
 export const CONTAINER_PORT = 8888;
 
@@ -54,6 +56,9 @@ const HOST_ONLY_ENV = new Set([
   "FLASH_UID",
   "FLASH_GID",
   "FLASH_PROJECT_DIR",
+  "FLASH_ENV_FILE",
+  "FLASH_ENV_FILE_HOST",
+  "FLASH_CREDENTIALS_FILE",
 ]);
 
 /** Identity of a project's container and volume, derived from its absolute path. */
@@ -114,6 +119,12 @@ export interface DevContainerSpecOptions {
    * value (the shell's environment wins over .env).
    */
   envFromFile?: Iterable<string>;
+  /**
+   * A `.env` above the project on the host (the nearest one, found upward to the repository root): its
+   * folder is mounted read-only so the server inside reads it and reloads when it changes (a folder, not
+   * the file: an editor that saves by rename would leave a file mount on the old content).
+   */
+  outerEnvFile?: string;
   /** Host user and group; undefined (Windows) keeps the image's user. */
   uid?: number;
   gid?: number;
@@ -137,6 +148,10 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
     FLASH_PUBLIC_URL: options.publicUrl,
   };
   if (options.interactive) env.TERM = options.env.TERM || "xterm-256color";
+  if (options.outerEnvFile) {
+    env.FLASH_ENV_FILE = `${OUTER_ENV_DIR}/${basename(options.outerEnvFile)}`;
+    env.FLASH_ENV_FILE_HOST = options.outerEnvFile;
+  }
   const command = options.command ?? ["flash", "dev", "--host", "0.0.0.0", "--port", String(CONTAINER_PORT), ...options.devArgs];
   return {
     name: identity.containerName,
@@ -156,6 +171,7 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
       // Explicit, so endpoint cache and emulator state live on the host even if the project mount changes kind.
       { type: "bind", source: join(options.projectRoot, ".runpod"), target: `${WORKSPACE}/.runpod` },
       { type: "volume", source: identity.depsVolume, target: `${WORKSPACE}/node_modules` },
+      ...(options.outerEnvFile ? [{ type: "bind" as const, source: dirname(options.outerEnvFile), target: OUTER_ENV_DIR, readOnly: true }] : []),
     ],
     ports: [{ containerPort: CONTAINER_PORT, hostIp: options.hostIp, hostPort: options.hostPort }],
     workingDir: WORKSPACE,

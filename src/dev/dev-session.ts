@@ -7,7 +7,7 @@
  *   await session.close();
  */
 import { mkdir } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { createDiscovery } from "../discovery/index.js";
 import type { Discovery, Manifest } from "../discovery/index.js";
 import { megabytesFromEnv } from "../shared/byte-budget.js";
@@ -25,7 +25,7 @@ import { claimProjectSession, formatDuration } from "../provision/index.js";
 import { startBackend } from "./backend.js";
 import type { Backend } from "./backend.js";
 import type { ResolvedDevOptions } from "./dev-options.js";
-import { applyEnvFile, readEnvFile } from "./env-file.js";
+import { applyEnvFile, describeEnvFile, loadEnvFile, watchOuterEnvFile } from "./env-file.js";
 import type { EnvFileState } from "./env-file.js";
 import { createLocalRunner } from "./local-runner.js";
 import { createReloader } from "./reloader.js";
@@ -247,7 +247,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
         const t0 = Date.now();
         try {
           if (paths.includes(".env")) {
-            const applied = applyEnvFile(env, await readEnvFile(root), envFile);
+            const loaded = await loadEnvFile(root, env);
+            const applied = applyEnvFile(env, loaded.values, envFile, loaded.path);
             envFile = applied.state;
             registerSecret(env.RUNPOD_API_KEY);
             if (applied.changed.length > 0) {
@@ -305,6 +306,11 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
         if (relevant.length > 0) reloader.schedule(relevant);
       });
       watchLine = describeWatcher(w.stats());
+      // A .env above the project (docs/internals.md, "The .env file") is outside what w watches.
+      if (envFile.path && dirname(envFile.path) !== root) {
+        const outer = await watchOuterEnvFile(envFile.path, () => reloader.schedule([".env"]), logger.child("watch"));
+        cleanups.push(() => outer.close());
+      }
     }
 
     print(
@@ -313,7 +319,8 @@ export async function startDevSession(options: DevSessionOptions): Promise<DevSe
         // In the dev container the server listens on 0.0.0.0:8888 inside; the
         // host CLI says where it is published.
         formatRouteTable(routes.routes(), env.FLASH_PUBLIC_URL?.trim() || url),
-        `  Backend: ${backend.description}`,
+        `  Backend: ${backend.description} — ${options.backendReason}`,
+        `  Env file: ${describeEnvFile(envFile.path, env)}`,
         `  ${watchLine}`,
         `  Started in ${formatDuration(Date.now() - started)}. Press Ctrl+C to stop.`,
         "",

@@ -11,7 +11,8 @@ import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
-import { applyEnvFile, readEnvFile } from "../../dev/env-file.js";
+import { applyEnvFile, loadEnvFile } from "../../dev/env-file.js";
+import { displayPath, resolveApiKey } from "../../runpod/credentials.js";
 import { startDevSession } from "../../dev/dev-session.js";
 import type { Command, CommandContext } from "../context.js";
 import { runInContainerIfAvailable } from "./dev-container.js";
@@ -38,8 +39,10 @@ Options:
   --cwd <dir>          the project folder (default: the current folder)
   -h, --help           show this help
 
-The project's .env is loaded (the shell's environment wins); editing it
-restarts the server with the new values.
+The nearest .env from the project folder up to the repository root is loaded
+(the shell's environment wins); editing it reloads with the new values. The
+key is RUNPOD_API_KEY, else the one \`flash login\` stored in
+~/.runpod/config.toml.
 `;
 
 interface ParsedDevArgs {
@@ -137,9 +140,11 @@ const command: Command = async (argv, ctx) => {
   }
   const root = await resolveProjectRoot(ctx, args.cwd);
   const env = ctx.env;
-  const envFile = applyEnvFile(env, await readEnvFile(root)).state;
-  registerSecret(env.RUNPOD_API_KEY);
-  const options = resolveDevOptions(args.flags, env, root);
+  const loaded = await loadEnvFile(root, env);
+  const envFile = applyEnvFile(env, loaded.values, undefined, loaded.path).state;
+  const key = await resolveApiKey(env);
+  registerSecret(key.apiKey);
+  const options = resolveDevOptions(args.flags, env, root, { key, ...(envFile.applied.has("RUNPOD_API_KEY") && envFile.path ? { envFile: envFile.path } : {}) });
 
   const code = await runInContainerIfAvailable({
     ctx,
@@ -149,6 +154,8 @@ const command: Command = async (argv, ctx) => {
     image: args.image ?? env.FLASH_DEV_IMAGE,
     forward: args.forward,
     envFromFile: envFile.applied.keys(),
+    ...(envFile.path ? { envFile: envFile.path } : {}),
+    ...(key.source === "credentials" && key.apiKey && options.backend === "runpod" ? { handOverKey: { apiKey: key.apiKey, source: `${displayPath(key.path, env)} on the host` } } : {}),
   });
   if (code !== undefined) return code;
 
