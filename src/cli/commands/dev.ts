@@ -3,19 +3,17 @@
  * reload — in the dev container when a Docker engine answers, directly
  * otherwise (or with --no-container, or inside the container itself).
  */
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
-import { applyEnvFile, loadEnvFile } from "../../dev/env-file.js";
 import { displayPath, resolveApiKey } from "../../runpod/credentials.js";
 import { startDevSession } from "../../dev/dev-session.js";
 import type { Command, CommandContext } from "../context.js";
 import { runInContainerIfAvailable } from "./dev-container.js";
+import { loadProjectEnv, resolveProjectRoot } from "../project.js";
 
 export const DEV_HELP = `Usage: flash dev [options]
 
@@ -108,13 +106,6 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
   };
 }
 
-async function resolveProjectRoot(ctx: CommandContext, cwd: string | undefined): Promise<string> {
-  const root = resolve(ctx.cwd, cwd ?? ".");
-  const info = await stat(root).catch(() => undefined);
-  if (!info?.isDirectory()) throw new AppError("INVALID_INPUT", `project folder ${root} does not exist`);
-  return root;
-}
-
 function describeThrown(value: unknown): string {
   return value instanceof Error ? (value.stack ?? value.message) : String(value);
 }
@@ -140,8 +131,7 @@ const command: Command = async (argv, ctx) => {
   }
   const root = await resolveProjectRoot(ctx, args.cwd);
   const env = ctx.env;
-  const loaded = await loadEnvFile(root, env);
-  const envFile = applyEnvFile(env, loaded.values, undefined, loaded.path).state;
+  const envFile = await loadProjectEnv(root, env);
   const key = await resolveApiKey(env);
   registerSecret(key.apiKey);
   const options = resolveDevOptions(args.flags, env, root, { key, ...(envFile.applied.has("RUNPOD_API_KEY") && envFile.path ? { envFile: envFile.path } : {}) });
