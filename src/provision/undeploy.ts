@@ -193,7 +193,7 @@ export async function runUndeploy(plan: UndeployPlan, options: RunUndeployOption
           await options.deleteEndpoint(entry.id);
         } catch (error) {
           result.failed.push(entry);
-          options.onEvent({ kind: "failed", entry, error: isAppError(error) ? error : new AppError("UPSTREAM_ERROR", String(error), { cause: error }) });
+          options.onEvent({ kind: "failed", entry, error: isAppError(error) ? error : new AppError("UPSTREAM_ERROR", error instanceof Error ? error.message : String(error), { cause: error }) });
           return;
         } finally {
           done.abort();
