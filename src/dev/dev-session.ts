@@ -371,7 +371,7 @@ async function finishEndpoints(backend: Backend, options: DevSessionOptions, pri
       if (warm.length > 0) {
         logger.warn(
           `Kept endpoints with warm workers (they bill while idle): ${warm.map((e) => `${e.name} (workersMin ${e.workersMin})`).join(", ")}. ` +
-            "Use --cleanup to delete this project's endpoints on exit.",
+            "Use --cleanup to delete this project's endpoints on exit, or flash undeploy <name> to delete one.",
         );
       }
     }

@@ -57,7 +57,7 @@ export interface EndpointReportInput {
 
 function describeCompute(endpoint: Endpoint): string {
   if (endpoint.gpu && endpoint.gpu.pools.length > 0) return `GPU ${endpoint.gpu.pools.join(",")} x${endpoint.gpu.count ?? 1}`;
-  if (endpoint.cpu && endpoint.cpu.length > 0) return `CPU ${endpoint.cpu.map((c) => `${c.id}-${c.vcpuCount}`).join(",")}`;
+  if (endpoint.cpu && endpoint.cpu.length > 0) return `CPU ${endpoint.cpu.map((c) => `${c.id}-${c.vcpuCount}${c.memory ? `-${c.memory}` : ""}`).join(",")}`;
   return endpoint.gpu ? "GPU" : "CPU";
 }
 

@@ -64,7 +64,7 @@ describe("flash endpoints", () => {
     expect(new Set(mine.endpoints.map((r) => r.id))).toEqual(ids);
     const byName = new Map(mine.endpoints.map((r) => [r.name, r]));
     expect(byName.get("live-gpu-worker")).toMatchObject({ type: "QB", compute: "GPU ADA_24,AMPERE_24 x1", workersMin: 0, workersMax: 3, billsWhileIdle: false, inCode: "yes", onProvider: true, cached: true });
-    expect(byName.get("live-cpu-worker")).toMatchObject({ type: "QB", compute: "CPU cpu3g-2", workersMin: 0, billsWhileIdle: false, jobs: { inQueue: 0, inProgress: 0 } });
+    expect(byName.get("live-cpu-worker")).toMatchObject({ type: "QB", compute: "CPU cpu3g-2-8", workersMin: 0, billsWhileIdle: false, jobs: { inQueue: 0, inProgress: 0 } });
     expect(byName.get("live-lb-worker")).toMatchObject({ type: "LB", workersMin: 1, billsWhileIdle: true, workers: { idle: 1, running: 0 } });
   });
 
@@ -90,7 +90,7 @@ describe("flash endpoints", () => {
     const lines = table.stdout.split("\n");
     expect(lines[0]).toMatch(/^NAME\s+ID\s+TYPE\s+COMPUTE\s+MIN\/MAX\s+RUNNING\s+IDLE\s+QUEUE\s+BILLS IDLE\s+IN CODE$/);
     expect(lines.find((l) => l.startsWith("live-lb-worker"))).toMatch(/\bLB\s+CPU \S+\s+1\/\d+\s+\d+\s+\d+\s+\d+\s+yes\s+no \(stale\)$/);
-    expect(lines.find((l) => l.startsWith("live-cpu-worker"))).toMatch(/\bQB\s+CPU cpu3g-2\s+0\/0\s+0\s+0\s+1\s+no\s+changed$/);
+    expect(lines.find((l) => l.startsWith("live-cpu-worker"))).toMatch(/\bQB\s+CPU cpu3g-2-8\s+0\/0\s+0\s+0\s+1\s+no\s+changed$/);
     expect(table.stdout).toContain("Bills while idle: live-lb-worker (workersMin 1).");
     expect(table.stdout).toContain("Remove them with: flash undeploy --stale");
     expect(table.stdout + table.stderr).not.toContain(KEY);

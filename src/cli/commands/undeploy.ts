@@ -32,9 +32,9 @@ Options:
   -h, --help    show this help
 `;
 
-function describeEntry(entry: PlannedDeletion): string {
-  if (entry.mine) return `${entry.name}  ${entry.id}`;
-  return `${entry.name}  ${entry.id}  (not this project's: ${entry.marker ? `project ${entry.marker}` : "no project marker"}; --force)`;
+function describeEntry(entry: PlannedDeletion, width: number): string {
+  const line = `${entry.name.padEnd(width)}  ${entry.id}`;
+  return entry.mine ? line : `${line}  (not this project's: ${entry.marker ? `project ${entry.marker}` : "no project marker"}; --force)`;
 }
 
 function describeEvent(event: UndeployEvent): string {
@@ -93,7 +93,8 @@ const command: Command = async (argv, ctx) => {
       return 0;
     }
     if (plan.delete.length > 0) {
-      const lines = plan.delete.map((e) => `  ${describeEntry(e)}`);
+      const width = Math.max(...plan.delete.map((e) => e.name.length));
+      const lines = plan.delete.map((e) => `  ${describeEntry(e, width)}`);
       ctx.stderr(`To delete on Runpod (${found.apiBaseUrl}), ${plan.delete.length} endpoint(s):\n${lines.join("\n")}\n`);
       if (!values.yes) {
         if (!ctx.isInteractive) {
@@ -116,7 +117,8 @@ const command: Command = async (argv, ctx) => {
     const total = plan.delete.length;
     ctx.stderr(
       `${total > 0 ? `Deleted ${result.deleted.length} of ${total} endpoint(s)` : "Done"}` +
-        `${plan.forget.length > 0 ? `; dropped ${plan.forget.length} cache entr${plan.forget.length === 1 ? "y" : "ies"}` : ""}.\n`,
+        `${plan.forget.length > 0 ? `; dropped ${plan.forget.length} cache entr${plan.forget.length === 1 ? "y" : "ies"}` : ""}` +
+        `${result.deleted.length + plan.forget.length > 0 ? `; ${found.cache.path} updated` : ""}.\n`,
     );
     return result.failed.length > 0 ? 1 : 0;
   } finally {
