@@ -5,7 +5,7 @@
  * printed, and `flash dev` runs on Runpod with it when RUNPOD_API_KEY is not
  * set, saying why in its banner.
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,6 +51,19 @@ describe("flash login", () => {
     expect(await readFile(path, "utf8")).toBe(`[default]\napi_key = "${KEY}"\n`);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     expect((await stat(join(home, ".runpod"))).mode & 0o777).toBe(0o700);
+  });
+
+  it("--no-verify saves without asking Runpod (here: nothing listens), keeping other profiles", async () => {
+    const creds = join(home, "other", "config.toml");
+    await mkdir(join(home, "other"));
+    await writeFile(creds, '[work]\napi_key = "rpa_WORK_PROFILE_0000"\n');
+    const result = await runCli(["login", "--no-verify"], { env: { FLASH_CREDENTIALS_FILE: creds, RUNPOD_API_BASE_URL: "http://127.0.0.1:9" }, input: "rpa_UNCHECKED_000000\n" });
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readFile(creds, "utf8")).toBe('[default]\napi_key = "rpa_UNCHECKED_000000"\n\n[work]\napi_key = "rpa_WORK_PROFILE_0000"\n');
+    const refused = await runCli(["login"], { env: { FLASH_CREDENTIALS_FILE: creds, RUNPOD_API_BASE_URL: "http://127.0.0.1:9" }, input: "rpa_SECOND_00000000\n" });
+    expect(refused.code).toBe(2); // not the key's fault: Runpod could not be asked
+    expect(refused.stderr).toMatch(/could not check the key with Runpod: .*nothing was saved\n\s+.*flash login --no-verify/);
+    expect(await readFile(creds, "utf8")).toContain("rpa_UNCHECKED_000000");
   });
 
   it("flash dev uses the stored key when RUNPOD_API_KEY is not set, and says so", async () => {

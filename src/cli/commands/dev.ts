@@ -18,7 +18,7 @@ import { loadProjectEnv, resolveProjectRoot } from "../project.js";
 export const DEV_HELP = `Usage: flash dev [options]
 
 Serve every remote function of the project as an HTTP route, hot-reloaded on
-every save, executed on Runpod Serverless (RUNPOD_API_KEY set) or on the local
+every save, executed on Runpod Serverless (with a key) or on the local
 emulator of it (no key, or --local).
 
 Options:
@@ -26,8 +26,8 @@ Options:
   -p, --port <port>    port (env FLASH_PORT; default 8888; the next free one if taken)
   --reload             reload on file changes (default)
   --no-reload          do not watch files
-  --local              run on the local emulator even if RUNPOD_API_KEY is set
-  --runpod             run on Runpod (needs RUNPOD_API_KEY)
+  --local              run on the local emulator even if a key is found
+  --runpod             run on Runpod (needs a key)
   --auto-provision     provision every endpoint before serving, delete orphans
   -y, --yes            do not ask before provisioning more than 5 endpoints
   --cleanup            delete this project's endpoints on exit
