@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pLimit from "p-limit";
 import { createDiscovery } from "../discovery/index.js";
 import type { Manifest } from "../discovery/index.js";
-import { AppError } from "../shared/errors.js";
+import { AppError, hasCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { readPackageVersion } from "../shared/package-info.js";
 import { registerSecret } from "../shared/redact.js";
@@ -91,7 +91,15 @@ export async function openProjectEndpoints(options: ProjectEndpointsOptions): Pr
   const jobs = createJobClient({ apiKey: key.apiKey, endpointBaseUrl: config.endpointBaseUrl, http, retry: { attempts: 2, baseDelayMs: 200 } });
   try {
     const stateDir = join(root, ".runpod");
-    const [listed, discovered] = await Promise.all([controlPlane.listEndpoints(), discoverSpecs(root, logger)]);
+    const listing = controlPlane.listEndpoints().catch((error: unknown) => {
+      if (!hasCode(error, "UNAUTHORIZED") && !hasCode(error, "FORBIDDEN")) throw error;
+      const source = key.source === "credentials" ? `the key in ${displayPath(key.path, env)}` : "RUNPOD_API_KEY";
+      throw new AppError("UNAUTHORIZED", `Runpod refused ${source} (${config.apiBaseUrl})`, {
+        hint: key.source === "credentials" ? "Run flash login with a valid key, or set RUNPOD_API_KEY." : "Set RUNPOD_API_KEY to a valid key (or unset it to use the one flash login stored).",
+        cause: error,
+      });
+    });
+    const [listed, discovered] = await Promise.all([listing, discoverSpecs(root, logger)]);
     const hasProject = (await stat(join(stateDir, "project.json")).catch(() => undefined)) !== undefined;
     // Never mints an id here: a project without one has created nothing.
     const projectId = hasProject ? await loadProjectId(stateDir, { logger, listEndpoints: async () => listed }) : undefined;

@@ -96,6 +96,13 @@ describe("flash endpoints", () => {
     expect(table.stdout + table.stderr).not.toContain(KEY);
   });
 
+  it("a key Runpod refuses is named by where it came from", async () => {
+    const result = await runCli(["endpoints"], { cwd: other, env: { ...runpod.env, RUNPOD_API_KEY: "rpa_REFUSED_KEY_0000" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`✖ Runpod refused RUNPOD_API_KEY (${runpod.url})`);
+    expect(result.stderr).not.toContain("rpa_REFUSED_KEY_0000");
+  });
+
   it("without a key it says how to give one", async () => {
     await writeFile(join(other, ".env"), "");
     const result = await runCli(["endpoints"], { cwd: other, env: runpod.env });
