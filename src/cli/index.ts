@@ -14,6 +14,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   dev: { summary: "serve the project's remote functions on localhost with hot reload", load: () => import("./commands/dev.js") },
   worker: { summary: "run the worker runtime (what a Runpod worker runs)", load: () => import("./commands/worker.js") },
   emulator: { summary: "run the local emulator of Runpod Serverless", load: () => import("./commands/emulator.js") },
+  endpoints: { summary: "list this project's endpoints on Runpod", load: () => import("./commands/endpoints.js") },
+  undeploy: { summary: "delete this project's endpoints on Runpod", load: () => import("./commands/undeploy.js") },
+  login: { summary: "store your Runpod API key in ~/.runpod/config.toml", load: () => import("./commands/login.js") },
 };
 
 function usage(): string {

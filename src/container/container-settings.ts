@@ -8,6 +8,8 @@
 
 /** Where the project is mounted inside the container. */
 export const WORKSPACE = "/workspace";
+/** Where the folder of a `.env` above the project is mounted (read-only). */
+export const OUTER_ENV_DIR = "/run/flash-env";
 /** The port `flash dev` listens on inside the container. */
 export const CONTAINER_PORT = 8888;
 /** Mounted from the host explicitly: endpoint cache and emulator state outlive the container. */
@@ -64,6 +66,9 @@ export const HOST_ONLY_ENV: ReadonlySet<string> = new Set([
   "FLASH_UID",
   "FLASH_GID",
   "FLASH_PROJECT_DIR",
+  "FLASH_ENV_FILE",
+  "FLASH_ENV_FILE_HOST",
+  "FLASH_CREDENTIALS_FILE",
 ]);
 
 /**

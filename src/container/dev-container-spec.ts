@@ -10,12 +10,12 @@
  *   settings and the key reach the container as run-time environment only.
  */
 import { createHash } from "node:crypto";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { ContainerSpec, Labels, MountSpec } from "./container-runtime.js";
-import { CONTAINER_ENV, CONTAINER_PORT, DEPS_DIR, DEV_COMMAND, isForwardedEnv, STATE_DIR, WORKSPACE } from "./container-settings.js";
+import { CONTAINER_ENV, CONTAINER_PORT, DEPS_DIR, DEV_COMMAND, isForwardedEnv, OUTER_ENV_DIR, STATE_DIR, WORKSPACE } from "./container-settings.js";
 import { LABELS } from "./labels.js";
 
-export { CONTAINER_PORT, WORKSPACE } from "./container-settings.js";
+export { CONTAINER_PORT, OUTER_ENV_DIR, WORKSPACE } from "./container-settings.js";
 
 /** Identity of a project's container and volume, derived from its absolute path. */
 export interface ProjectIdentity {
@@ -73,6 +73,12 @@ export interface DevContainerSpecOptions {
    * value (the shell's environment wins over .env).
    */
   envFromFile?: Iterable<string>;
+  /**
+   * A `.env` above the project on the host (the nearest one, found upward to the repository root): its
+   * folder is mounted read-only so the server inside reads it and reloads when it changes (a folder, not
+   * the file: an editor that saves by rename would leave a file mount on the old content).
+   */
+  outerEnvFile?: string;
   /** Host user and group; undefined (Windows) keeps the image's user. */
   uid?: number;
   gid?: number;
@@ -98,6 +104,10 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
     FLASH_PUBLIC_URL: options.publicUrl,
   };
   if (options.interactive) env.TERM = options.env.TERM || "xterm-256color";
+  if (options.outerEnvFile) {
+    env.FLASH_ENV_FILE = `${OUTER_ENV_DIR}/${basename(options.outerEnvFile)}`;
+    env.FLASH_ENV_FILE_HOST = options.outerEnvFile;
+  }
   const command = options.command ?? [...DEV_COMMAND, ...options.devArgs];
   return {
     name: identity.containerName,
@@ -117,6 +127,7 @@ export function createDevContainerSpec(options: DevContainerSpecOptions): Contai
       // Explicit, so endpoint cache and emulator state live on the host even if the project mount changes kind.
       { type: "bind", source: join(options.projectRoot, STATE_DIR), target: `${WORKSPACE}/${STATE_DIR}` },
       { type: "volume", source: identity.depsVolume, target: `${WORKSPACE}/${DEPS_DIR}` },
+      ...(options.outerEnvFile ? [{ type: "bind" as const, source: dirname(options.outerEnvFile), target: OUTER_ENV_DIR, readOnly: true }] : []),
       ...(options.extraMounts ?? []),
     ],
     ports: [{ containerPort: CONTAINER_PORT, hostIp: options.hostIp, hostPort: options.hostPort }],

@@ -44,6 +44,8 @@ export interface RunDevContainerOptions {
   env: NodeJS.ProcessEnv;
   /** Keys of `env` that were loaded from the project's .env (not forwarded: the server inside reads .env itself). */
   envFromFile?: Iterable<string>;
+  /** A `.env` above the project (host path): mounted read-only for the server inside, which reads and watches it. */
+  outerEnvFile?: string;
   logger: Logger;
   stdin?: InputStream;
   stdout: OutputStream;
@@ -183,6 +185,7 @@ export async function runDevContainer(options: RunDevContainerOptions): Promise<
     devArgs: options.devArgs,
     env: options.env,
     ...(options.envFromFile ? { envFromFile: options.envFromFile } : {}),
+    ...(options.outerEnvFile ? { outerEnvFile: options.outerEnvFile } : {}),
     ...user,
     interactive,
     version,

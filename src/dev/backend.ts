@@ -19,6 +19,7 @@ import {
 } from "../runpod/index.js";
 import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRuntime } from "../provision/index.js";
 import type { Provisioner } from "../provision/index.js";
+import { resolveApiKey } from "../runpod/credentials.js";
 import type { BackendChoice } from "./dev-options.js";
 import type { JobApi, LoadBalancerApi } from "../calls/index.js";
 import { RuntimeDelivery } from "../calls/runtime-delivery.js";
@@ -78,7 +79,8 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     endpointBaseUrl = `${emulator.url}/v2`;
   } else {
     const config = resolveRunpodConfig(env);
-    apiKey = config.apiKey;
+    // RUNPOD_API_KEY, else the key `flash login` stored (docs/internals.md, "Credentials").
+    apiKey = (await resolveApiKey(env)).apiKey;
     apiBaseUrl = config.apiBaseUrl;
     endpointBaseUrl = config.endpointBaseUrl;
   }

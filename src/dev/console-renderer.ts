@@ -81,7 +81,8 @@ export const renderConsole: SessionRenderer = (events, { print, logger }) => {
         [
           "",
           formatRouteTable(e.routes, e.publicUrl),
-          `  Backend: ${e.backend.description}`,
+          `  Backend: ${e.backend.description} — ${e.backendReason}`,
+          `  Env file: ${e.envFile}`,
           `  ${e.watch ?? "Reload is off (--no-reload)."}`,
           `  Started in ${ms(e.startupMs)}. Press Ctrl+C to stop.`,
           "",
@@ -122,7 +123,7 @@ export const renderConsole: SessionRenderer = (events, { print, logger }) => {
     warmEndpointsKept(e) {
       logger.warn(
         `Kept endpoints with warm workers (they bill while idle): ${e.endpoints.map((w) => `${w.name} (workersMin ${w.workersMin})`).join(", ")}. ` +
-          "Use --cleanup to delete this project's endpoints on exit.",
+          "Use --cleanup to delete this project's endpoints on exit, or flash undeploy <name> to delete one.",
       );
     },
     endpointReviewFailed: (e) => logger.warn(`could not review endpoints on exit: ${e.error.message}`),

@@ -4,6 +4,8 @@
  * environment before this runs, with the shell winning).
  */
 import { AppError } from "../shared/errors.js";
+import { displayPath } from "../runpod/credentials.js";
+import type { ApiKeyResolution } from "../runpod/credentials.js";
 
 export type BackendChoice = "local" | "runpod";
 
@@ -29,6 +31,8 @@ export interface ResolvedDevOptions {
   reload: boolean;
   autoProvision: boolean;
   backend: BackendChoice;
+  /** Why this backend, for the banner: e.g. "no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml". */
+  backendReason: string;
   cleanup: boolean;
   yes: boolean;
   /** Running inside the flash dev container. */
@@ -36,6 +40,33 @@ export interface ResolvedDevOptions {
 }
 
 export const DEFAULT_PORT = 8888;
+
+/**
+ * Where the key came from, as the CLI found it. `key` is RUNPOD_API_KEY or
+ * the credentials file (runpod/credentials.ts); `envFile` is the .env that set
+ * RUNPOD_API_KEY, when it did. Absent: only RUNPOD_API_KEY counts.
+ */
+export interface KeyOrigin {
+  key: ApiKeyResolution;
+  envFile?: string;
+}
+
+/** Set by the host CLI for the dev container: where the key it hands over came from (e.g. "~/.runpod/config.toml on the host"). */
+export const KEY_SOURCE_ENV = "FLASH_API_KEY_SOURCE";
+
+function describeKey(env: NodeJS.ProcessEnv, origin: KeyOrigin | undefined): string {
+  const source = env[KEY_SOURCE_ENV]?.trim();
+  if (origin?.key.source === "credentials") return `key from ${displayPath(origin.key.path, env)} (RUNPOD_API_KEY is not set)`;
+  if (source) return `key from ${source}`;
+  if (origin?.envFile) return `RUNPOD_API_KEY from ${displayPath(origin.envFile, env)}`;
+  return "RUNPOD_API_KEY is set";
+}
+
+function describeNoKey(env: NodeJS.ProcessEnv, origin: KeyOrigin | undefined): string {
+  const path = displayPath(origin?.key.path ?? "~/.runpod/config.toml", env);
+  const problem = origin?.key.problem ? ` (${path}: ${origin.key.problem})` : "";
+  return `no RUNPOD_API_KEY and no credentials in ${path}${problem}`;
+}
 
 function parsePort(value: string, source: string): number {
   if (!/^\d+$/.test(value.trim())) {
@@ -54,7 +85,7 @@ function checkHost(value: string, source: string): string {
   return host;
 }
 
-export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, projectRoot: string): ResolvedDevOptions {
+export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, projectRoot: string, keyOrigin?: KeyOrigin): ResolvedDevOptions {
   const inContainer = env.FLASH_IN_CONTAINER === "1";
   const host =
     flags.host !== undefined
@@ -74,13 +105,14 @@ export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, proje
     portExplicit = true;
   }
   if (flags.local && flags.runpod) throw new AppError("INVALID_INPUT", "--local and --runpod cannot be used together");
-  const hasKey = Boolean(env.RUNPOD_API_KEY?.trim());
+  const hasKey = Boolean(env.RUNPOD_API_KEY?.trim()) || keyOrigin?.key.apiKey !== undefined;
   if (flags.runpod && !hasKey) {
-    throw new AppError("INVALID_CONFIG", "--runpod needs RUNPOD_API_KEY", {
-      hint: "Set RUNPOD_API_KEY in your shell or in .env, or use --local to run on the local emulator.",
+    throw new AppError("INVALID_CONFIG", `--runpod needs RUNPOD_API_KEY: ${describeNoKey(env, keyOrigin)}`, {
+      hint: "Run flash login, or set RUNPOD_API_KEY in your shell or in .env; or use --local to run on the local emulator.",
     });
   }
   const backend: BackendChoice = flags.local ? "local" : flags.runpod ? "runpod" : hasKey ? "runpod" : "local";
+  const backendReason = flags.local ? "--local" : hasKey ? `${flags.runpod ? "--runpod, " : ""}${describeKey(env, keyOrigin)}` : describeNoKey(env, keyOrigin);
   return {
     projectRoot,
     host,
@@ -89,6 +121,7 @@ export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, proje
     reload: flags.reload ?? true,
     autoProvision: flags.autoProvision ?? false,
     backend,
+    backendReason,
     cleanup: flags.cleanup ?? false,
     yes: flags.yes ?? false,
     inContainer,

@@ -10,7 +10,7 @@
  *   await session.close();
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { claimProjectSession } from "../provision/index.js";
@@ -23,6 +23,7 @@ import { backendInfo } from "./backend-holder.js";
 import type { ResolvedDevOptions } from "./dev-options.js";
 import { startDevHttp } from "./dev-http.js";
 import type { DevHttp } from "./dev-http.js";
+import { describeEnvFile, watchOuterEnvFile } from "./env-file.js";
 import type { EnvFileState } from "./env-file.js";
 import { startFunctionRuntime } from "./function-runtime.js";
 import type { FunctionRuntime } from "./function-runtime.js";
@@ -79,11 +80,13 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
   let http: DevHttp | undefined;
   let reload: ReloadController | undefined;
   let watcher: Watcher | undefined;
+  let outerEnv: { close(): Promise<void> } | undefined;
   const stopAll = async (endpoints: { cleanup: boolean; review: boolean }): Promise<void> => {
     // First: calls in flight are abandoned and their jobs cancelled (Ctrl-C must not leave them billing).
     await runtime?.abandonCalls();
     await reload?.close();
     await watcher?.close();
+    await outerEnv?.close();
     await http?.close();
     await runtime?.close(endpoints);
     await claim?.release();
@@ -136,6 +139,11 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
       await watcher.ready;
       reloads.watch(watcher);
       watch = describeWatcher(watcher.stats());
+      // A .env above the project (docs/internals.md, "The .env file") is outside what the watcher sees.
+      const envPath = options.envFile?.path;
+      if (envPath && dirname(envPath) !== root) {
+        outerEnv = await watchOuterEnvFile(envPath, () => reloads.schedule([".env"]), logger.child("watch"), parts.createWatcher);
+      }
     }
 
     events.emit("ready", {
@@ -144,6 +152,8 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
       publicUrl: env.FLASH_PUBLIC_URL?.trim() || server.url,
       routes: routes.routes(),
       backend: backendInfo(rt.backends.current),
+      backendReason: options.backendReason,
+      envFile: describeEnvFile(options.envFile?.path, env),
       watch,
       startupMs: clock.now() - started,
     });

@@ -9,7 +9,7 @@ import type { Clock } from "../shared/clock.js";
 import { toAppError } from "../shared/errors.js";
 import { registerSecret } from "../shared/redact.js";
 import type { Watcher } from "../watch/types.js";
-import { applyEnvFile, readEnvFile } from "./env-file.js";
+import { applyEnvFile, loadEnvFile } from "./env-file.js";
 import type { EnvFileState } from "./env-file.js";
 import { BACKEND_SETTINGS } from "./function-runtime.js";
 import type { FunctionRuntime } from "./function-runtime.js";
@@ -56,7 +56,8 @@ export function createReloadController(options: ReloadControllerOptions): Reload
 
   /** Applies a changed `.env`, and restarts the backend when it configures it. */
   const applyEnv = async (): Promise<void> => {
-    const applied = applyEnvFile(env, await readEnvFile(root), envFile);
+    const loaded = await loadEnvFile(root, env);
+    const applied = applyEnvFile(env, loaded.values, envFile, loaded.path);
     envFile = applied.state;
     registerSecret(env.RUNPOD_API_KEY);
     if (applied.changed.length === 0) return;

@@ -68,7 +68,18 @@ export interface DevSessionEvents {
   /** The requested port was taken. */
   portMoved: { requested: number; port: number };
   /** Serving: the banner. */
-  ready: { url: string; publicUrl: string; routes: readonly RouteInfo[]; backend: BackendInfo; watch: string | undefined; startupMs: number };
+  ready: {
+    url: string;
+    publicUrl: string;
+    routes: readonly RouteInfo[];
+    backend: BackendInfo;
+    /** Why this backend, e.g. "no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml". */
+    backendReason: string;
+    /** The `.env` file the values came from, as the user knows it (or "no .env found"). */
+    envFile: string;
+    watch: string | undefined;
+    startupMs: number;
+  };
 
   /** A reload began for these changed paths. */
   reloadStarted: { paths: string[] };

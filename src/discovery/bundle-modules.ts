@@ -11,8 +11,9 @@
  * previous one is still serving; {@link ModuleBundler.collectGarbage} removes
  * what no recent generation uses.
  */
-import { mkdir, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { mkdir, readdir, readlink, realpath, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import type { BuildContext, Message, Metafile } from "esbuild";
@@ -87,14 +88,36 @@ function slugOf(entry: string): string {
   return entry.replace(/\.[^./]+$/, "").replace(/[^A-Za-z0-9_-]+/g, "_").slice(-80) || "module";
 }
 
+/**
+ * A 1-based position inside `text`: one past its last visible character
+ * (where esbuild puts "Unexpected end of file", often on the line after the
+ * last newline) becomes that last character, so an editor jumps into the file.
+ */
+export function clampToText(text: string, line: number, column: number): { line: number; column: number } {
+  const lines = text.split(/\r\n|\r|\n/);
+  let lastLine = lines.length;
+  while (lastLine > 1 && lines[lastLine - 1]!.trim() === "") lastLine--;
+  const lastText = lines[lastLine - 1]!.trimEnd();
+  const last = { line: lastLine, column: Math.max(1, lastText.length) };
+  if (line > last.line || (line === last.line && column > last.column)) return last;
+  return { line: Math.max(1, line), column: Math.max(1, column) };
+}
+
 function problemOf(root: string, entry: string, message: Message): BuildProblem {
   const loc = message.location;
   const problem: BuildProblem = { file: entry, message: message.text };
   if (loc) {
     // esbuild reports paths relative to absWorkingDir (the root) already; normalise separators.
-    problem.file = toProjectPath(root, resolve(root, loc.file));
-    problem.line = loc.line;
-    problem.column = loc.column + 1;
+    const path = resolve(root, loc.file);
+    problem.file = toProjectPath(root, path);
+    let position = { line: loc.line, column: loc.column + 1 };
+    try {
+      position = clampToText(readFileSync(path, "utf8"), position.line, position.column);
+    } catch {
+      // Gone since the build: the position stays as esbuild gave it.
+    }
+    problem.line = position.line;
+    problem.column = position.column;
   }
   return problem;
 }
@@ -125,6 +148,13 @@ async function ensureLink(linkPath: string, target: string): Promise<void> {
 export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundler {
   const { root, cacheDir, packageRoot } = options;
   const bundlesDir = join(cacheDir, "bundles");
+  /**
+   * The bundles folder as Node names a module in it: its real path. A project
+   * whose node_modules is a symlink has the cache behind it, and Node gives a
+   * bundle the real path as import.meta.url, which tags its exports; looked up
+   * by the other name they would not be found.
+   */
+  let realBundlesDir = bundlesDir;
   const contexts = new Map<string, Promise<BuildContext<{ write: false; metafile: true }>>>();
   const plugin = createTagPlugin(root);
 
@@ -188,9 +218,12 @@ export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundle
   };
 
   return {
-    bundlesDir,
+    get bundlesDir() {
+      return realBundlesDir;
+    },
     async prepare() {
       await mkdir(bundlesDir, { recursive: true });
+      realBundlesDir = await realpath(bundlesDir);
       await ensureLink(join(cacheDir, "node_modules", "flash-ts"), packageRoot);
     },
     async build(entry) {
@@ -218,7 +251,7 @@ export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundle
         code,
         hash,
         path,
-        url: pathToFileURL(path).href,
+        url: pathToFileURL(join(realBundlesDir, basename(path))).href,
         inputs: inputsOf(entry, result.metafile),
         externals: collectExternalImports(output.imports),
       };

@@ -3,8 +3,48 @@
  * uses. Values as in Runpod Flash (../shared/reference/flash-python-behavior.md §3.3).
  */
 
+/**
+ * What `GpuGroup.ADA_99` (a member that does not exist) evaluates to: types
+ * are stripped before the code runs, so without this it would be `undefined`
+ * and the config could only say "unknown GPU undefined". It carries the name
+ * written in the code, which the config's validation reports.
+ */
+export class UnknownEnumMember {
+  constructor(
+    /** What the enum lists, e.g. "GPU group". */
+    readonly what: string,
+    /** The enum's name, e.g. "GpuGroup". */
+    readonly enumName: string,
+    /** The member written in the code, e.g. "ADA_99". */
+    readonly member: string,
+  ) {
+    Object.freeze(this);
+  }
+  toString(): string {
+    return `${this.enumName}.${this.member}`;
+  }
+}
+
+/** Looks like an enum member (upper case); anything else (then, toJSON, symbols) reads as usual. */
+const MEMBER_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** `values` whose missing upper-case members read as {@link UnknownEnumMember} instead of undefined. */
+function namedEnum<T extends Record<string, string>>(enumName: string, what: string, values: T): T {
+  return new Proxy(Object.freeze(values), {
+    get(target, key, receiver) {
+      if (typeof key === "string" && !(key in target) && MEMBER_NAME.test(key)) return new UnknownEnumMember(what, enumName, key);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+}
+
+/** The name written in the code for a value that is not a member of its enum, if it is one. */
+export function unknownMember(value: unknown): UnknownEnumMember | undefined {
+  return value instanceof UnknownEnumMember ? value : undefined;
+}
+
 /** Serverless GPU pools (REST v2 `gpu.pools`). `ANY` means every pool. */
-export const GpuGroup = {
+export const GpuGroup = namedEnum("GpuGroup", "GPU group", {
   ANY: "ANY",
   ADA_24: "ADA_24",
   ADA_32_PRO: "ADA_32_PRO",
@@ -17,11 +57,11 @@ export const GpuGroup = {
   HOPPER_141: "HOPPER_141",
   BLACKWELL_96: "BLACKWELL_96",
   BLACKWELL_180: "BLACKWELL_180",
-} as const;
+} as const);
 export type GpuGroup = (typeof GpuGroup)[keyof typeof GpuGroup];
 
 /** Individual GPU types (REST v2 GPU type ids). */
-export const GpuType = {
+export const GpuType = namedEnum("GpuType", "GPU type", {
   ANY: "ANY",
   NVIDIA_GEFORCE_RTX_4090: "NVIDIA GeForce RTX 4090",
   NVIDIA_GEFORCE_RTX_5090: "NVIDIA GeForce RTX 5090",
@@ -43,7 +83,7 @@ export const GpuType = {
   NVIDIA_RTX_PRO_6000_BLACKWELL_WORKSTATION_EDITION: "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
   NVIDIA_RTX_PRO_6000_BLACKWELL_MAX_Q_WORKSTATION_EDITION: "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",
   NVIDIA_B200: "NVIDIA B200",
-} as const;
+} as const);
 export type GpuType = (typeof GpuType)[keyof typeof GpuType];
 
 /** Which pool each GPU type belongs to. */
@@ -73,20 +113,26 @@ export const GPU_POOL_TYPES: Readonly<Record<Exclude<GpuGroup, "ANY">, readonly 
 export const ALL_GPU_POOLS = Object.keys(GPU_POOL_TYPES).sort() as Exclude<GpuGroup, "ANY">[];
 
 /**
- * CPU instance types: `<flavor>-<vCPUs>-<GB memory>`. REST v2 requires at
- * least 2 vCPUs (a power of two), so Flash's 1-vCPU types are not offered.
+ * CPU instance types: `<flavor>-<vCPUs>-<GB memory>`, as Runpod Flash lists
+ * them. The 1-vCPU types are sent as `vcpuCount: 1`; REST v2's published
+ * schema asks for at least 2, so an account where Runpod refuses them gets
+ * Runpod's own message when the endpoint is provisioned (docs/internals.md,
+ * "Hardware names").
  */
-export const CpuInstanceType = {
+export const CpuInstanceType = namedEnum("CpuInstanceType", "CPU instance type", {
+  CPU3G_1_4: "cpu3g-1-4",
   CPU3G_2_8: "cpu3g-2-8",
   CPU3G_4_16: "cpu3g-4-16",
   CPU3G_8_32: "cpu3g-8-32",
+  CPU3C_1_2: "cpu3c-1-2",
   CPU3C_2_4: "cpu3c-2-4",
   CPU3C_4_8: "cpu3c-4-8",
   CPU3C_8_16: "cpu3c-8-16",
+  CPU5C_1_2: "cpu5c-1-2",
   CPU5C_2_4: "cpu5c-2-4",
   CPU5C_4_8: "cpu5c-4-8",
   CPU5C_8_16: "cpu5c-8-16",
-} as const;
+} as const);
 export type CpuInstanceType = (typeof CpuInstanceType)[keyof typeof CpuInstanceType];
 
 const GPU_GROUP_VALUES = new Set<string>(Object.values(GpuGroup));

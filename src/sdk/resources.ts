@@ -6,8 +6,7 @@
  */
 import { AppError } from "../shared/errors.js";
 import { stableHash } from "../shared/hash.js";
-import { isCpuInstanceType, isGpuGroup, isGpuType, CpuInstanceType, GpuGroup } from "./hardware.js";
-import type { GpuType } from "./hardware.js";
+import { isCpuInstanceType, isGpuGroup, isGpuType, unknownMember, CpuInstanceType, GpuGroup, GpuType } from "./hardware.js";
 
 export type ScalerType = "QUEUE_DELAY" | "REQUEST_COUNT";
 export type EndpointKind = "QB" | "LB";
@@ -235,6 +234,8 @@ abstract class GpuResourceConfig extends ResourceConfig {
     const gpus = options.gpus ?? [GpuGroup.ANY];
     if (!Array.isArray(gpus) || gpus.length === 0) invalid(className, this.name, "gpus must be a non-empty array of GpuGroup or GpuType values");
     for (const gpu of gpus) {
+      const unknown = unknownMember(gpu);
+      if (unknown) invalid(className, this.name, `unknown ${unknown.what} "${unknown.member}" (${unknown.enumName}.${unknown.member})`, `${unknown.enumName} has: ${Object.keys(unknown.enumName === "GpuType" ? GpuType : GpuGroup).join(", ")}.`);
       if (typeof gpu !== "string" || (!isGpuGroup(gpu) && !isGpuType(gpu))) {
         invalid(className, this.name, `unknown GPU ${JSON.stringify(gpu)}`, "Use a GpuGroup (e.g. GpuGroup.ADA_24) or a GpuType (e.g. GpuType.NVIDIA_GEFORCE_RTX_4090).");
       }
@@ -261,6 +262,8 @@ abstract class CpuResourceConfig extends ResourceConfig {
     const ids = options.instanceIds ?? [CpuInstanceType.CPU3G_2_8];
     if (!Array.isArray(ids) || ids.length === 0) invalid(className, this.name, "instanceIds must be a non-empty array of CpuInstanceType values");
     for (const id of ids) {
+      const unknown = unknownMember(id);
+      if (unknown) invalid(className, this.name, `unknown ${unknown.what} "${unknown.member}" (${unknown.enumName}.${unknown.member})`, `CpuInstanceType has: ${Object.keys(CpuInstanceType).join(", ")}.`);
       if (typeof id !== "string" || !isCpuInstanceType(id)) {
         invalid(className, this.name, `unknown CPU instance type ${JSON.stringify(id)}`, `Use a CpuInstanceType, e.g. ${CpuInstanceType.CPU3G_2_8}.`);
       }

@@ -35,6 +35,9 @@ export interface StartedProcess {
 
 const running = new Set<ChildProcess>();
 
+/** A credentials file that does not exist. */
+const NO_CREDENTIALS = "/nonexistent/flash-tests/config.toml";
+
 /**
  * The test runner's environment without what must not reach a child: the
  * runner's Node options and markers, colours, and a Runpod key the person
@@ -43,10 +46,12 @@ const running = new Set<ChildProcess>();
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (key === "NODE_OPTIONS" || key.startsWith("VITEST") || key === "FORCE_COLOR" || key === "RUNPOD_API_KEY") continue;
+    if (key === "NODE_OPTIONS" || key.startsWith("VITEST") || key === "FORCE_COLOR" || key === "RUNPOD_API_KEY" || key === "FLASH_CREDENTIALS_FILE") continue;
     env[key] = value;
   }
-  return { ...env, NO_COLOR: "1", ...extra };
+  // Never the credentials of the person running the tests (~/.runpod/config.toml): a test that
+  // wants a credentials file names one (FLASH_CREDENTIALS_FILE, or "" for HOME's).
+  return { ...env, NO_COLOR: "1", FLASH_CREDENTIALS_FILE: NO_CREDENTIALS, ...extra };
 }
 
 /** Starts `file args` with `childEnv(env)`; killProcesses() stops it if the test does not. */

@@ -2,7 +2,9 @@
  * The host side of `flash dev`: run it in the project's dev container when a
  * Docker engine answers.
  */
+import { dirname } from "node:path";
 import { resolveContainerMode } from "../../container/container-mode.js";
+import { KEY_SOURCE_ENV } from "../../dev/dev-options.js";
 import { AppError } from "../../shared/errors.js";
 import type { ResolvedDevOptions } from "../../dev/dev-options.js";
 import type { CommandContext } from "../context.js";
@@ -18,6 +20,10 @@ export interface ContainerChoice {
   forward: string[];
   /** Keys that came from the project's .env (the server inside reads .env itself). */
   envFromFile: Iterable<string>;
+  /** The .env in use (found upward from the project); one above the project is mounted for the server inside. */
+  envFile?: string;
+  /** A key the host found that the container's environment would not have (`flash login`'s): handed over at run time. */
+  handOverKey?: { apiKey: string; source: string };
 }
 
 /**
@@ -49,8 +55,10 @@ export async function runInContainerIfAvailable(choice: ContainerChoice): Promis
     port: options.port,
     ...(choice.image ? { image: choice.image } : {}),
     devArgs: choice.forward,
-    env: ctx.env,
+    // The key goes in as run-time environment, like RUNPOD_API_KEY from the shell; never into the image.
+    env: choice.handOverKey ? { ...ctx.env, RUNPOD_API_KEY: choice.handOverKey.apiKey, [KEY_SOURCE_ENV]: choice.handOverKey.source } : ctx.env,
     envFromFile: choice.envFromFile,
+    ...(choice.envFile && dirname(choice.envFile) !== choice.root ? { outerEnvFile: choice.envFile } : {}),
     logger: ctx.logger,
     stdin: process.stdin,
     stdout: process.stdout,

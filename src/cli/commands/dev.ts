@@ -3,22 +3,21 @@
  * reload — in the dev container when a Docker engine answers, directly
  * otherwise (or with --no-container, or inside the container itself).
  */
-import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
-import { applyEnvFile, readEnvFile } from "../../dev/env-file.js";
+import { displayPath, resolveApiKey } from "../../runpod/credentials.js";
 import type { Command, CommandContext } from "../context.js";
 import { runInContainerIfAvailable } from "./dev-container.js";
+import { loadProjectEnv, resolveProjectRoot } from "../project.js";
 
 export const DEV_HELP = `Usage: flash dev [options]
 
 Serve every remote function of the project as an HTTP route, hot-reloaded on
-every save, executed on Runpod Serverless (RUNPOD_API_KEY set) or on the local
+every save, executed on Runpod Serverless (with a key) or on the local
 emulator of it (no key, or --local).
 
 Options:
@@ -26,8 +25,8 @@ Options:
   -p, --port <port>    port (env FLASH_PORT; default 8888; the next free one if taken)
   --reload             reload on file changes (default)
   --no-reload          do not watch files
-  --local              run on the local emulator even if RUNPOD_API_KEY is set
-  --runpod             run on Runpod (needs RUNPOD_API_KEY)
+  --local              run on the local emulator even if a key is found
+  --runpod             run on Runpod (needs a key)
   --auto-provision     provision every endpoint before serving, delete orphans
   -y, --yes            do not ask before provisioning more than 5 endpoints
   --cleanup            delete this project's endpoints on exit
@@ -37,8 +36,10 @@ Options:
   --cwd <dir>          the project folder (default: the current folder)
   -h, --help           show this help
 
-The project's .env is loaded (the shell's environment wins); editing it
-restarts the server with the new values.
+The nearest .env from the project folder up to the repository root is loaded
+(the shell's environment wins); editing it reloads with the new values. The
+key is RUNPOD_API_KEY, else the one \`flash login\` stored in
+~/.runpod/config.toml.
 `;
 
 interface ParsedDevArgs {
@@ -104,13 +105,6 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
   };
 }
 
-async function resolveProjectRoot(ctx: CommandContext, cwd: string | undefined): Promise<string> {
-  const root = resolve(ctx.cwd, cwd ?? ".");
-  const info = await stat(root).catch(() => undefined);
-  if (!info?.isDirectory()) throw new AppError("INVALID_INPUT", `project folder ${root} does not exist`);
-  return root;
-}
-
 function describeThrown(value: unknown): string {
   return value instanceof Error ? (value.stack ?? value.message) : String(value);
 }
@@ -136,9 +130,10 @@ const command: Command = async (argv, ctx) => {
   }
   const root = await resolveProjectRoot(ctx, args.cwd);
   const env = ctx.env;
-  const envFile = applyEnvFile(env, await readEnvFile(root)).state;
-  registerSecret(env.RUNPOD_API_KEY);
-  const options = resolveDevOptions(args.flags, env, root);
+  const envFile = await loadProjectEnv(root, env);
+  const key = await resolveApiKey(env);
+  registerSecret(key.apiKey);
+  const options = resolveDevOptions(args.flags, env, root, { key, ...(envFile.applied.has("RUNPOD_API_KEY") && envFile.path ? { envFile: envFile.path } : {}) });
 
   const code = await runInContainerIfAvailable({
     ctx,
@@ -148,6 +143,8 @@ const command: Command = async (argv, ctx) => {
     image: args.image ?? env.FLASH_DEV_IMAGE,
     forward: args.forward,
     envFromFile: envFile.applied.keys(),
+    ...(envFile.path ? { envFile: envFile.path } : {}),
+    ...(key.source === "credentials" && key.apiKey && options.backend === "runpod" ? { handOverKey: { apiKey: key.apiKey, source: `${displayPath(key.path, env)} on the host` } } : {}),
   });
   if (code !== undefined) return code;
 

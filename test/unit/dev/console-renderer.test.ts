@@ -28,6 +28,8 @@ describe("console renderer", () => {
       publicUrl: "http://localhost:8888",
       routes,
       backend: { kind: "local", description: "local emulator at http://127.0.0.1:4000" },
+      backendReason: "no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml",
+      envFile: "/repo/.env",
       watch: "watching 12 files with native file events",
       startupMs: 1234.4,
     });
@@ -39,12 +41,13 @@ describe("console renderer", () => {
       "  POST    /gpu_worker/run_sync  live-gpu-worker  QB",
       "",
       "  Docs: http://localhost:8888/docs",
-      "  Backend: local emulator at http://127.0.0.1:4000",
+      "  Backend: local emulator at http://127.0.0.1:4000 — no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml",
+      "  Env file: /repo/.env",
       "  watching 12 files with native file events",
       "  Started in 1.2 s. Press Ctrl+C to stop.",
       "",
     ]);
-    events.emit("ready", { url: "u", publicUrl: "http://x:1", routes: [], backend: { kind: "runpod", description: "Runpod (https://api.runpod.io)" }, watch: undefined, startupMs: 87.6 });
+    events.emit("ready", { url: "u", publicUrl: "http://x:1", routes: [], backend: { kind: "runpod", description: "Runpod (https://api.runpod.io)" }, backendReason: "RUNPOD_API_KEY is set", envFile: "no .env found", watch: undefined, startupMs: 87.6 });
     expect(printed.at(-1)).toContain("  Reload is off (--no-reload).\n  Started in 88 ms. Press Ctrl+C to stop.");
   });
 
@@ -129,7 +132,7 @@ describe("console renderer", () => {
     expect(printed).toEqual(["  deleted live-a"]);
     expect(logger.lines).toEqual([
       "  could not delete live-b: gone",
-      "Kept endpoints with warm workers (they bill while idle): live-c (workersMin 1). Use --cleanup to delete this project's endpoints on exit.",
+      "Kept endpoints with warm workers (they bill while idle): live-c (workersMin 1). Use --cleanup to delete this project's endpoints on exit, or flash undeploy <name> to delete one.",
       "could not review endpoints on exit: offline",
     ]);
   });

@@ -21,6 +21,26 @@ describe("flash dev options", () => {
     expect(() => resolveDevOptions({ runpod: true, local: true }, { RUNPOD_API_KEY: "k" }, "/p")).toThrow(/cannot be used together/);
   });
 
+  it("says why it chose the backend: the key's source, or why there is none", () => {
+    const path = "/home/me/.runpod/config.toml";
+    const env = { HOME: "/home/me" };
+    const none = { key: { apiKey: undefined, source: "none" as const, path } };
+    const stored = { key: { apiKey: "rpa_file", source: "credentials" as const, path } };
+    expect(resolveDevOptions({}, env, "/p", none)).toMatchObject({ backend: "local", backendReason: "no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml" });
+    expect(resolveDevOptions({}, env, "/p", { key: { ...none.key, problem: "it has no [default] profile" } }).backendReason).toBe(
+      "no RUNPOD_API_KEY and no credentials in ~/.runpod/config.toml (~/.runpod/config.toml: it has no [default] profile)",
+    );
+    expect(resolveDevOptions({}, env, "/p", stored)).toMatchObject({ backend: "runpod", backendReason: "key from ~/.runpod/config.toml (RUNPOD_API_KEY is not set)" });
+    expect(resolveDevOptions({ runpod: true }, env, "/p", stored).backendReason).toBe("--runpod, key from ~/.runpod/config.toml (RUNPOD_API_KEY is not set)");
+    expect(resolveDevOptions({ local: true }, env, "/p", stored)).toMatchObject({ backend: "local", backendReason: "--local" });
+    const fromEnv = { key: { apiKey: "rpa_env", source: "env" as const, path } };
+    expect(resolveDevOptions({}, { ...env, RUNPOD_API_KEY: "rpa_env" }, "/p", fromEnv).backendReason).toBe("RUNPOD_API_KEY is set");
+    expect(resolveDevOptions({}, { ...env, RUNPOD_API_KEY: "rpa_env" }, "/p", { ...fromEnv, envFile: "/home/me/repo/.env" }).backendReason).toBe("RUNPOD_API_KEY from ~/repo/.env");
+    // In the dev container, the host said where the key it handed over came from.
+    expect(resolveDevOptions({}, { RUNPOD_API_KEY: "rpa_x", FLASH_API_KEY_SOURCE: "~/.runpod/config.toml on the host" }, "/p").backendReason).toBe("key from ~/.runpod/config.toml on the host");
+    expect(() => resolveDevOptions({ runpod: true }, env, "/p", none)).toThrow(/--runpod needs RUNPOD_API_KEY: no RUNPOD_API_KEY and no credentials/);
+  });
+
   it("inside the dev container it binds 0.0.0.0", () => {
     expect(resolveDevOptions({}, { FLASH_IN_CONTAINER: "1" }, "/p")).toMatchObject({ host: "0.0.0.0", inContainer: true });
   });
