@@ -71,6 +71,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const FIRST_PAUSE_MS = 250;
 const MAX_PAUSE_MS = 5_000;
 const LONG_POLL_MS = 90_000;
+/** Longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2_147_483_647;
 /** Distinct settings (key and base URLs) whose clients are kept; more is a test or a very odd program. */
 const MAX_CLIENT_SETS = 8;
 
@@ -121,7 +123,7 @@ async function clientsFor(plane: "jobs" | "control", who: string): Promise<Clien
 }
 
 function checkTimeout(who: string, name: string, value: number | undefined): void {
-  if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 2_147_483_647)) {
+  if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS)) {
     throw new AppError("INVALID_INPUT", `${who}: ${name} must be a number of milliseconds (got ${JSON.stringify(value)})`);
   }
 }
@@ -344,7 +346,7 @@ export function createEndpointClient(target: { id: string } | { name: string }, 
       let submitted: { id: string; status: JobStatus } | undefined;
       try {
         const state = await jobs.runToCompletion(endpoint, request, {
-          timeoutMs: timeout + LONG_POLL_MS,
+          timeoutMs: Math.min(timeout + LONG_POLL_MS, MAX_TIMER_MS),
           signal: stop.signal,
           onSubmitted: (answer) => (submitted = answer),
         });

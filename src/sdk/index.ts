@@ -13,6 +13,7 @@ export { EndpointJob } from "./endpoint-client.js";
 export type { RunOptions, RunsyncOptions, WaitOptions, RequestOptions, QueryValue } from "./endpoint-client.js";
 export { EndpointJobError } from "./endpoint-errors.js";
 export type { EndpointJobErrorReason } from "./endpoint-errors.js";
+export type { JobStatus, JobState, JobPolicy } from "../runpod/wire-types.js";
 export type { RemoteFunction } from "./remote.js";
 export type { RemoteOptions, HttpMethod } from "./registry.js";
 export {

@@ -116,6 +116,12 @@ describe("runsync", () => {
     expect(job).toMatchObject({ id: "job-1", lastStatus: "COMPLETED", output: [1, 2] });
   });
 
+  it("takes timeouts up to the longest a Node timer can wait", async () => {
+    jobState = { status: "COMPLETED", output: "patient" };
+    expect((await client.runsync({}, { timeout: 2_147_483_647 })).output).toBe("patient");
+    expect(await rejection(client.runsync({}, { timeout: 2_147_483_648 }))).toMatchObject({ code: "INVALID_INPUT", message: /timeout must be a number of milliseconds/ });
+  });
+
   it("rejects a failed job with its EndpointJobError", async () => {
     jobState = { status: "FAILED", error: "boom" };
     expect(await rejection(client.runsync({}))).toMatchObject({ reason: "FAILED", jobError: "boom" });
