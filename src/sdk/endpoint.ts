@@ -17,7 +17,8 @@
  */
 import { AppError } from "../shared/errors.js";
 import { createEndpointClient } from "./endpoint-client.js";
-import type { EndpointClient, EndpointJob, QueryValue, RequestOptions, RunOptions, RunsyncOptions } from "./endpoint-client.js";
+import type { EndpointClient, QueryValue, RequestOptions, RunOptions, RunsyncOptions } from "./endpoint-client.js";
+import type { EndpointJob } from "./endpoint-job.js";
 import { misuse, parseConnectByName, parseEndpointOptions } from "./endpoint-options.js";
 import type { EndpointConfigOptions, EndpointOptions, ParsedEndpoint } from "./endpoint-options.js";
 import { checkRoutePath, configError, createRemoteClass, createRemoteFunction } from "./remote.js";
