@@ -102,7 +102,7 @@ export interface Manifest {
   /** Bundles by entry file: every file that built and loaded and defines at least one remote function. */
   modules: Record<string, ModuleBundle>;
   issues: DiscoveryIssue[];
-  /** Files that were scanned as candidates (their text mentions `remote`). */
+  /** Files that were scanned as candidates (their text mentions `remote` or `Endpoint`). */
   candidates: string[];
   /** Every project file the served code depends on (bundle inputs and candidates), for the watcher. */
   watchedInputs: string[];

@@ -1,6 +1,7 @@
 /**
  * Walks a project for source files and finds the candidates: files whose
- * text mentions `remote`. A cheap text test on purpose: bundling and
+ * text mentions `remote` or `Endpoint` (the two ways to define remote
+ * functions, docs/internals.md "Endpoint"). A cheap text test on purpose: bundling and
  * importing decide what is really a remote function; the scan only has to
  * never miss one. Results are cached by path + mtime + size so a rescan
  * re-reads only files that changed, and an incremental update touches only
@@ -19,8 +20,8 @@ interface ScannedFile {
   candidate: boolean;
 }
 
-/** The word whose presence makes a file a candidate. */
-const CANDIDATE_MARKER = "remote";
+/** Words whose presence makes a file a candidate. */
+const CANDIDATE_MARKERS = ["remote", "Endpoint"] as const;
 
 function statOrUndefined(path: string): Stats | undefined {
   try {
@@ -45,7 +46,7 @@ export interface ProjectScanner {
   update(relPaths: readonly string[]): Promise<Set<string>>;
   /** Every scanned source file, sorted. */
   files(): string[];
-  /** Scanned files whose text mentions `remote`, sorted. */
+  /** Scanned files whose text mentions `remote` or `Endpoint`, sorted. */
   candidates(): string[];
   /** Size and mtime of a scanned file as of the last scan; undefined when it is not scanned. */
   info(rel: string): { mtimeMs: number; size: number } | undefined;
@@ -68,7 +69,7 @@ export function createProjectScanner(root: string): ProjectScanner {
     } catch {
       return files.delete(rel);
     }
-    files.set(rel, { mtimeMs: info.mtimeMs, size: info.size, candidate: text.includes(CANDIDATE_MARKER) });
+    files.set(rel, { mtimeMs: info.mtimeMs, size: info.size, candidate: CANDIDATE_MARKERS.some((marker) => text.includes(marker)) });
     return true;
   };
 

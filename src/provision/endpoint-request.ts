@@ -95,15 +95,17 @@ export function toCreateEndpointRequest(spec: ResourceSpec, runtime: WorkerRunti
       spec.kind === "QB" && spec.scalerType === "REQUEST_COUNT"
         ? { min: spec.workersMin, max: spec.workersMax }
         : { min: spec.workersMin, max: spec.workersMax, idleTimeout: spec.idleTimeout },
-    flashboot: "FLASHBOOT",
+    flashboot: spec.flashboot ?? "FLASHBOOT",
   };
   if (spec.executionTimeoutMs > 0) body.timeout = spec.executionTimeoutMs;
+  if (spec.containerDiskGb !== undefined) body.disk = spec.containerDiskGb;
   if (spec.compute === "GPU") {
     const selection = resolveGpuSelection(spec.gpus ?? []);
     body.gpu = {
       pools: selection.pools,
       ...(selection.excludedTypes.length > 0 ? { excludedTypes: selection.excludedTypes } : {}),
       count: spec.gpuCount ?? 1,
+      ...(spec.minCudaVersion ? { minCudaVersion: spec.minCudaVersion } : {}),
     };
   } else {
     body.cpu = (spec.instanceIds ?? []).map((id) => {
@@ -119,6 +121,8 @@ export function toCreateEndpointRequest(spec: ResourceSpec, runtime: WorkerRunti
 /** The PATCH body that brings an existing endpoint to `spec` (everything but the routing type, which cannot change). */
 export function toUpdateEndpointRequest(spec: ResourceSpec, runtime: WorkerRuntimeSettings): UpdateEndpointRequest {
   const { type: _type, ...rest } = toCreateEndpointRequest(spec, runtime);
+  // A CUDA floor removed from the code must be lifted too (null clears it).
+  if (rest.gpu && rest.gpu.minCudaVersion === undefined) rest.gpu = { ...rest.gpu, minCudaVersion: null };
   // PATCH changes only what is sent: state the platform default explicitly so
   // removing executionTimeoutMs from the code resets it.
   return { ...rest, timeout: spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS };

@@ -21,53 +21,67 @@ const RESERVED_PATHS = new Set(["/ping", "/execute"]);
 /** npm spec: name (optionally scoped) with an optional @version/range/tag. */
 const NPM_SPEC = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(@[^\s]+)?$/;
 
-function configError(config: ResourceConfig | undefined, message: string, hint?: string): never {
-  const who = config ? `remote(${config.constructor.name}("${config.name}"))` : "remote()";
+/** How remote()'s errors name the call: `remote(LiveServerless("name"))`. */
+function remoteLabel(config: ResourceConfig | undefined): string {
+  return config ? `remote(${config.constructor.name}("${config.name}"))` : "remote()";
+}
+
+/** An INVALID_CONFIG error that starts with `who` (how the user wrote the definition). */
+export function configError(who: string, message: string, hint?: string): never {
   throw new AppError("INVALID_CONFIG", `${who}: ${message}`, hint ? { hint } : {});
 }
 
 /** Normalises `/items/{id}` to `/items/:id` and checks the path. */
 export function normalizeRoutePath(path: string, config?: ResourceConfig): string {
-  if (typeof path !== "string" || !path.startsWith("/")) configError(config, `path must start with "/" (got ${JSON.stringify(path)})`);
+  return checkRoutePath(path, remoteLabel(config));
+}
+
+/** {@link normalizeRoutePath}, with errors naming `who`. */
+export function checkRoutePath(path: string, who: string): string {
+  if (typeof path !== "string" || !path.startsWith("/")) configError(who, `path must start with "/" (got ${JSON.stringify(path)})`);
   const normalized = path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ":$1");
   if (!/^(\/([A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*))*\/?$/.test(normalized)) {
-    configError(config, `path ${JSON.stringify(path)} has characters a route cannot use`, "Use letters, digits, '-', '_', '.', and parameters like :id or {id}.");
+    configError(who, `path ${JSON.stringify(path)} has characters a route cannot use`, "Use letters, digits, '-', '_', '.', and parameters like :id or {id}.");
   }
-  if (RESERVED_PATHS.has(normalized)) configError(config, `path ${normalized} is reserved by the worker runtime`);
+  if (RESERVED_PATHS.has(normalized)) configError(who, `path ${normalized} is reserved by the worker runtime`);
   return normalized;
 }
 
+/** Checks npm package specs; returns them sorted and de-duplicated. */
+export function checkDependencies(dependencies: unknown, who: string): string[] {
+  if (!Array.isArray(dependencies)) configError(who, "dependencies must be an array of npm package specs");
+  for (const dep of dependencies) {
+    if (typeof dep !== "string" || !NPM_SPEC.test(dep)) {
+      configError(who, `dependency ${JSON.stringify(dep)} is not an npm package spec`, 'Write it as "name", "name@1.2.3" or "@scope/name@^1".');
+    }
+  }
+  return [...new Set(dependencies as string[])].sort();
+}
+
 function resolveOptions(config: ResourceConfig, options: RemoteOptions | undefined): RemoteOptions {
+  const who = remoteLabel(config);
   const o = options ?? {};
-  if (typeof o !== "object" || o === null || Array.isArray(o)) configError(config, "options must be an object");
+  if (typeof o !== "object" || o === null || Array.isArray(o)) configError(who, "options must be an object");
   const known = new Set(["dependencies", "method", "path", "local"]);
   for (const key of Object.keys(o)) {
-    if (!known.has(key)) configError(config, `unknown option ${JSON.stringify(key)}`, "Options are dependencies, method, path and local.");
+    if (!known.has(key)) configError(who, `unknown option ${JSON.stringify(key)}`, "Options are dependencies, method, path and local.");
   }
   const out: RemoteOptions = {};
-  if (o.dependencies !== undefined) {
-    if (!Array.isArray(o.dependencies)) configError(config, "dependencies must be an array of npm package specs");
-    for (const dep of o.dependencies) {
-      if (typeof dep !== "string" || !NPM_SPEC.test(dep)) {
-        configError(config, `dependency ${JSON.stringify(dep)} is not an npm package spec`, 'Write it as "name", "name@1.2.3" or "@scope/name@^1".');
-      }
-    }
-    out.dependencies = [...new Set(o.dependencies)].sort();
-  }
+  if (o.dependencies !== undefined) out.dependencies = checkDependencies(o.dependencies, who);
   if (o.local !== undefined) {
-    if (typeof o.local !== "boolean") configError(config, "local must be true or false");
+    if (typeof o.local !== "boolean") configError(who, "local must be true or false");
     out.local = o.local;
   }
   if (config.kind === "LB") {
     if (o.method === undefined || o.path === undefined) {
-      configError(config, "load-balanced functions need both method and path", 'e.g. remote(api, { method: "POST", path: "/process" }, fn)');
+      configError(who, "load-balanced functions need both method and path", 'e.g. remote(api, { method: "POST", path: "/process" }, fn)');
     }
     const method = typeof o.method === "string" ? (o.method.toUpperCase() as HttpMethod) : undefined;
-    if (!method || !METHODS.includes(method)) configError(config, `method must be one of ${METHODS.join(", ")} (got ${JSON.stringify(o.method)})`);
+    if (!method || !METHODS.includes(method)) configError(who, `method must be one of ${METHODS.join(", ")} (got ${JSON.stringify(o.method)})`);
     out.method = method;
-    out.path = normalizeRoutePath(o.path, config);
+    out.path = checkRoutePath(o.path, who);
   } else if (o.method !== undefined || o.path !== undefined) {
-    configError(config, "method and path are for load-balanced configs; queue-based functions are served at /<file>/run_sync", "Use LiveLoadBalancer or CpuLiveLoadBalancer for HTTP routes.");
+    configError(who, "method and path are for load-balanced configs; queue-based functions are served at /<file>/run_sync", "Use LiveLoadBalancer or CpuLiveLoadBalancer for HTTP routes.");
   }
   return Object.freeze(out);
 }
@@ -94,7 +108,8 @@ function dispatch(meta: RemoteMeta, self: object, args: unknown[], method?: stri
   return dispatcher.call({ identity, meta, args, ...(method ? { method } : {}), ...(instance ? { instance } : {}) });
 }
 
-function createRemoteFunction<F extends (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, fn: F): RemoteFunction<F> {
+/** Wraps `fn` as a remote function of `config` (options already checked). */
+export function createRemoteFunction<F extends (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, fn: F): RemoteFunction<F> {
   const registry = getRegistry();
   const meta: RemoteFunctionMeta = { kind: "function", config, options, fn, seq: registry.nextSeq() };
   const wrapper = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
@@ -123,11 +138,12 @@ function publicAsyncMethods(cls: abstract new (...args: never[]) => unknown): st
   return [...names].sort();
 }
 
-function createRemoteClass<C extends abstract new (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, cls: C): C {
+/** The remote stand-in of `cls` (options already checked); `who` names the definition in errors. */
+export function createRemoteClass<C extends abstract new (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, cls: C, who = remoteLabel(config)): C {
   const registry = getRegistry();
   const methods = publicAsyncMethods(cls);
   if (methods.length === 0) {
-    configError(config, `class ${cls.name} has no public async methods to expose`, "Declare methods as `async name(...) {}`; names starting with _ stay private.");
+    configError(who, `class ${cls.name} has no public async methods to expose`, "Declare methods as `async name(...) {}`; names starting with _ stay private.");
   }
   const meta: RemoteClassMeta = { kind: "class", config, options, cls, methods, seq: registry.nextSeq() };
 
@@ -171,15 +187,15 @@ export function remote<F extends (...args: never[]) => unknown>(config: Resource
 export function remote<F extends (...args: never[]) => unknown>(config: ResourceConfig, options: RemoteOptions, fn: F): RemoteFunction<F>;
 export function remote(config: ResourceConfig, optionsOrFn?: RemoteOptions | ((...args: never[]) => unknown), maybeFn?: (...args: never[]) => unknown): unknown {
   if (!(config instanceof ResourceConfig)) {
-    configError(undefined, "the first argument must be a resource config (LiveServerless, CpuLiveServerless, LiveLoadBalancer or CpuLiveLoadBalancer)");
+    configError(remoteLabel(undefined), "the first argument must be a resource config (LiveServerless, CpuLiveServerless, LiveLoadBalancer or CpuLiveLoadBalancer)");
   }
   if (typeof optionsOrFn === "function") return createRemoteFunction(config, resolveOptions(config, undefined), optionsOrFn);
   if (typeof maybeFn === "function") return createRemoteFunction(config, resolveOptions(config, optionsOrFn), maybeFn);
-  if (maybeFn !== undefined) configError(config, "the last argument must be the function to run remotely");
-  if (config.kind === "LB") configError(config, "@remote classes are queue-based; use a QB config (LiveServerless or CpuLiveServerless)");
+  if (maybeFn !== undefined) configError(remoteLabel(config), "the last argument must be the function to run remotely");
+  if (config.kind === "LB") configError(remoteLabel(config), "@remote classes are queue-based; use a QB config (LiveServerless or CpuLiveServerless)");
   const options = resolveOptions(config, optionsOrFn);
   return <C extends abstract new (...args: never[]) => unknown>(target: C, context: ClassDecoratorContext<C>): C => {
-    if (context?.kind !== "class") configError(config, "@remote(config) decorates classes; for functions write remote(config, fn)");
+    if (context?.kind !== "class") configError(remoteLabel(config), "@remote(config) decorates classes; for functions write remote(config, fn)");
     return createRemoteClass(config, options, target);
   };
 }

@@ -30,6 +30,10 @@ export interface BaseResourceOptions {
   scalerType?: ScalerType;
   /** Seconds of queue delay, or requests per worker. Default 4. */
   scalerValue?: number;
+  /** FlashBoot (faster cold starts): `true` (default), `false`, or `"priority"` for priority capacity. */
+  flashboot?: boolean | "priority";
+  /** Container disk per worker, in GB (REST v2 `disk`); default: the platform's. */
+  containerDiskGb?: number;
   /** Network volume to attach. */
   networkVolumeId?: string;
   /** Data center id (e.g. `EU-RO-1`); default: any. */
@@ -48,6 +52,8 @@ export interface GpuResourceOptions extends BaseResourceOptions {
   gpus?: (GpuGroup | GpuType | string)[];
   /** GPUs per worker. Default 1. */
   gpuCount?: number;
+  /** Lowest CUDA version a worker's host may have, as `major.minor` (e.g. "12.8"); default: any. */
+  minCudaVersion?: string;
 }
 
 export interface CpuResourceOptions extends BaseResourceOptions {
@@ -70,6 +76,11 @@ export interface ResourceSpec {
   env: Record<string, string>;
   scalerType: ScalerType;
   scalerValue: number;
+  /** Present only when not the default (FLASHBOOT). */
+  flashboot?: "OFF" | "PRIORITY_FLASHBOOT";
+  containerDiskGb?: number;
+  /** GPU configs only, when set. */
+  minCudaVersion?: string;
   networkVolumeId?: string;
   datacenter?: string;
   /** GPU configs only: pools and/or types, sorted and de-duplicated. */
@@ -92,6 +103,17 @@ const DEBIAN_PACKAGE = /^[a-z0-9][a-z0-9+.-]{0,127}(=[A-Za-z0-9.+:~-]{1,128})?$/
 /** True for a Debian package name (optionally `name=version`) that apt-get reads as a package, never as an option. */
 export function isDebianPackageName(value: unknown): value is string {
   return typeof value === "string" && DEBIAN_PACKAGE.test(value);
+}
+
+/**
+ * Names the config in its validation errors instead of its class (Endpoint
+ * passes `Endpoint`, so a mistake reads `Endpoint("name"): …`, as written).
+ */
+export const CONFIG_LABEL = Symbol("flash-ts.configLabel");
+
+function labelOf(options: object, fallback: string): string {
+  const label = (options as { [CONFIG_LABEL]?: unknown })[CONFIG_LABEL];
+  return typeof label === "string" ? label : fallback;
 }
 
 function invalid(className: string, name: string | undefined, message: string, hint?: string): never {
@@ -117,6 +139,8 @@ export abstract class ResourceConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly scalerType: ScalerType;
   readonly scalerValue: number;
+  readonly flashboot: boolean | "priority";
+  readonly containerDiskGb: number | undefined;
   readonly networkVolumeId: string | undefined;
   readonly datacenter: string | undefined;
   readonly image: string | undefined;
@@ -125,8 +149,8 @@ export abstract class ResourceConfig {
   abstract readonly compute: ComputeKind;
 
   protected constructor(options: BaseResourceOptions, kind: EndpointKind) {
-    const className = new.target.name;
-    if (!options || typeof options !== "object") invalid(className, undefined, "expected an options object with at least a `name`");
+    if (!options || typeof options !== "object") invalid(new.target.name, undefined, "expected an options object with at least a `name`");
+    const className = labelOf(options, new.target.name);
     const name = options.name;
     if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
       invalid(
@@ -163,6 +187,12 @@ export abstract class ResourceConfig {
     }
     this.scalerType = scalerType;
     this.scalerValue = checkInt(className, name, "scalerValue", options.scalerValue ?? 4, 1, 10_000);
+    const flashboot = options.flashboot ?? true;
+    if (flashboot !== true && flashboot !== false && flashboot !== "priority") {
+      invalid(className, name, `flashboot must be true, false or "priority" (got ${JSON.stringify(flashboot)})`);
+    }
+    this.flashboot = flashboot;
+    this.containerDiskGb = options.containerDiskGb === undefined ? undefined : checkInt(className, name, "containerDiskGb", options.containerDiskGb, 1, 4096);
     if (options.networkVolumeId !== undefined && (typeof options.networkVolumeId !== "string" || options.networkVolumeId === "")) {
       invalid(className, name, "networkVolumeId must be a non-empty string");
     }
@@ -206,6 +236,8 @@ export abstract class ResourceConfig {
       scalerType: this.scalerType,
       scalerValue: this.scalerValue,
     };
+    if (this.flashboot !== true) spec.flashboot = this.flashboot === false ? "OFF" : "PRIORITY_FLASHBOOT";
+    if (this.containerDiskGb !== undefined) spec.containerDiskGb = this.containerDiskGb;
     if (this.networkVolumeId) spec.networkVolumeId = this.networkVolumeId;
     if (this.datacenter) spec.datacenter = this.datacenter;
     if (this.image) spec.image = this.image;
@@ -227,10 +259,11 @@ abstract class GpuResourceConfig extends ResourceConfig {
   readonly compute = "GPU" as const;
   readonly gpus: readonly string[];
   readonly gpuCount: number;
+  readonly minCudaVersion: string | undefined;
 
   protected constructor(options: GpuResourceOptions, kind: EndpointKind) {
     super(options, kind);
-    const className = new.target.name;
+    const className = labelOf(options, new.target.name);
     const gpus = options.gpus ?? [GpuGroup.ANY];
     if (!Array.isArray(gpus) || gpus.length === 0) invalid(className, this.name, "gpus must be a non-empty array of GpuGroup or GpuType values");
     for (const gpu of gpus) {
@@ -242,10 +275,14 @@ abstract class GpuResourceConfig extends ResourceConfig {
     }
     this.gpus = Object.freeze([...new Set(gpus)].sort());
     this.gpuCount = checkInt(className, this.name, "gpuCount", options.gpuCount ?? 1, 1, 8);
+    if (options.minCudaVersion !== undefined && (typeof options.minCudaVersion !== "string" || !/^\d{1,3}\.\d{1,3}$/.test(options.minCudaVersion))) {
+      invalid(className, this.name, `minCudaVersion must be a version like "12.8" (got ${JSON.stringify(options.minCudaVersion)})`);
+    }
+    this.minCudaVersion = options.minCudaVersion;
   }
 
   override toSpec(): ResourceSpec {
-    return { ...super.toSpec(), gpus: [...this.gpus], gpuCount: this.gpuCount };
+    return { ...super.toSpec(), gpus: [...this.gpus], gpuCount: this.gpuCount, ...(this.minCudaVersion ? { minCudaVersion: this.minCudaVersion } : {}) };
   }
 }
 
@@ -255,9 +292,9 @@ abstract class CpuResourceConfig extends ResourceConfig {
 
   protected constructor(options: CpuResourceOptions, kind: EndpointKind) {
     super(options, kind);
-    const className = new.target.name;
-    if ("gpus" in options || "gpuCount" in options) {
-      invalid(className, this.name, "CPU configs take instanceIds, not gpus/gpuCount", "Use LiveServerless or LiveLoadBalancer for GPU workers.");
+    const className = labelOf(options, new.target.name);
+    if ("gpus" in options || "gpuCount" in options || "minCudaVersion" in options) {
+      invalid(className, this.name, "CPU configs take instanceIds, not gpus/gpuCount/minCudaVersion", "Use LiveServerless or LiveLoadBalancer for GPU workers.");
     }
     const ids = options.instanceIds ?? [CpuInstanceType.CPU3G_2_8];
     if (!Array.isArray(ids) || ids.length === 0) invalid(className, this.name, "instanceIds must be a non-empty array of CpuInstanceType values");
