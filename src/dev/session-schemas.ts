@@ -5,8 +5,10 @@
  *
  * - a swap first, then a short delay (so the request that follows a save is
  *   not competing with the compiler for the CPU), then one extraction; a
- *   swap during the delay restarts it, and the service replaces a waiting
- *   request with a newer one, so a burst of saves costs one extraction;
+ *   reload that starts during the delay cancels it (its swap starts the next
+ *   one), and the service replaces a waiting request with a newer one, so a
+ *   burst of saves costs one extraction. The thread itself runs at the
+ *   lowest CPU priority (`schema-thread.ts`);
  * - a result belongs to the generation it was computed for and is kept only
  *   while that generation is served; until then (or when it failed) the
  *   generation is served unvalidated and /openapi.json says so;
@@ -155,8 +157,16 @@ export function createSessionSchemas(options: SessionSchemasOptions): SessionSch
       unsubscribe.push(
         events.on("reloadStarted", (e) => {
           for (const path of e.paths) if (!NOT_SOURCE.has(path)) changed.add(path);
+          // The reload's discovery gets the CPU: its swap schedules the next extraction.
+          delay?.abort();
+          delay = undefined;
         }),
         routes.onSwap((generation) => schedule(generation)),
+        // A failed reload swaps nothing: the generation still served may be waiting for its schemas.
+        events.on("reloadFinished", (e) => {
+          const current = routes.current;
+          if (!e.ok && current && !states.has(current)) schedule(current);
+        }),
       );
       if (routes.current) schedule(routes.current);
     },

@@ -127,6 +127,24 @@ describe("session schemas", () => {
     expect(h.updates.map((u) => u.generation)).toEqual([1, 3]);
   });
 
+  it("does not start an extraction while a reload runs; after a failed one, describes the generation still served", async () => {
+    const h = harness();
+    const first = h.routes.current!;
+    h.schemas.start();
+    await h.clock.advance(50);
+    // A save: the reload's discovery gets the CPU, not the compiler.
+    h.events.emit("reloadStarted", { paths: ["greet.ts"] });
+    await h.clock.advance(500);
+    expect(h.requests).toEqual([]);
+    h.events.emit("reloadFinished", { ok: false, paths: ["greet.ts"], durationMs: 5, error: new AppError("FUNCTION_LOAD_FAILED", "syntax error") });
+    await h.clock.advance(100);
+    expect(h.requests).toHaveLength(1);
+    expect(h.requests[0]!.options).toEqual({ changedPaths: ["greet.ts"] });
+    h.requests[0]!.resolve({ status: "done", set: setOf(h.requests[0]!.targets) });
+    await settle();
+    expect(h.schemas.forGeneration(first).status).toBe("ready");
+  });
+
   it("keeps a result only for the generation it was computed for", async () => {
     const h = harness();
     const first = h.routes.current!;
