@@ -1,9 +1,11 @@
 // The /docs page of `flash dev`: reads /openapi.json, lists the routes grouped
-// by file, and gives each one a "Try it" form. It listens to the dev server's
-// event stream (/__flash/events) and redraws itself after every reload,
-// keeping the forms that were open and what was typed in them. Plain DOM, no
-// framework, no build step; every string from the document goes through
-// textContent.
+// by file, shows each function's input and output types (from its TypeScript
+// signature, once the server has computed them) and gives each one a "Try
+// it" form pre-filled with an example. It listens to the dev server's event
+// stream (/__flash/events) and redraws itself after every reload and when a
+// reload's types arrive, keeping the forms that were open and what was typed
+// in them. Plain DOM, no framework, no build step; every string from the
+// document goes through textContent.
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -43,7 +45,7 @@ function collectOperations(doc) {
         aliases.set(key, [...(aliases.get(key) ?? []), path]);
         continue;
       }
-      ops.push({ path, method, op, fn: op["x-flash-function"] });
+      ops.push({ path, method, op, fn: op["x-flash-function"], doc });
     }
   }
   for (const entry of ops) entry.aliases = aliases.get(`${entry.method} ${entry.path}`) ?? [];
@@ -66,6 +68,136 @@ function exampleBody(op) {
   return media?.example ?? {};
 }
 
+const REF_PREFIX = "#/components/schemas/";
+
+/** The named type a $ref points at, and its schema. */
+function deref(schema, doc) {
+  const ref = schema?.$ref;
+  if (typeof ref !== "string" || !ref.startsWith(REF_PREFIX)) return { schema: schema ?? {} };
+  const name = ref.slice(REF_PREFIX.length);
+  return { name, schema: doc.components?.schemas?.[name] ?? {} };
+}
+
+/** A short type label: `string`, `"a" | "b"`, `Item[]`, `map of number`, `any`. */
+function typeLabel(schema, doc, depth = 0) {
+  if (!schema || depth > 6) return "any";
+  const { name, schema: s } = deref(schema, doc);
+  if (name) return name;
+  if (s["x-flash-any"] !== undefined) return "any";
+  if (s.const !== undefined) return JSON.stringify(s.const);
+  if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (Array.isArray(s.anyOf)) return s.anyOf.map((m) => typeLabel(m, doc, depth + 1)).join(" | ");
+  if (s.not && Object.keys(s.not).length === 0) return "never";
+  const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  if (types.length === 0) return "any";
+  return types
+    .map((t) => {
+      if (t === "array") {
+        if (Array.isArray(s.prefixItems)) return `[${s.prefixItems.map((i) => typeLabel(i, doc, depth + 1)).join(", ")}]`;
+        const item = s.items && typeof s.items === "object" ? typeLabel(s.items, doc, depth + 1) : "any";
+        return item.includes(" ") ? `(${item})[]` : `${item}[]`;
+      }
+      if (t === "object" && !s.properties && s.additionalProperties && typeof s.additionalProperties === "object") {
+        return `map of ${typeLabel(s.additionalProperties, doc, depth + 1)}`;
+      }
+      if (t === "string" && s.format === "date-time") return "date-time string";
+      return t;
+    })
+    .join(" | ");
+}
+
+/** The object whose fields are listed under a type: its own, or its array items'. */
+function fieldsOf(schema, doc) {
+  const { name, schema: s } = deref(schema, doc);
+  if (s.properties && typeof s.properties === "object") return { name, schema: s };
+  if (s.items && typeof s.items === "object") {
+    const item = deref(s.items, doc);
+    if (item.schema.properties) return { name: item.name, schema: item.schema };
+  }
+  return undefined;
+}
+
+/** One line of a type: name, type, required, description; the fields of an object type below it. */
+function schemaRow(key, schema, required, doc, seen, depth) {
+  const { schema: resolved } = deref(schema, doc);
+  const description = schema.description ?? resolved.description;
+  const any = resolved["x-flash-any"];
+  const row = h(
+    "li",
+    { class: "schema__row" },
+    h(
+      "div",
+      { class: "schema__line" },
+      key === undefined ? null : h("code", { class: "schema__name" }, key),
+      h("code", { class: "schema__type" }, typeLabel(schema, doc)),
+      key !== undefined && required ? h("span", { class: "schema__req" }, "required") : null,
+      schema.deprecated || resolved.deprecated ? h("span", { class: "schema__req schema__req--deprecated" }, "deprecated") : null,
+      any ? h("span", { class: "muted small" }, `not validated (${any})`) : null,
+      description ? h("span", { class: "schema__desc muted small" }, description) : null,
+    ),
+  );
+  const fields = fieldsOf(schema, doc);
+  // Nested objects are listed a few levels deep; a type already open above (recursion) is not opened again.
+  if (fields && depth < 5 && !(fields.name && seen.has(fields.name))) {
+    row.append(schemaFields(fields.schema, doc, fields.name ? new Set([...seen, fields.name]) : seen, depth + 1));
+  }
+  return row;
+}
+
+function schemaFields(schema, doc, seen, depth) {
+  const required = new Set(schema.required ?? []);
+  const rows = Object.entries(schema.properties ?? {}).map(([key, prop]) => schemaRow(key, prop, required.has(key), doc, seen, depth));
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object") {
+    rows.push(schemaRow("[key: string]", schema.additionalProperties, false, doc, seen, depth));
+  }
+  return h("ul", { class: "schema__fields" }, rows);
+}
+
+/** A titled type: one row for the type itself, its fields below. */
+function schemaSection(title, role, schema, doc, note) {
+  return h(
+    "section",
+    { class: "schema", "data-role": role },
+    h("h3", { class: "schema__title" }, title, note ? h("span", { class: "muted small" }, ` ${note}`) : null),
+    h("ul", { class: "schema__fields schema__fields--root" }, schemaRow(undefined, schema, true, doc, new Set(), 0)),
+  );
+}
+
+/** Query and path parameters as a list of fields. */
+function parameterSection(params, doc) {
+  const rows = params.map((p) => schemaRow(p.name, { ...(p.schema ?? {}), ...(p.description && !p.schema?.description ? { description: p.description } : {}) }, p.required, doc, new Set(), 0));
+  return h("section", { class: "schema", "data-role": "parameters" }, h("h3", { class: "schema__title" }, "Parameters"), h("ul", { class: "schema__fields schema__fields--root" }, rows));
+}
+
+/** The input and output types of an operation, or why it has none. */
+function typesView(entry, doc) {
+  const { op, fn } = entry;
+  if (op["x-flash-validated"] !== true) {
+    const why = op["x-flash-untyped"];
+    // Turned off on purpose (FLASH_SCHEMAS=0): nothing to say on every route.
+    if (!why || doc["x-flash-schemas"]?.status === "off") return null;
+    return h("p", { class: "muted small", "data-role": "untyped" }, `Types: ${why}.`);
+  }
+  const sections = [];
+  const body = op.requestBody?.content?.["application/json"]?.schema;
+  const ok = op.responses?.["200"]?.content?.["application/json"]?.schema;
+  if (fn?.kind === "QB") {
+    const input = body?.properties?.input;
+    if (input) sections.push(schemaSection("Input", "input", input, doc, input["x-flash-any"] === undefined && input.description?.startsWith("Ignored") ? "(ignored)" : '(the value of "input")'));
+    sections.push(ok?.properties?.output ? schemaSection("Output", "output", ok.properties.output, doc, '(the job\'s "output")') : null);
+  } else {
+    const params = (op.parameters ?? []).filter((p) => p.name !== "query" || p.in !== "query" || p.schema?.additionalProperties === undefined);
+    if (params.length > 0) sections.push(parameterSection(params, doc));
+    if (body) sections.push(schemaSection("Body", "input", body, doc, "(path parameters are merged in)"));
+    sections.push(ok ? schemaSection("Output", "output", ok, doc, "(the response body)") : h("p", { class: "muted small" }, "Returns nothing (204)."));
+  }
+  const loose = op["x-flash-not-validated"] ?? [];
+  if (loose.length > 0) {
+    sections.push(h("p", { class: "muted small" }, `Not validated: ${loose.map((n) => `${n.path} (${n.reason})`).join(", ")}.`));
+  }
+  return h("div", { class: "types" }, sections);
+}
+
 function statusClass(status) {
   if (status >= 500) return "status--5xx";
   if (status >= 400) return "status--4xx";
@@ -81,7 +213,11 @@ function tryItForm(entry) {
   const { path, method, op } = entry;
   const params = op.parameters ?? [];
   const pathParams = params.filter((p) => p.in === "path");
-  const takesQuery = params.some((p) => p.in === "query");
+  const queryParams = params.filter((p) => p.in === "query");
+  const takesQuery = queryParams.length > 0;
+  // Typed GET routes name their query parameters; untyped ones take a free-form map.
+  const namedQuery = queryParams.filter((p) => !(p.name === "query" && p.schema?.additionalProperties));
+  const shown = (value) => (value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value));
   const takesBody = Boolean(op.requestBody);
   const form = h("form", { class: "try", novalidate: true });
   const fields = new Map();
@@ -90,7 +226,7 @@ function tryItForm(entry) {
     const set = h("fieldset", { class: "try__set" }, h("legend", {}, "Path parameters"));
     for (const p of pathParams) {
       const id = nextId("param");
-      const input = h("input", { id, name: p.name, required: true, autocomplete: "off", spellcheck: "false" });
+      const input = h("input", { id, name: p.name, required: true, autocomplete: "off", spellcheck: "false", value: shown(p.example) });
       fields.set(p.name, input);
       set.append(h("div", { class: "field" }, h("label", { for: id }, p.name), input));
     }
@@ -113,7 +249,8 @@ function tryItForm(entry) {
     queryRows.append(row);
   };
   if (takesQuery) {
-    addQueryRow();
+    if (namedQuery.length > 0) for (const p of namedQuery) addQueryRow(p.name, shown(p.example) ?? "");
+    else addQueryRow();
     form.append(
       h(
         "fieldset",
@@ -131,7 +268,8 @@ function tryItForm(entry) {
     const id = nextId("body");
     const hintId = nextId("hint");
     bodyInput = h("textarea", { id, class: "code", rows: 6, spellcheck: "false", "aria-describedby": hintId });
-    bodyInput.value = JSON.stringify(exampleBody(op), null, 2);
+    // The default value too: a redraw restores only what the reader changed (see captureForms).
+    bodyInput.defaultValue = JSON.stringify(exampleBody(op), null, 2);
     const hint = entry.fn?.kind === "QB"
       ? 'The function receives the value of "input" (or the whole object when there is no "input").'
       : "A JSON object; path parameters are merged into it.";
@@ -245,13 +383,20 @@ function operationView(entry) {
       { class: "op__summary" },
       h("span", { class: `method method--${method}` }, method.toUpperCase()),
       h("code", { class: "op__path" }, path),
-      h("span", { class: "op__name" }, op.summary ?? ""),
+      h(
+        "span",
+        { class: "op__name" },
+        fn ? h("code", {}, fn.method ? `${fn.export}.${fn.method}` : fn.export) : null,
+        op.summary && op.summary !== (fn?.method ? `${fn.export}.${fn.method}` : fn?.export) ? ` ${op.summary}` : fn ? "" : op.summary ?? "",
+      ),
       h("span", { class: "op__badges" }, badges, fn ? h("span", { class: "endpoint" }, fn.endpoint) : null),
     ),
   );
   const body = h("div", { class: "op__body" });
   if (op.description) body.append(h("p", { class: "op__desc" }, op.description.replace(/`/g, "")));
   if (entry.aliases.length > 0) body.append(h("p", { class: "muted small" }, `Also served at ${entry.aliases.join(", ")}`));
+  const types = fn ? typesView(entry, entry.doc) : null;
+  if (types) body.append(types);
   body.append(tryItForm(entry));
   details.append(body);
   return details;
@@ -288,6 +433,21 @@ function renderNotices(doc) {
       ),
     );
   }
+  const schemas = doc["x-flash-schemas"];
+  if (schemas?.status === "pending") {
+    notices.append(
+      h("div", { class: "notice", role: "status", "data-role": "schemas-pending" }, "Reading the types of your functions… Until they are ready, requests are not checked against them."),
+    );
+  } else if (schemas?.status === "failed") {
+    notices.append(
+      h(
+        "div",
+        { class: "notice notice--warn", role: "status" },
+        h("strong", {}, "The types of your functions could not be read; requests are not checked against them."),
+        h("pre", { class: "code" }, schemas.message ?? ""),
+      ),
+    );
+  }
   const issues = doc["x-flash-issues"] ?? [];
   if (issues.length > 0) {
     notices.append(
@@ -316,11 +476,15 @@ function applyFilter() {
 
 let generation;
 
-/** What the reader has open and typed, by route, so a redraw keeps it. */
+/**
+ * What the reader has open and typed, by route, so a redraw keeps it. Only
+ * changed fields: a value still at its default gives way to the new default
+ * (the example of a type that changed, or that just arrived).
+ */
 function captureForms() {
   const state = new Map();
   for (const op of document.querySelectorAll("details.op")) {
-    const fields = [...op.querySelectorAll("input, textarea")].map((el) => el.value);
+    const fields = [...op.querySelectorAll("input, textarea")].map((el) => (el.value !== el.defaultValue ? el.value : undefined));
     state.set(op.dataset.key, { open: op.open, fields });
   }
   return state;
@@ -333,9 +497,20 @@ function restoreForms(state) {
     op.open = saved.open;
     const elements = [...op.querySelectorAll("input, textarea")];
     // The same route can take other parameters after a reload: restore only when the form kept its shape.
-    if (elements.length === saved.fields.length) elements.forEach((el, i) => (el.value = saved.fields[i]));
+    if (elements.length === saved.fields.length) {
+      elements.forEach((el, i) => {
+        if (saved.fields[i] !== undefined) el.value = saved.fields[i];
+      });
+    }
   }
 }
+
+/** The state of the types on the page (`ready`, `pending`, …), and a redraw put off while new ones are computed. */
+let shownSchemas;
+let putOff;
+
+/** How long a typed page is kept while the next generation's types are computed, before it is redrawn untyped. */
+const TYPES_WAIT_MS = 3000;
 
 async function load() {
   const status = $("#status");
@@ -343,6 +518,16 @@ async function load() {
     const response = await fetch("/openapi.json", { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const doc = await response.json();
+    const schemas = doc["x-flash-schemas"]?.status;
+    // After a save the types follow the routes within moments: keep the typed page until
+    // they arrive (a "schemas" event) rather than flash an untyped one in between, within a bound.
+    if (schemas === "pending" && shownSchemas === "ready" && doc["x-flash-generation"] !== generation && putOff === undefined) {
+      putOff = setTimeout(() => void refresh(), TYPES_WAIT_MS);
+      return;
+    }
+    clearTimeout(putOff);
+    putOff = undefined;
+    shownSchemas = schemas;
     generation = doc["x-flash-generation"];
     document.title = `${doc.info?.title ?? "Flash Dev Server"} · API`;
     $("#title").textContent = doc.info?.title ?? "Flash Dev Server";
@@ -380,7 +565,7 @@ async function refresh() {
 async function refreshIfStale() {
   try {
     const doc = await (await fetch("/openapi.json", { cache: "no-store" })).json();
-    if (doc["x-flash-generation"] !== generation) await refresh();
+    if (doc["x-flash-generation"] !== generation || doc["x-flash-schemas"]?.status !== shownSchemas) await refresh();
   } catch {
     // the server is restarting; the stream reconnects and asks again
   }
@@ -391,6 +576,12 @@ function listen() {
   const source = new EventSource("/__flash/events");
   // "routes" comes just before the "reload" of the same reload: one redraw is enough.
   source.addEventListener("reload", () => void refresh());
+  // A generation's types are ready (or could not be read): redraw with them.
+  source.addEventListener("schemas", () => {
+    clearTimeout(putOff);
+    putOff = undefined;
+    void refresh();
+  });
   // On every (re)connection: a reload may have happened while the stream was not open.
   source.addEventListener("open", () => void refreshIfStale());
 }

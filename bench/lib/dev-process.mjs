@@ -6,10 +6,11 @@ import { join } from "node:path";
 
 const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "index.js");
 
-export async function startDev(root, { env = {}, args = [] } = {}) {
+// `cli`: another build's CLI (e.g. a copy of main's dist/cli/index.js), for a baseline in the same run.
+export async function startDev(root, { env = {}, args = [], cli = CLI } = {}) {
   const childEnv = { ...process.env, FLASH_CONTAINER: "0", NO_COLOR: "1", ...env };
   delete childEnv.RUNPOD_API_KEY;
-  const child = spawn(process.execPath, [CLI, "dev", "--no-container", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [cli, "dev", "--no-container", "--port", "0", ...args], {
     cwd: root,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { megabytesFromEnv } from "../shared/byte-budget.js";
 import { createDevApp, createEventStream, DEFAULT_BODY_MEMORY_BYTES, parseAllowedHosts } from "../server/index.js";
 import type { FunctionInvoker, RouteTable } from "../server/index.js";
+import type { SchemaSource } from "../server/function-schemas.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logger.js";
 import type { DevSessionParts } from "./session-parts.js";
@@ -23,6 +24,8 @@ export interface DevHttpOptions {
   allowedOrigins: readonly string[];
   routes: RouteTable;
   invoker: FunctionInvoker;
+  /** The type schemas of each generation (docs and input validation). */
+  schemas?: SchemaSource;
   logger: Logger;
   events: DevSessionEmitter;
   clock: Clock;
@@ -58,6 +61,8 @@ export async function startDevHttp(options: DevHttpOptions): Promise<DevHttp> {
   const unsubscribe = [
     events.on("routesChanged", (e) => eventStream.publish("routes", { generation: e.generation, added: e.added, removed: e.removed })),
     events.on("reloadFinished", (e) => eventStream.publish("reload", e.ok ? { ok: true, generation: e.generation, routes: e.routes } : { ok: false })),
+    // A generation's types arrived (or failed): the page redraws with them.
+    events.on("schemasUpdated", (e) => eventStream.publish("schemas", { generation: e.generation, ok: e.ok })),
   ];
   const closeStream = (): void => {
     for (const off of unsubscribe) off();
@@ -73,6 +78,7 @@ export async function startDevHttp(options: DevHttpOptions): Promise<DevHttp> {
       allowedOrigins: options.allowedOrigins,
       bodyMemoryBytes,
       eventStream,
+      ...(options.schemas ? { schemas: options.schemas } : {}),
       title: `Flash Dev Server (${basename(options.root)})`,
     });
     const bindHost = host === "localhost" ? "127.0.0.1" : host;

@@ -31,6 +31,8 @@ import { createReloadController } from "./reload-controller.js";
 import type { ReloadController } from "./reload-controller.js";
 import type { BackendInfo, DevSessionEventSource } from "./session-events.js";
 import { resolveDevSessionParts } from "./session-parts.js";
+import { createSessionSchemas } from "./session-schemas.js";
+import type { SessionSchemas } from "./session-schemas.js";
 import type { DevSessionParts } from "./session-parts.js";
 
 export interface DevSessionOptions extends ResolvedDevOptions {
@@ -79,12 +81,14 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
   let runtime: FunctionRuntime | undefined;
   let http: DevHttp | undefined;
   let reload: ReloadController | undefined;
+  let schemas: SessionSchemas | undefined;
   let watcher: Watcher | undefined;
   let outerEnv: { close(): Promise<void> } | undefined;
   const stopAll = async (endpoints: { cleanup: boolean; review: boolean }): Promise<void> => {
     // First: calls in flight are abandoned and their jobs cancelled (Ctrl-C must not leave them billing).
     await runtime?.abandonCalls();
     await reload?.close();
+    await schemas?.close();
     await watcher?.close();
     await outerEnv?.close();
     await http?.close();
@@ -108,7 +112,10 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
         return runtime.invoker.invoke(entry, input, ctx);
       },
     };
-    http = await startDevHttp({ root, host: options.host, port: options.port, env, allowedOrigins, routes, invoker, logger, events, clock, parts });
+    // Type schemas of each generation, computed after it is served (docs/type-schemas.md, "Wiring").
+    schemas = createSessionSchemas({ root, env, routes, events, clock, logger: logger.child("schemas"), createService: parts.createSchemaService });
+    const typed = schemas;
+    http = await startDevHttp({ root, host: options.host, port: options.port, env, allowedOrigins, routes, invoker, schemas: typed, logger, events, clock, parts });
     const server = http;
 
     runtime = await startFunctionRuntime({
@@ -157,6 +164,8 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
       watch,
       startupMs: clock.now() - started,
     });
+    // Only now, with the first routes served, may the TypeScript compiler take the CPU.
+    typed.start();
 
     let closing: Promise<void> | undefined;
     return {

@@ -96,6 +96,14 @@ export interface DevSessionEvents {
     | { ok: true; paths: string[]; durationMs: number; generation: number; routes: number; added: RouteKey[]; removed: RouteKey[] }
     | { ok: false; paths: string[]; durationMs: number; error: AppError };
 
+  /**
+   * The type schemas of a generation are ready (requests to it are validated from now on, sent to
+   * /docs), or could not be computed (it stays unvalidated). Comes after that generation's reload.
+   */
+  schemasUpdated:
+    | { generation: number; ok: true; functions: number; reusedFunctions: number; issues: number; durationMs: number; sinceSwapMs: number }
+    | { generation: number; ok: false; error: AppError };
+
   /** A function call began (before its endpoint is provisioned). */
   callStarted: CallRef & CallOrigin;
   /** The client sent the request (a QB job once queued, with its id). Attempt 2 resends the module's code. */

@@ -4,6 +4,8 @@
  * fake clock) and keep the rest real; see docs/internals.md, "The dev session".
  */
 import { createDiscovery } from "../discovery/index.js";
+import { createTypeSchemaService } from "../discovery/type-schema/index.js";
+import type { TypeSchemaService, TypeSchemaServiceOptions } from "../discovery/type-schema/index.js";
 import type { Discovery, DiscoveryOptions } from "../discovery/index.js";
 import { findFreePort, startHttpServer } from "../server/index.js";
 import type { FreePort, HttpServerOptions, StartedHttpServer } from "../server/index.js";
@@ -24,6 +26,8 @@ export interface DevSessionParts {
   clock: Clock;
   createDiscovery(options: DiscoveryOptions): Discovery;
   createWatcher(options: CreateWatcherOptions): Watcher;
+  /** The type schema service (a worker thread with the TypeScript compiler, started at its first extraction). */
+  createSchemaService(options: TypeSchemaServiceOptions): TypeSchemaService;
   /** The execution backend: the embedded emulator or Runpod (started again after a `.env` change that configures it). */
   startBackend(options: BackendOptions): Promise<Backend>;
   /** The port to listen on when the requested one is taken. */
@@ -45,6 +49,7 @@ export function resolveDevSessionParts(given: Partial<DevSessionParts>, logger: 
     clock: given.clock ?? systemClock,
     createDiscovery: given.createDiscovery ?? createDiscovery,
     createWatcher: given.createWatcher ?? createWatcher,
+    createSchemaService: given.createSchemaService ?? createTypeSchemaService,
     startBackend: given.startBackend ?? startBackend,
     findFreePort: given.findFreePort ?? findFreePort,
     startHttpServer: given.startHttpServer ?? startHttpServer,

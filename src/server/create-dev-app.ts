@@ -26,6 +26,8 @@ import { EVENTS_PATH } from "./event-stream.js";
 import type { EventStream } from "./event-stream.js";
 import { hostGuard, originGuard } from "./host-guard.js";
 import { allowHeader, functionRoutes } from "./function-routes.js";
+import { NO_SCHEMAS } from "./function-schemas.js";
+import type { GenerationSchemas, SchemaSource } from "./function-schemas.js";
 import type { FunctionInvoker } from "./invoker.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import { requestLog } from "./request-log.js";
@@ -94,6 +96,12 @@ export interface DevAppOptions {
    * them). Absent: that path answers 404.
    */
   eventStream?: EventStream;
+  /**
+   * The type schemas of each generation: /openapi.json documents them and
+   * requests are checked against them (422 INVALID_INPUT) once ready.
+   * Absent: untyped, unvalidated.
+   */
+  schemas?: SchemaSource;
 }
 
 type Handler = (ctx: DevContext) => Promise<void> | void;
@@ -126,14 +134,19 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
   const { routes, logger } = options;
   const docsDir = options.docsDir ?? DEFAULT_DOCS_DIR;
   const version = readPackageVersion();
-  const openApiCache = new WeakMap<RouteGeneration, string>();
+  const schemaSource = options.schemas;
+  // One document per generation and state of its schemas (ready schemas are one object per generation).
+  const openApiCache = new WeakMap<RouteGeneration, { schemas: GenerationSchemas; text: string }>();
+  const sameSchemas = (a: GenerationSchemas, b: GenerationSchemas): boolean => (a.status === "ready" ? a === b : a.status === b.status);
 
   const openApiText = (generation: RouteGeneration | undefined): string => {
+    const schemas = generation ? (schemaSource ?? NO_SCHEMAS).forGeneration(generation) : undefined;
     const cached = generation && openApiCache.get(generation);
-    if (cached) return cached;
-    const doc = buildOpenApiDocument(generation, { title: options.title, version });
+    if (cached && schemas && sameSchemas(cached.schemas, schemas)) return cached.text;
+    // Without a source the document says nothing about schemas (a server that has none).
+    const doc = buildOpenApiDocument(generation, { title: options.title, version, ...(schemas && schemaSource ? { schemas } : {}) });
     const text = toJsonText(doc);
-    if (generation) openApiCache.set(generation, text);
+    if (generation && schemas) openApiCache.set(generation, { schemas, text });
     return text;
   };
 
@@ -212,6 +225,7 @@ export function createDevApp(options: DevAppOptions): Koa<DevState> {
       bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
       bodyBudget: new ByteBudget(options.bodyMemoryBytes ?? DEFAULT_BODY_MEMORY_BYTES),
       maxJsonDepth: options.maxJsonDepth ?? MAX_JSON_DEPTH,
+      ...(schemaSource ? { schemas: schemaSource } : {}),
     }),
   );
   return app;

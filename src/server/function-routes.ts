@@ -1,6 +1,7 @@
 /**
  * Serves the function routes of the current generation: route lookup (404 /
- * 405), input derivation, the invoker call and the response.
+ * 405), input derivation, the input checked against the function's type
+ * (422), the invoker call and the response.
  */
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
@@ -12,7 +13,10 @@ import type { FunctionInvoker } from "./invoker.js";
 import type { RouteGeneration } from "./route-generation.js";
 import type { RouteTable } from "./route-table.js";
 import { formatIssue } from "./route-table.js";
-import { readLbInput, readQbInput } from "./request-input.js";
+import type { SchemaSource } from "./function-schemas.js";
+import { NO_SCHEMAS } from "./function-schemas.js";
+import { readLbRequest, readQbRequest } from "./request-input.js";
+import { checkInput } from "./typed-input.js";
 
 /** Options of {@link functionRoutes}. */
 export interface FunctionRoutesOptions {
@@ -22,6 +26,8 @@ export interface FunctionRoutesOptions {
   /** Request bodies held at once, shared by all requests. */
   bodyBudget: ByteBudget;
   maxJsonDepth: number;
+  /** The type schemas of each generation: requests are checked against their function's parameter type once they are ready. */
+  schemas?: SchemaSource;
 }
 
 /** The `Allow` header value for a list of route methods (GET implies HEAD). */
@@ -68,6 +74,7 @@ function respond(ctx: DevContext, kind: "QB" | "LB", output: unknown, jobId: str
 /** The middleware serving function routes; it answers every request that reaches it. */
 export function functionRoutes(options: FunctionRoutesOptions): Middleware<DevState> {
   const bodyOptions = { limit: options.bodyLimitBytes, maxDepth: options.maxJsonDepth, budget: options.bodyBudget };
+  const schemas = options.schemas ?? NO_SCHEMAS;
   return async (ctx) => {
     const signal = ctx.state.signal;
     // Waits only for reloads that may change this path's routes.
@@ -90,10 +97,12 @@ export function functionRoutes(options: FunctionRoutesOptions): Middleware<DevSt
     ctx.state.endpointName = route.endpointName;
     // The body's bytes count against the budget until the response is done (the input lives that long).
     const readOptions = { ...bodyOptions, heldUntil: ctx.res };
-    const input =
+    const read =
       route.kind === "QB"
-        ? await readQbInput(ctx.req, readOptions)
-        : await readLbInput(ctx.req, route.method, ctx.querystring, found.params, readOptions);
+        ? await readQbRequest(ctx.req, readOptions)
+        : await readLbRequest(ctx.req, route.method, ctx.querystring, found.params, readOptions);
+    // The schemas of the generation this request was routed on, as they are now (ready, or not yet).
+    const input = checkInput(schemas.forGeneration(generation), route, read);
     // Errors propagate as they are: the invoker throws AppErrors by contract,
     // and anything else is a bug the boundary turns into 500 INTERNAL.
     const result = await options.invoker.invoke(route.entry, input, {

@@ -306,6 +306,12 @@ class Validator {
       const converted = this.check(schema, option, path, trial, depth + 1);
       if (trial.mismatches.length === 0) return converted;
     }
+    // A plain type that takes no text (number, boolean): show the text that was sent, not "got string".
+    const s = this.resolve(schema);
+    if (!s.anyOf && s.type !== undefined && !(Array.isArray(s.type) ? s.type : [s.type]).some((t) => admits(t, text))) {
+      out.add(path, `expected ${this.describe(s)}, got ${snippet(text)}`);
+      return text;
+    }
     return this.check(schema, text, path, out, depth + 1);
   }
 
@@ -369,7 +375,6 @@ export function invalidInputError(result: Extract<InputValidation, { ok: false }
   const first = result.mismatches.slice(0, 3).map((m) => `${m.path}: ${m.message}`).join("; ");
   const more = result.mismatches.length > 3 || result.truncated ? " (and more, see mismatches)" : "";
   return new AppError("INVALID_INPUT", `The input does not match the parameter type of ${functionName}: ${first}${more}`, {
-    status: 422,
     hint: "Fix the listed fields; GET /docs shows the expected shape with an example.",
     details: { mismatches: result.mismatches, ...(result.truncated ? { truncated: true } : {}) },
   });

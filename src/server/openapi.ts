@@ -2,9 +2,16 @@
  * The OpenAPI 3.1 document of the dev server: the health routes and every
  * function route of a generation (aliases included), tagged per file as
  * `<prefix> [QB]` / `<prefix> [LB]` like Flash, with `x-flash-*` extensions
- * the /docs page uses to group and label routes.
+ * the /docs page uses to group and label routes. When the generation's type
+ * schemas are ready, each function's request and response are typed from
+ * its TypeScript signature, with its JSDoc (`openapi-typed.ts`); until then,
+ * or for a function without usable types, they are documented as any JSON
+ * and marked `x-flash-validated: false` with the reason.
  */
 import { ERROR_STATUS } from "../shared/errors.js";
+import type { GenerationSchemas } from "./function-schemas.js";
+import { typedFunction } from "./function-schemas.js";
+import { typedParts } from "./openapi-typed.js";
 import type { RouteGeneration, RouteInfo } from "./route-generation.js";
 import { compilePath } from "./route-matcher.js";
 import { lbReadsBody } from "./request-input.js";
@@ -18,6 +25,8 @@ export interface OpenApiOptions {
   title?: string;
   /** The package version shown in `info.version`. */
   version: string;
+  /** The generation's type schemas (or why there are none), noted as `x-flash-schemas`. Absent: untyped, no note. */
+  schemas?: GenerationSchemas;
 }
 
 const ERROR_REF = { $ref: "#/components/responses/Error" };
@@ -29,7 +38,7 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   "413": "BODY_TOO_LARGE",
   "415": "INVALID_BODY: the Content-Type cannot carry JSON (e.g. multipart)",
   "403": "FORBIDDEN: a cross-site browser request",
-  "422": "INVALID_BODY: valid JSON of the wrong shape",
+  "422": "INVALID_BODY: valid JSON of the wrong shape; INVALID_INPUT: the input does not match the function's parameter type (`mismatches` lists each by JSON path)",
   "500": "FUNCTION_ERROR (the function threw; with name, stack, logs) or INTERNAL",
   "502": "WORKER_UNREACHABLE, WORKER_CRASHED or UPSTREAM_ERROR",
   "503": "PROVISION_FAILED, FUNCTION_LOAD_FAILED or RELOAD_TIMEOUT",
@@ -101,21 +110,17 @@ function functionName(route: RouteInfo): string {
   return route.entry.method ? `${route.entry.export}.${route.entry.method}` : route.entry.export;
 }
 
-function operation(route: RouteInfo, path: string, aliasOf: string | undefined, operationId: string): OpenApiObject {
+function operation(route: RouteInfo, path: string, aliasOf: string | undefined, operationId: string, schemas: GenerationSchemas | undefined): OpenApiObject {
   const pattern = compilePath(path);
-  const parameters: OpenApiObject[] = pattern.params.map((name) => ({
-    name,
-    in: "path",
-    required: true,
-    schema: { type: "string" },
-    description: "Merged into the function's input (wins over body or query keys).",
-  }));
+  const typed = schemas ? typedFunction(schemas, route.entry.id) : undefined;
+  const fn = typed && "fn" in typed ? typed.fn : undefined;
+  const runs =
+    `Runs \`${functionName(route)}\` from \`${route.file}\` on ${route.local ? "the dev server (local)" : `\`${route.endpointName}\``}.` +
+    (aliasOf ? ` Alias of \`${aliasOf}\`.` : "");
   const op: OpenApiObject = {
     tags: [routeTag(route)],
-    summary: functionName(route),
-    description:
-      `Runs \`${functionName(route)}\` from \`${route.file}\` on ${route.local ? "the dev server (local)" : `\`${route.endpointName}\``}.` +
-      (aliasOf ? ` Alias of \`${aliasOf}\`.` : ""),
+    summary: fn?.summary ?? functionName(route),
+    description: fn?.description ? `${fn.description}\n\n${runs}` : runs,
     operationId,
     "x-flash-function": {
       id: route.entry.id,
@@ -128,7 +133,51 @@ function operation(route: RouteInfo, path: string, aliasOf: string | undefined, 
     },
   };
   if (aliasOf) op["x-flash-alias-of"] = aliasOf;
+  if (typed && "fn" in typed) {
+    const parts = typedParts(route, pattern.params, typed.fn, typed.schemas.definitions);
+    const parameters = [...parts.parameters, ...(parts.freeQuery ? [FREE_QUERY] : [])];
+    if (parameters.length > 0) op.parameters = parameters;
+    if (parts.requestBody) op.requestBody = parts.requestBody;
+    const errors = route.kind === "QB" || lbReadsBody(route.method) ? BODY_ERRORS : ["422", "500", "502", "503", "504"];
+    op.responses = {
+      ...(parts.ok ? { "200": parts.ok } : {}),
+      ...(route.kind === "LB" ? { "204": { description: "The function returned undefined" } } : {}),
+      ...errorResponses(errors),
+    };
+    op["x-flash-validated"] = true;
+    if (typed.fn.notes.input.length > 0) op["x-flash-not-validated"] = typed.fn.notes.input;
+    return op;
+  }
+  if (typed) {
+    op["x-flash-validated"] = false;
+    op["x-flash-untyped"] = typed.untyped;
+  }
+  untypedParts(op, route, pattern.params);
+  return op;
+}
 
+/** Every query parameter as a string field of the input. */
+const FREE_QUERY: OpenApiObject = {
+  name: "query",
+  in: "query",
+  required: false,
+  description: "Every query parameter becomes a string field of the input (a repeated key keeps its last value).",
+  schema: { type: "object", additionalProperties: { type: "string" } },
+  style: "form",
+  explode: true,
+};
+
+const BODY_ERRORS = ["400", "413", "415", "422", "500", "502", "503", "504"];
+
+/** Request and responses documented as any JSON (no schemas, or not for this function). */
+function untypedParts(op: OpenApiObject, route: RouteInfo, pathParams: readonly string[]): void {
+  const parameters: OpenApiObject[] = pathParams.map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+    description: "Merged into the function's input (wins over body or query keys).",
+  }));
   if (route.kind === "QB") {
     op.requestBody = {
       required: false,
@@ -136,7 +185,7 @@ function operation(route: RouteInfo, path: string, aliasOf: string | undefined, 
     };
     op.responses = {
       "200": { description: "The job completed", content: { "application/json": { schema: { $ref: "#/components/schemas/QueueResponse" } } } },
-      ...errorResponses(["400", "413", "415", "422", "500", "502", "503", "504"]),
+      ...errorResponses(BODY_ERRORS),
     };
   } else if (lbReadsBody(route.method)) {
     op.requestBody = {
@@ -146,21 +195,12 @@ function operation(route: RouteInfo, path: string, aliasOf: string | undefined, 
         "application/json": { schema: route.method === "DELETE" ? {} : { type: "object", additionalProperties: true }, example: {} },
       },
     };
-    op.responses = lbResponses(["400", "413", "415", "422", "500", "502", "503", "504"]);
+    op.responses = lbResponses(BODY_ERRORS);
   } else {
-    parameters.push({
-      name: "query",
-      in: "query",
-      required: false,
-      description: "Every query parameter becomes a string field of the input (a repeated key keeps its last value).",
-      schema: { type: "object", additionalProperties: { type: "string" } },
-      style: "form",
-      explode: true,
-    });
+    parameters.push(FREE_QUERY);
     op.responses = lbResponses(["500", "502", "503", "504"]);
   }
   if (parameters.length > 0) op.parameters = parameters;
-  return op;
 }
 
 function lbResponses(errors: readonly string[]): OpenApiObject {
@@ -186,8 +226,19 @@ function healthPaths(): Record<string, OpenApiObject> {
   };
 }
 
+/** The document-level note on the schemas: their state, for which generation, and what went wrong. */
+function schemasNote(schemas: GenerationSchemas, generation: RouteGeneration | undefined): OpenApiObject {
+  return {
+    status: schemas.status,
+    ...(generation ? { generation: generation.id } : {}),
+    ...(schemas.status === "failed" ? { message: schemas.message } : {}),
+    ...(schemas.status === "ready" && schemas.issues.length > 0 ? { issues: schemas.issues } : {}),
+  };
+}
+
 /** Builds the OpenAPI 3.1 document for a generation (health routes only when there is none). */
 export function buildOpenApiDocument(generation: RouteGeneration | undefined, options: OpenApiOptions): OpenApiObject {
+  const schemas = options.schemas;
   const paths: Record<string, OpenApiObject> = healthPaths();
   const tags = new Map<string, OpenApiObject>([["health", { name: "health", description: "Dev server health" }]]);
   const usedIds = new Set<string>(["root", "ping"]);
@@ -209,7 +260,7 @@ export function buildOpenApiDocument(generation: RouteGeneration | undefined, op
     for (const { path, aliasOf } of all) {
       const key = compilePath(path).openapiPath;
       const item = (paths[key] ??= {});
-      item[route.method.toLowerCase()] = operation(route, path, aliasOf, uniqueId(aliasOf ? `${base}_alias` : base));
+      item[route.method.toLowerCase()] = operation(route, path, aliasOf, uniqueId(aliasOf ? `${base}_alias` : base), schemas);
     }
   }
 
@@ -222,11 +273,14 @@ export function buildOpenApiDocument(generation: RouteGeneration | undefined, op
     },
     tags: [...tags.values()],
     paths,
-    components: COMPONENTS,
+    // The named types of the parameters and results; the extractor keeps clear of the names used here.
+    components:
+      schemas?.status === "ready" ? { ...COMPONENTS, schemas: { ...(COMPONENTS.schemas as OpenApiObject), ...schemas.definitions } } : COMPONENTS,
   };
   if (generation) {
     doc["x-flash-generation"] = generation.id;
     if (generation.issues.length > 0) doc["x-flash-issues"] = generation.issues;
   }
+  if (schemas) doc["x-flash-schemas"] = schemasNote(schemas, generation);
   return doc;
 }

@@ -1,6 +1,6 @@
 /**
  * How a request becomes the function's input, and how a result becomes the
- * response. The rules (PRODUCT §3.2):
+ * response. The rules (README, "Routes"):
  *
  * - QB: the body must be a JSON object (an empty body counts as `{}`); the
  *   input is `body.input` when the key exists (even when it is null), else
@@ -10,6 +10,10 @@
  *   parameters are merged in and win over body keys.
  * - LB GET (and HEAD): the query string as a string map (repeated keys: the
  *   last wins), with path parameters merged in (they win).
+ *
+ * The input is then checked against the function's parameter type when its
+ * schemas are ready (`typed-input.ts`), which converts the text that came
+ * from the URL where the type says number or boolean.
  */
 import type { IncomingMessage } from "node:http";
 import type { HttpMethod } from "../sdk/registry.js";
@@ -34,8 +38,19 @@ export function lbReadsBody(method: HttpMethod): boolean {
   return BODY_METHODS.has(method);
 }
 
+/** A function's input as read from a request, with where it came from (for the paths of mismatches). */
+export interface RequestInput {
+  value: unknown;
+  /** JSON path of the input in the request: `$.input` (QB with an "input" key) or `$`. */
+  rootPath: "$" | "$.input";
+  /** Nothing was sent: no body, `{}`, or (LB) no query, body key or path parameter. */
+  empty: boolean;
+  /** Top-level keys whose values came from the URL as text (query string, path parameters). */
+  fromUrl: readonly string[];
+}
+
 /** The QB input of a request body. */
-export async function readQbInput(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<unknown> {
+export async function readQbRequest(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<RequestInput> {
   const body = await readJsonBody(req, options);
   const value = body.present ? body.value : {};
   if (!isRecord(value)) {
@@ -43,7 +58,13 @@ export async function readQbInput(req: IncomingMessage, options: ReadJsonBodyOpt
       hint: 'Send {"input": <your input>}; the function receives the value of "input".',
     });
   }
-  return Object.hasOwn(value, "input") ? value.input : value;
+  if (Object.hasOwn(value, "input")) return { value: value.input, rootPath: "$.input", empty: false, fromUrl: [] };
+  return { value, rootPath: "$", empty: Object.keys(value).length === 0, fromUrl: [] };
+}
+
+/** The QB input of a request body. */
+export async function readQbInput(req: IncomingMessage, options: ReadJsonBodyOptions): Promise<unknown> {
+  return (await readQbRequest(req, options)).value;
 }
 
 /** The query string as a flat string map; a repeated key keeps its last value. */
@@ -54,18 +75,27 @@ export function queryToMap(querystring: string): Record<string, string> {
   return Object.fromEntries(map);
 }
 
-/** The LB input of a request. */
-export async function readLbInput(
+/** The LB input of a request, with the keys that came from the URL. */
+export async function readLbRequest(
   req: IncomingMessage,
   method: HttpMethod,
   querystring: string,
   params: Record<string, string>,
   options: ReadJsonBodyOptions,
-): Promise<unknown> {
-  if (!lbReadsBody(method)) return { ...queryToMap(querystring), ...params };
+): Promise<RequestInput> {
+  const input = (value: unknown, fromUrl: readonly string[]): RequestInput => ({
+    value,
+    rootPath: "$",
+    empty: isRecord(value) && Object.keys(value).length === 0,
+    fromUrl,
+  });
+  if (!lbReadsBody(method)) {
+    const value = { ...queryToMap(querystring), ...params };
+    return input(value, Object.keys(value));
+  }
   const body = await readJsonBody(req, options);
   const value = body.present ? body.value : {};
-  if (isRecord(value)) return { ...value, ...params };
+  if (isRecord(value)) return input({ ...value, ...params }, Object.keys(params));
   if (OBJECT_BODY_METHODS.has(method)) {
     throw new AppError("INVALID_BODY", `A ${method} route takes a JSON object, not ${describe(value)}`, {
       hint: "Wrap the value in an object, e.g. {\"items\": [...]}.",
@@ -76,5 +106,5 @@ export async function readLbInput(
       hint: `The path parameters (${Object.keys(params).join(", ")}) are merged into the body object.`,
     });
   }
-  return value;
+  return input(value, []);
 }

@@ -10,7 +10,7 @@ export const ERROR_STATUS = {
   // request errors (user)
   INVALID_JSON: 400, // the body is not valid JSON
   INVALID_BODY: 422, // valid JSON, wrong shape (e.g. not an object)
-  INVALID_INPUT: 400, // a parameter or option has a bad value
+  INVALID_INPUT: 422, // the input does not match the function's parameter type (mismatches by JSON path), or a parameter or option has a bad value
   ROUTE_NOT_FOUND: 404, // no route matches the path
   NOT_FOUND: 404, // the named thing (endpoint, job, worker) does not exist
   METHOD_NOT_ALLOWED: 405, // the path exists with another method

@@ -71,7 +71,7 @@ describe("flash worker in load-balanced mode", () => {
     expect(resultOf(parseFunctionResponse(await res.json()))).toEqual({ status: "success", echo: { a: 1 }, big: 2n ** 70n });
 
     const invalid = await post({ flash: 1, module: {} });
-    expect(invalid.status).toBe(400);
+    expect(invalid.status).toBe(422);
     expect(((await invalid.json()) as { error: { code: string } }).error.code).toBe("INVALID_INPUT");
     worker.signal("SIGTERM");
     expect(await worker.exited).toBe(0);

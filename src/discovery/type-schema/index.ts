@@ -8,6 +8,8 @@
  *
  * This entry point does not load the TypeScript compiler (only the thread
  * does); `./extractor.js` is the synchronous core, for tests and benchmarks.
+ * How the schemas appear in requests (the dev server's input rules) is
+ * `server/request-schemas.ts`.
  * See docs/type-schemas.md.
  */
 export { createTypeSchemaService } from "./schema-service.js";
@@ -15,7 +17,5 @@ export type { ExtractOutcome, TypeSchemaService, TypeSchemaServiceOptions } from
 export type { ExtractOptions, FunctionSchemas, SchemaIssue, SchemaSet, SchemaTarget } from "./extractor.js";
 export type { SchemaNote } from "./schema-walk.js";
 export type { ProgramStats } from "./program-host.js";
-export { queueRequestSchema, loadBalancedRequest } from "./request-schemas.js";
-export type { LoadBalancedRequest, RouteParameter } from "./request-schemas.js";
 export { DEFINITIONS_PREFIX } from "../../shared/json-schema.js";
 export type { JsonSchema, JsonTypeName } from "../../shared/json-schema.js";

@@ -9,7 +9,9 @@
  * type stripping (tests), where `./x.js` specifiers name `.ts` files, so
  * those are mapped before the extractor is imported.
  */
+import { readlinkSync } from "node:fs";
 import { registerHooks } from "node:module";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import type { TypeSchemaExtractor } from "./extractor.js";
 import type { ExtractMessage, ResultMessage, SchemaThreadData } from "./schema-protocol.js";
@@ -24,6 +26,23 @@ if (import.meta.url.endsWith(".ts")) {
     },
   });
 }
+
+/**
+ * Lowest CPU priority for this thread only (docs/type-schemas.md, "Where the
+ * work runs"): on Linux a thread has its own nice value, and
+ * `/proc/thread-self` names the calling thread. A reload that starts while
+ * an extraction runs then gets the CPU first. Elsewhere, or if refused, the
+ * thread keeps the normal priority.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, 19);
+  } catch {
+    // not Linux, or not allowed
+  }
+}
+lowerPriority();
 
 const data = workerData as SchemaThreadData;
 let extractor: TypeSchemaExtractor | undefined;

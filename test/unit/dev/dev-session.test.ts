@@ -71,6 +71,8 @@ async function start(functions: FunctionEntry[], flags: DevFlags = {}, parts: Pa
         return backend;
       },
       print: (text) => printed.push(text),
+      // No TypeScript thread here: session-schemas.test.ts tests the schemas with a service it answers.
+      createSchemaService: () => ({ extract: () => new Promise(() => {}), close: async () => {} }),
       events,
       ...parts,
     },

@@ -129,7 +129,7 @@ describe("validateInput", () => {
     const ok = validateInput(schema, { limit: "20", all: "false", cursor: "null", id: "7" }, { coerceKeys: ["limit", "all", "cursor", "id"] });
     // A string-or-null keeps the text "null": the type takes strings.
     expect(ok).toEqual({ ok: true, value: { limit: 20, all: false, cursor: "null", id: 7 } });
-    expect(mismatches(schema, { limit: "twenty" }, { coerceKeys: ["limit"] })).toEqual(["$.limit: expected number, got string"]);
+    expect(mismatches(schema, { limit: "twenty" }, { coerceKeys: ["limit"] })).toEqual(['$.limit: expected number, got "twenty"']);
   });
 
   it("treats a __proto__ key as data and never reads schemas off Object.prototype", () => {

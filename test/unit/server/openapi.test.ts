@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument, filePrefix } from "../../../src/server/openapi.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
 import { ERROR_STATUS } from "../../../src/shared/errors.js";
-import { manifestOf, standardFunctions } from "../../helpers/server-fixtures.js";
+import { lbEntry, manifestOf, qbEntry, standardFunctions } from "../../helpers/server-fixtures.js";
+import type { FunctionSchemas } from "../../../src/discovery/type-schema/index.js";
+import type { GenerationSchemas } from "../../../src/server/function-schemas.js";
 
 type Json = Record<string, unknown>;
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -130,5 +132,130 @@ describe("buildOpenApiDocument", () => {
     expect(filePrefix("workers/gpu/infer.ts")).toBe("workers/gpu/infer");
     expect(filePrefix("a.mjs")).toBe("a");
     expect(filePrefix("a.cts")).toBe("a");
+  });
+});
+
+describe("buildOpenApiDocument with type schemas", () => {
+  const REF = "#/components/schemas/";
+  const entries = [
+    qbEntry("greet.ts", "greet", { many: true }),
+    qbEntry("greet.ts", "fireAndForget", { many: true }),
+    lbEntry("items.ts", "list", "GET", "/items"),
+    lbEntry("items.ts", "update", "PUT", "/items/:id"),
+    lbEntry("items.ts", "remove", "DELETE", "/items/:id"),
+    qbEntry("broken.ts", "old", { many: true }),
+  ];
+  const generation = createRouteGeneration(manifestOf(entries, 7));
+  const fnSchemas = (id: string, extra: Partial<FunctionSchemas>): FunctionSchemas => ({
+    id,
+    input: null,
+    inputRequired: false,
+    output: {},
+    returnsValue: true,
+    notes: { input: [], output: [] },
+    ...extra,
+  });
+  const schemas: GenerationSchemas = {
+    status: "ready",
+    definitions: {
+      Greeting: { title: "Greeting", type: "object", properties: { name: { type: "string", description: "Who to greet." }, times: { type: "number" } }, required: ["name"] },
+      Item: { title: "Item", type: "object", properties: { id: { type: "number" }, label: { type: "string" }, callback: { "x-flash-any": "function" } }, required: ["id", "label"] },
+    },
+    functions: {
+      "greet.ts#greet": fnSchemas("greet.ts#greet", {
+        summary: "Greets someone.",
+        description: "Says hello as many times as asked.",
+        input: { $ref: `${REF}Greeting` },
+        inputRequired: true,
+        output: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+        example: { name: "Ada", times: 2 },
+      }),
+      "greet.ts#fireAndForget": fnSchemas("greet.ts#fireAndForget", { returnsValue: false, output: { type: "null" } }),
+      "items.ts#list": fnSchemas("items.ts#list", {
+        input: { type: "object", properties: { limit: { type: "number" }, tag: { type: "string" } }, required: ["limit"] },
+        inputRequired: true,
+        output: { type: "array", items: { $ref: `${REF}Item` } },
+        example: { limit: 10, tag: "new" },
+      }),
+      "items.ts#update": fnSchemas("items.ts#update", {
+        input: { $ref: `${REF}Item` },
+        inputRequired: true,
+        output: { $ref: `${REF}Item` },
+        example: { id: 1, label: "one" },
+        notes: { input: [{ path: "$.callback", reason: "function" }], output: [{ path: "$.callback", reason: "function" }] },
+      }),
+      "items.ts#remove": fnSchemas("items.ts#remove", { input: { type: "object", properties: { id: { type: "number" } }, required: ["id"] }, inputRequired: true, returnsValue: false }),
+    },
+    issues: [],
+    untyped: { "broken.ts#old": "broken.ts failed to load; its last version is served, whose types are not known" },
+  };
+  const doc = buildOpenApiDocument(generation, { version: "1", schemas });
+  const paths = doc.paths as Record<string, Record<string, Json>>;
+  const media = (op: Json): Json => ((op.requestBody as Json).content as Json)["application/json"] as Json;
+  const okSchema = (op: Json): Json => ((((op.responses as Json)["200"] as Json).content as Json)["application/json"] as Json).schema as Json;
+
+  it("stays a valid document whose $refs all resolve, with the named types in components.schemas", () => {
+    expect(validate(doc)).toEqual([]);
+    const components = (doc.components as Json).schemas as Json;
+    expect(Object.keys(components)).toEqual(expect.arrayContaining(["Error", "QueueRequest", "QueueResponse", "Greeting", "Item"]));
+    expect(doc["x-flash-schemas"]).toEqual({ status: "ready", generation: 7 });
+  });
+
+  it("uses the JSDoc summary and description, and types a queue request, its example and its output", () => {
+    const op = paths["/greet/greet/run_sync"]!.post!;
+    expect(op.summary).toBe("Greets someone.");
+    expect(op.description).toContain("Says hello as many times as asked.");
+    expect(media(op).schema).toMatchObject({ type: "object", properties: { input: { $ref: `${REF}Greeting` } }, required: ["input"] });
+    expect(media(op).example).toEqual({ input: { name: "Ada", times: 2 } });
+    expect(okSchema(op)).toMatchObject({ properties: { output: { type: "object", properties: { text: { type: "string" } } } } });
+    expect(((op.responses as Json)["422"] as Json).description).toContain("INVALID_INPUT");
+    expect(op["x-flash-validated"]).toBe(true);
+    // A function that returns nothing has a null output.
+    expect(okSchema(paths["/greet/fireAndForget/run_sync"]!.post!)).toMatchObject({ properties: { output: { type: "null" } } });
+  });
+
+  it("types a GET's query parameters one by one, with examples, instead of a free-form map", () => {
+    const op = paths["/items/items"]!.get!;
+    expect(op.parameters).toEqual([
+      expect.objectContaining({ name: "limit", in: "query", required: true, schema: { type: "number" }, example: 10 }),
+      expect.objectContaining({ name: "tag", in: "query", required: false, schema: { type: "string" }, example: "new" }),
+    ]);
+    expect(okSchema(op)).toEqual({ type: "array", items: { $ref: `${REF}Item` } });
+  });
+
+  it("types path parameters from the input and leaves them out of the body; lists what is not validated", () => {
+    const op = paths["/items/items/{id}"]!.put!;
+    expect(op.parameters).toEqual([expect.objectContaining({ name: "id", in: "path", required: true, schema: { type: "number" }, example: 1 })]);
+    const body = media(op);
+    expect(body.schema).toMatchObject({ type: "object", properties: { label: { type: "string" } }, required: ["label"] });
+    expect(Object.keys((body.schema as Json).properties as Json)).not.toContain("id");
+    expect(body.example).toEqual({ label: "one" });
+    expect(op["x-flash-not-validated"]).toEqual([{ path: "$.callback", reason: "function" }]);
+    // Returning nothing: 204 only.
+    const responses = paths["/items/items/{id}"]!.delete!.responses as Json;
+    expect(responses["200"]).toBeUndefined();
+    expect(responses["204"]).toBeDefined();
+  });
+
+  it("documents a function without usable types as untyped and not validated", () => {
+    const op = paths["/broken/old/run_sync"]!.post!;
+    expect(op["x-flash-validated"]).toBe(false);
+    expect(op["x-flash-untyped"]).toContain("broken.ts failed to load");
+    expect(JSON.stringify(op.requestBody)).toContain(`${REF}QueueRequest`);
+  });
+
+  it("while the schemas are being computed, documents every route untyped and says so", () => {
+    const pending = buildOpenApiDocument(generation, { version: "1", schemas: { status: "pending" } });
+    expect(validate(pending)).toEqual([]);
+    expect(pending["x-flash-schemas"]).toEqual({ status: "pending", generation: 7 });
+    const op = (pending.paths as Record<string, Record<string, Json>>)["/greet/greet/run_sync"]!.post!;
+    expect(op.summary).toBe("greet");
+    expect(op["x-flash-validated"]).toBe(false);
+    expect(buildOpenApiDocument(generation, { version: "1", schemas: { status: "off" } })["x-flash-schemas"]).toEqual({ status: "off", generation: 7 });
+    expect(buildOpenApiDocument(generation, { version: "1", schemas: { status: "failed", message: "boom" } })["x-flash-schemas"]).toEqual({
+      status: "failed",
+      generation: 7,
+      message: "boom",
+    });
   });
 });

@@ -78,3 +78,22 @@ describe("createTypeSchemaService", () => {
     }
   });
 });
+
+describe.skipIf(process.platform !== "linux")("the schema thread's priority", () => {
+  it("runs the compiler at the lowest CPU priority (nice 19), so the reload path is served first", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const niceOfThreads = (): number[] =>
+      readdirSync("/proc/self/task").map((tid) => {
+        // Fields after the command name (which may hold spaces): nice is the 19th field overall.
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+      });
+    // The other tests' threads are gone first.
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    expect(niceOfThreads()).not.toContain(19);
+    const service = open(copyProject());
+    const outcome = await service.extract([target("workers/misc.ts", "text")]);
+    expect(outcome.status).toBe("done");
+    expect(niceOfThreads()).toContain(19);
+  });
+});

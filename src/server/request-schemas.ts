@@ -7,11 +7,12 @@
  *   without an `input` property of its own);
  * - load-balanced: the input object is the JSON body (or, for GET, the query
  *   string) with the path parameters merged in; so the body (or query)
- *   carries T's properties minus the path parameters, which are strings.
+ *   carries T's properties minus the path parameters (text in the URL,
+ *   converted where T says number or boolean).
  */
-import type { JsonSchema } from "../../shared/json-schema.js";
-import { resolveRef } from "../../shared/json-schema.js";
-import type { FunctionSchemas } from "./extractor.js";
+import type { FunctionSchemas } from "../discovery/type-schema/index.js";
+import type { JsonSchema } from "../shared/json-schema.js";
+import { resolveRef } from "../shared/json-schema.js";
 
 /** The request body schema of a queue-based route. */
 export function queueRequestSchema(fn: Pick<FunctionSchemas, "input" | "inputRequired">): JsonSchema {

@@ -1,8 +1,9 @@
 /** How an input schema appears in a queue request body and in a load-balanced route's body, query and path. */
 import { describe, expect, it } from "vitest";
-import { loadBalancedRequest, queueRequestSchema } from "../../../../src/discovery/type-schema/index.js";
-import type { JsonSchema } from "../../../../src/discovery/type-schema/index.js";
-import { REF } from "./helpers.js";
+import { loadBalancedRequest, queueRequestSchema } from "../../../src/server/request-schemas.js";
+import type { JsonSchema } from "../../../src/shared/json-schema.js";
+
+const REF = "#/components/schemas/";
 
 const definitions: Record<string, JsonSchema> = {
   Query: { title: "Query", type: "object", properties: { id: { type: "number" }, q: { type: "string" }, limit: { type: "number" } }, required: ["id", "q"] },
