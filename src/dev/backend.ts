@@ -35,6 +35,12 @@ export interface Backend {
   /** LB calls go through this client. */
   loadBalancer: LoadBalancerApi;
   loadBalancerUrl(endpointId: string): string;
+  /**
+   * The variables a Runpod client in another process needs to reach this
+   * backend (the Endpoint clients of a `flash run` script): base URLs and the
+   * key. Secret: only for processes of this user.
+   */
+  clientEnv: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -118,6 +124,11 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
     queue: jobs,
     loadBalancer: lb,
     loadBalancerUrl: (id) => loadBalancerBaseUrl(id, endpointBaseUrl),
+    clientEnv: {
+      RUNPOD_API_BASE_URL: apiBaseUrl,
+      RUNPOD_ENDPOINT_BASE_URL: endpointBaseUrl,
+      ...(apiKey ? { RUNPOD_API_KEY: apiKey } : {}),
+    },
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled([emulator?.close(), http.close()]);

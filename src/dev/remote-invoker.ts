@@ -44,6 +44,23 @@ export interface RemoteInvokerOptions {
   observe?: (call: ObservedCall) => CallObserver | undefined;
 }
 
+/** A call of a function in a registered generation's bundle (see RemoteInvoker.callModule). */
+export interface ModuleCall {
+  /** The bundle's URL (`ModuleBundle.url`). */
+  moduleUrl: string;
+  target: FunctionTarget;
+  /** The function's config, as the caller built it. */
+  spec: ResourceSpec;
+  /** Run it in this process instead of on its endpoint. */
+  local?: boolean;
+  args: unknown[];
+  instance?: { id: string; args: unknown[] };
+  /** Aborting it abandons the call (its job is cancelled). */
+  signal?: AbortSignal;
+  /** How long to wait in all; default the function's limit plus a grace period. */
+  waitMs?: number;
+}
+
 /** A call as `observe` sees it when it starts. */
 export interface ObservedCall {
   /** `file#export` (`file#Class.method`). */
@@ -118,15 +135,32 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
 
   /** SDK dispatcher: a remote function called by code running in this process (a local function). */
   async call(call: RemoteCall): Promise<unknown> {
-    const known = this.#bundles.get(call.identity.bundleUrl);
-    if (!known) {
-      throw new AppError("SERVICE_UNAVAILABLE", `cannot call ${call.identity.file}#${call.identity.export}: its bundle is not part of a served generation`);
-    }
-    const target: FunctionTarget = { file: call.identity.file, export: call.identity.export, ...(call.method ? { method: call.method } : {}) };
     // The local call this one is made from: abandoned with it, and bounded by its deadline.
     const parent = currentCall();
     const waitMs = parent?.deadline !== undefined ? Math.max(1, Math.round(parent.deadline - performance.now())) : undefined;
-    const result = await this.#run(known.manifest, known.module, target, call.meta.config.toSpec(), call.meta.options.local === true, call.args, call.instance, parent?.signal, {}, waitMs);
+    return this.callModule({
+      moduleUrl: call.identity.bundleUrl,
+      target: { file: call.identity.file, export: call.identity.export, ...(call.method ? { method: call.method } : {}) },
+      spec: call.meta.config.toSpec(),
+      local: call.meta.options.local === true,
+      args: call.args,
+      ...(call.instance ? { instance: call.instance } : {}),
+      ...(parent?.signal ? { signal: parent.signal } : {}),
+      ...(waitMs !== undefined ? { waitMs } : {}),
+    });
+  }
+
+  /**
+   * Runs a function of a bundle of a registered generation: for this process's
+   * dispatcher, and for code in another process (`flash run`'s script), whose
+   * calls name the generation's bundle of the function's file.
+   */
+  async callModule(request: ModuleCall): Promise<unknown> {
+    const known = this.#bundles.get(request.moduleUrl);
+    if (!known) {
+      throw new AppError("SERVICE_UNAVAILABLE", `cannot call ${describeTarget(request.target)}: its bundle is not part of a served generation`);
+    }
+    const result = await this.#run(known.manifest, known.module, request.target, request.spec, request.local === true, request.args, request.instance, request.signal, {}, request.waitMs);
     return result.value;
   }
 
