@@ -10,7 +10,9 @@ import { mkdtemp, realpath, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { removeProject } from "../helpers/dev-process.js";
+import { startEmulator } from "../../src/emulator/index.js";
+import { nullLogger } from "../../src/shared/logger.js";
+import { removeProject, startDevProcess } from "../helpers/dev-process.js";
 import { isAlive, killProcesses, processTree, startCli } from "../helpers/processes.js";
 import type { StartedProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
@@ -192,6 +194,40 @@ describe("flash run", () => {
     expect(code).toBe(1);
     expect(run.stderr()).toContain("cannot call unguarded.ts#hello: unguarded.ts does not load on its own");
     expect(run.stderr()).toContain("if (import.meta.main)");
+  });
+
+  it("runs beside a flash dev of the same project: neither blocks the other (no session lock; the endpoint cache is shared under its lock)", async () => {
+    const dev = await startDevProcess(dir);
+    try {
+      const { run, code } = await flashRun(["calls.ts"]);
+      expect(code, run.output()).toBe(0);
+      expect(JSON.parse(line(run.stdout(), "add "))).toMatchObject({ sum: 5 });
+      // flash dev still serves.
+      const res = await fetch(`${dev.url}/workers/math/run_sync`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input: [1, 2] }) });
+      expect(res.status).toBe(200);
+    } finally {
+      await dev.stop();
+    }
+  });
+
+  it("runs on Runpod with a key, found as flash dev finds it (here in the credentials file), and its Endpoint clients get the key", async () => {
+    const key = "rpa_RUNKEY_0123456789abcdef";
+    const stateDir = await mkdtemp(join(tmpdir(), "flash-run-runpod-"));
+    const runpod = await startEmulator({ apiKey: key, stateDir, logger: nullLogger });
+    const credentials = join(stateDir, "config.toml");
+    await writeFile(credentials, `[default]\napi_key = "${key}"\n`);
+    try {
+      const { run, code } = await flashRun(["calls.ts"], { FLASH_CREDENTIALS_FILE: credentials, RUNPOD_API_BASE_URL: runpod.url, RUNPOD_ENDPOINT_BASE_URL: `${runpod.url}/v2` });
+      expect(code, run.output()).toBe(0);
+      expect(run.stderr()).toContain(`flash run calls.ts — Runpod (${runpod.url}) — key from ${credentials} (RUNPOD_API_KEY is not set)`);
+      expect(JSON.parse(line(run.stdout(), "twice "))).toMatchObject({ twice: 8 });
+      expect(line(run.stdout(), "client job ")).toMatch(/^string /);
+      expect(runpod.state().endpoints.map((e) => e.name).sort()).toEqual(["live-run-api", "live-run-math", "live-run-twice"]);
+      expect(run.output()).not.toContain(key);
+    } finally {
+      await runpod.close();
+      await removeProject(stateDir);
+    }
   });
 
   it("Ctrl-C cancels the call in flight and ends the script, leaving no process behind", async () => {
