@@ -20,7 +20,7 @@ import {
 import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRuntime } from "../provision/index.js";
 import type { Provisioner } from "../provision/index.js";
 import { resolveApiKey } from "../runpod/credentials.js";
-import type { BackendChoice } from "./dev-options.js";
+import type { BackendChoice, InspectTarget } from "./dev-options.js";
 import type { JobApi, LoadBalancerApi } from "../calls/index.js";
 import { RuntimeDelivery } from "../calls/runtime-delivery.js";
 import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../worker/runtime-source.js";
@@ -53,6 +53,15 @@ export interface BackendOptions {
   logger: Logger;
   /** Where worker output goes (already prefixed with the endpoint name). */
   printWorkerLine: (line: string, stream: "stdout" | "stderr") => void;
+  /** `--inspect` (local only): workers get an inspector each, and nothing times out a paused call. */
+  inspect?: InspectTarget;
+}
+
+/** The banner's word on --inspect: where debuggers attach. */
+function inspectNote(inspect: InspectTarget | undefined): string {
+  if (!inspect) return "";
+  const last = inspect.port + inspect.count - 1;
+  return `; workers' inspectors on ${inspect.host}:${inspect.port} (the first worker; the next on ${inspect.port + 1}, … up to ${last}); execution timeouts are off`;
 }
 
 export async function startBackend(options: BackendOptions): Promise<Backend> {
@@ -80,6 +89,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       resultRetention: { runMs: 60_000 },
       logger: logger.child("emulator"),
       onWorkerLog: (line) => options.printWorkerLine(`[${line.endpointName}] ${line.line}`, line.stream),
+      ...(options.inspect ? { inspect: { host: options.inspect.host, basePort: options.inspect.port, count: options.inspect.count }, executionTimeouts: false } : {}),
     });
     apiBaseUrl = emulator.url;
     endpointBaseUrl = `${emulator.url}/v2`;
@@ -119,7 +129,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   let closing: Promise<void> | undefined;
   return {
     kind,
-    description: emulator ? `local emulator at ${emulator.url}` : `Runpod (${apiBaseUrl})`,
+    description: emulator ? `local emulator at ${emulator.url}${inspectNote(options.inspect)}` : `Runpod (${apiBaseUrl})`,
     provisioner,
     queue: jobs,
     loadBalancer: lb,

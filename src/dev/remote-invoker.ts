@@ -21,6 +21,7 @@ import { createFunctionClient, describeTarget } from "../calls/index.js";
 import type { CallObserver, CallResult, FunctionCall, FunctionClient, JobApi, LoadBalancerApi } from "../calls/index.js";
 import { notify } from "../calls/call-observer.js";
 import { currentCall } from "../worker/call-context.js";
+import { UNBOUNDED_WAIT_MS } from "../worker/inspector-state.js";
 import type { LocalExecutor } from "./local-runner.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../server/invoker.js";
 
@@ -42,6 +43,12 @@ export interface RemoteInvokerOptions {
    * when provisioning fails before the request is sent.
    */
   observe?: (call: ObservedCall) => CallObserver | undefined;
+  /**
+   * No execution limits (`flash dev --inspect`): calls go without one, the
+   * worker enforces none, and the wait for them is unbounded (7 days), so a
+   * call a debugger holds paused is not ended by a timer that ran meanwhile.
+   */
+  noTimeouts?: boolean;
 }
 
 /** A call of a function in a registered generation's bundle (see RemoteInvoker.callModule). */
@@ -183,7 +190,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     origin: Pick<ObservedCall, "route" | "requestId">,
     waitMs?: number,
   ): Promise<CallResult> {
-    const limitMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
+    const noTimeouts = this.#options.noTimeouts === true;
+    const limitMs = noTimeouts ? 0 : spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
     const common: Omit<FunctionCall, "to" | "observer"> = {
       module: { hash: module.hash, code: () => module.code },
       target,
@@ -221,8 +229,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       // The function's own config is always among the reachable ones.
       to: { endpoint: endpoints[spec.name]! },
       endpoints,
-      executionTimeoutMs: spec.executionTimeoutMs,
-      waitMs: waitMs ?? limitMs + CLIENT_GRACE_MS,
+      executionTimeoutMs: noTimeouts ? 0 : spec.executionTimeoutMs,
+      waitMs: waitMs ?? (noTimeouts ? UNBOUNDED_WAIT_MS : limitMs + CLIENT_GRACE_MS),
       observer,
     });
   }
