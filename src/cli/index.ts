@@ -12,6 +12,7 @@ import type { Command, CommandContext } from "./context.js";
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
   init: { summary: "write a new project: example workers, tsconfig, compose.yaml, devcontainer", load: () => import("./commands/init.js") },
   dev: { summary: "serve the project's remote functions on localhost with hot reload", load: () => import("./commands/dev.js") },
+  run: { summary: "run a script whose remote function calls run on their endpoints", load: () => import("./commands/run.js") },
   worker: { summary: "run the worker runtime (what a Runpod worker runs)", load: () => import("./commands/worker.js") },
   emulator: { summary: "run the local emulator of Runpod Serverless", load: () => import("./commands/emulator.js") },
   endpoints: { summary: "list this project's endpoints on Runpod", load: () => import("./commands/endpoints.js") },

@@ -20,7 +20,7 @@ import {
 import { createProvisioner, createResourceCache, loadProjectId, resolveWorkerRuntime } from "../provision/index.js";
 import type { Provisioner } from "../provision/index.js";
 import { resolveApiKey } from "../runpod/credentials.js";
-import type { BackendChoice } from "./dev-options.js";
+import type { BackendChoice, InspectTarget } from "./dev-options.js";
 import type { JobApi, LoadBalancerApi } from "../calls/index.js";
 import { RuntimeDelivery } from "../calls/runtime-delivery.js";
 import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../worker/runtime-source.js";
@@ -35,6 +35,12 @@ export interface Backend {
   /** LB calls go through this client. */
   loadBalancer: LoadBalancerApi;
   loadBalancerUrl(endpointId: string): string;
+  /**
+   * The variables a Runpod client in another process needs to reach this
+   * backend (the Endpoint clients of a `flash run` script): base URLs and the
+   * key. Secret: only for processes of this user.
+   */
+  clientEnv: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,15 @@ export interface BackendOptions {
   logger: Logger;
   /** Where worker output goes (already prefixed with the endpoint name). */
   printWorkerLine: (line: string, stream: "stdout" | "stderr") => void;
+  /** `--inspect` (local only): workers get an inspector each, and nothing times out a paused call. */
+  inspect?: InspectTarget;
+}
+
+/** The banner's word on --inspect: where debuggers attach. */
+function inspectNote(inspect: InspectTarget | undefined): string {
+  if (!inspect) return "";
+  const last = inspect.port + inspect.count - 1;
+  return `; workers' inspectors on ${inspect.host}:${inspect.port} (the first worker; the next on ${inspect.port + 1}, … up to ${last}); execution timeouts are off`;
 }
 
 export async function startBackend(options: BackendOptions): Promise<Backend> {
@@ -74,6 +89,7 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       resultRetention: { runMs: 60_000 },
       logger: logger.child("emulator"),
       onWorkerLog: (line) => options.printWorkerLine(`[${line.endpointName}] ${line.line}`, line.stream),
+      ...(options.inspect ? { inspect: { host: options.inspect.host, basePort: options.inspect.port, count: options.inspect.count }, executionTimeouts: false } : {}),
     });
     apiBaseUrl = emulator.url;
     endpointBaseUrl = `${emulator.url}/v2`;
@@ -113,11 +129,16 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
   let closing: Promise<void> | undefined;
   return {
     kind,
-    description: emulator ? `local emulator at ${emulator.url}` : `Runpod (${apiBaseUrl})`,
+    description: emulator ? `local emulator at ${emulator.url}${inspectNote(options.inspect)}` : `Runpod (${apiBaseUrl})`,
     provisioner,
     queue: jobs,
     loadBalancer: lb,
     loadBalancerUrl: (id) => loadBalancerBaseUrl(id, endpointBaseUrl),
+    clientEnv: {
+      RUNPOD_API_BASE_URL: apiBaseUrl,
+      RUNPOD_ENDPOINT_BASE_URL: endpointBaseUrl,
+      ...(apiKey ? { RUNPOD_API_KEY: apiKey } : {}),
+    },
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled([emulator?.close(), http.close()]);

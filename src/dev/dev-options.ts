@@ -19,7 +19,23 @@ export interface DevFlags {
   runpod?: boolean;
   cleanup?: boolean;
   yes?: boolean;
+  /** `--inspect[=[127.0.0.1:]port]`: "" for the flag alone. */
+  inspect?: string;
 }
+
+/** Where workers' inspectors listen under `--inspect`: `port`, the next worker `port + 1`, … (docs/internals.md, "Debugging"). */
+export interface InspectTarget {
+  /** Always 127.0.0.1: whoever reaches an inspector runs code as this user. */
+  host: "127.0.0.1";
+  port: number;
+  /** How many ports from `port` on (one per worker process running at once). */
+  count: number;
+}
+
+/** Node's own inspector port, where editors look first. */
+export const DEFAULT_INSPECT_PORT = 9229;
+/** Ports under --inspect: as many as the emulator runs worker processes at once by default (docs/limits.md). */
+export const INSPECT_PORT_COUNT = 16;
 
 export interface ResolvedDevOptions {
   projectRoot: string;
@@ -37,6 +53,8 @@ export interface ResolvedDevOptions {
   yes: boolean;
   /** Running inside the flash dev container. */
   inContainer: boolean;
+  /** `--inspect`: workers run with an inspector each; execution timeouts are off. */
+  inspect?: InspectTarget;
 }
 
 export const DEFAULT_PORT = 8888;
@@ -85,6 +103,26 @@ function checkHost(value: string, source: string): string {
   return host;
 }
 
+/** `--inspect` / `--inspect=9230` / `--inspect=127.0.0.1:9230`; the inspector never listens beyond this machine. */
+export function parseInspect(value: string): InspectTarget {
+  const text = value.trim();
+  const match = /^(?:([^:]*):)?(\d*)$/.exec(text);
+  const host = match?.[1];
+  if (!match || (host !== undefined && host !== "127.0.0.1" && host !== "localhost")) {
+    throw new AppError("INVALID_INPUT", `--inspect takes a port, e.g. --inspect=9230 (got ${JSON.stringify(value)})`, {
+      hint: "The inspector listens on 127.0.0.1 only: whoever reaches it can run code as you. To debug from another machine, forward the port over SSH.",
+    });
+  }
+  const port = match[2] ? Number(match[2]) : DEFAULT_INSPECT_PORT;
+  const last = port + INSPECT_PORT_COUNT - 1;
+  if (port < 1024 || last > 65535) {
+    throw new AppError("INVALID_INPUT", `--inspect port must be from 1024 to ${65535 - INSPECT_PORT_COUNT + 1} (got ${port})`, {
+      hint: `Workers take that port and the next ${INSPECT_PORT_COUNT - 1}, one each.`,
+    });
+  }
+  return { host: "127.0.0.1", port, count: INSPECT_PORT_COUNT };
+}
+
 export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, projectRoot: string, keyOrigin?: KeyOrigin): ResolvedDevOptions {
   const inContainer = env.FLASH_IN_CONTAINER === "1";
   const host =
@@ -105,14 +143,22 @@ export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, proje
     portExplicit = true;
   }
   if (flags.local && flags.runpod) throw new AppError("INVALID_INPUT", "--local and --runpod cannot be used together");
+  const inspect = flags.inspect !== undefined ? parseInspect(flags.inspect) : undefined;
+  if (inspect && flags.runpod) {
+    throw new AppError("INVALID_INPUT", "--inspect and --runpod cannot be used together: a debugger attaches to workers on this machine", {
+      hint: "Debug on the local emulator (--inspect alone), then run on Runpod without it.",
+    });
+  }
   const hasKey = Boolean(env.RUNPOD_API_KEY?.trim()) || keyOrigin?.key.apiKey !== undefined;
   if (flags.runpod && !hasKey) {
     throw new AppError("INVALID_CONFIG", `--runpod needs RUNPOD_API_KEY: ${describeNoKey(env, keyOrigin)}`, {
       hint: "Run flash login, or set RUNPOD_API_KEY in your shell or in .env; or use --local to run on the local emulator.",
     });
   }
-  const backend: BackendChoice = flags.local ? "local" : flags.runpod ? "runpod" : hasKey ? "runpod" : "local";
-  const backendReason = flags.local ? "--local" : hasKey ? `${flags.runpod ? "--runpod, " : ""}${describeKey(env, keyOrigin)}` : describeNoKey(env, keyOrigin);
+  // --inspect runs the workers here, where a debugger can reach them, whatever key there is.
+  const local = flags.local === true || inspect !== undefined;
+  const backend: BackendChoice = local ? "local" : flags.runpod ? "runpod" : hasKey ? "runpod" : "local";
+  const backendReason = flags.local ? "--local" : inspect ? "--inspect" : hasKey ? `${flags.runpod ? "--runpod, " : ""}${describeKey(env, keyOrigin)}` : describeNoKey(env, keyOrigin);
   return {
     projectRoot,
     host,
@@ -125,5 +171,6 @@ export function resolveDevOptions(flags: DevFlags, env: NodeJS.ProcessEnv, proje
     cleanup: flags.cleanup ?? false,
     yes: flags.yes ?? false,
     inContainer,
+    ...(inspect ? { inspect } : {}),
   };
 }

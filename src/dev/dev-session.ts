@@ -126,7 +126,9 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
       events,
       clock,
       startBackend: parts.startBackend,
-      createDiscovery: parts.createDiscovery,
+      // --inspect: source maps a debugger attached to a worker can follow to the project's files.
+      createDiscovery: options.inspect ? (o) => parts.createDiscovery({ ...o, absoluteSourceRoot: true }) : parts.createDiscovery,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     const rt = runtime;
     const manifest = await rt.discover();

@@ -20,7 +20,7 @@ import { provisionOnStart } from "./auto-provision.js";
 import type { Backend, BackendOptions } from "./backend.js";
 import { BackendHolder } from "./backend-holder.js";
 import { observeCalls } from "./call-events.js";
-import type { BackendChoice } from "./dev-options.js";
+import type { BackendChoice, InspectTarget } from "./dev-options.js";
 import { createLocalRunner } from "./local-runner.js";
 import { RemoteInvoker } from "./remote-invoker.js";
 import type { ConfigConflict, DevSessionEmitter } from "./session-events.js";
@@ -47,6 +47,8 @@ export interface FunctionRuntimeOptions {
   createDiscovery: (options: DiscoveryOptions) => Discovery;
   /** Longest wait for a replaced backend's calls (BackendHolder's default when absent). */
   drainDeadlineMs?: number;
+  /** `--inspect`: workers with an inspector each, and no execution timeouts (a debugger may hold a call paused). */
+  inspect?: InspectTarget;
 }
 
 export interface FunctionRuntime {
@@ -105,6 +107,7 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
       env,
       logger,
       printWorkerLine: (line, stream) => events.emit("workerOutput", { line, stream }),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
 
   // The first discovery runs while the backend starts (the emulator, or the Runpod clients):
@@ -137,6 +140,7 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
       // The console renderer prints callLogs.
       printLog: () => {},
       observe: observeCalls(events, clock),
+      ...(options.inspect ? { noTimeouts: true } : {}),
     });
     const restoreDispatcher = setDispatcher(invoker);
     cleanups.push(async () => restoreDispatcher());

@@ -17,7 +17,7 @@ import type { ModuleSource } from "../worker/execute.js";
 import { CallError } from "../worker/call-error.js";
 import { nativeImport } from "../worker/module-cache.js";
 import type { LoadedModule } from "../worker/module-cache.js";
-import { enableSourceMaps } from "../worker/stack-trace.js";
+import { enableSourceMaps, registerModuleSources } from "../worker/stack-trace.js";
 
 export interface LocalExecutor extends LocalRunner {
   /** Restores the console. Idempotent. */
@@ -57,6 +57,8 @@ function bundleSource(options: LocalRunnerOptions): ModuleSource {
       let pending = loaded.get(bundle.url);
       if (!pending) {
         pending = (async () => {
+          // Frames are named by the map's sources, wherever its source root makes them point (--inspect: the project).
+          registerModuleSources(bundle.url, bundle.code);
           try {
             await nativeImport(bundle.url);
           } catch (error) {

@@ -21,6 +21,7 @@ import { createFunctionClient, describeTarget } from "../calls/index.js";
 import type { CallObserver, CallResult, FunctionCall, FunctionClient, JobApi, LoadBalancerApi } from "../calls/index.js";
 import { notify } from "../calls/call-observer.js";
 import { currentCall } from "../worker/call-context.js";
+import { UNBOUNDED_WAIT_MS } from "../worker/inspector-state.js";
 import type { LocalExecutor } from "./local-runner.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../server/invoker.js";
 
@@ -42,6 +43,29 @@ export interface RemoteInvokerOptions {
    * when provisioning fails before the request is sent.
    */
   observe?: (call: ObservedCall) => CallObserver | undefined;
+  /**
+   * No execution limits (`flash dev --inspect`): calls go without one, the
+   * worker enforces none, and the wait for them is unbounded (7 days), so a
+   * call a debugger holds paused is not ended by a timer that ran meanwhile.
+   */
+  noTimeouts?: boolean;
+}
+
+/** A call of a function in a registered generation's bundle (see RemoteInvoker.callModule). */
+export interface ModuleCall {
+  /** The bundle's URL (`ModuleBundle.url`). */
+  moduleUrl: string;
+  target: FunctionTarget;
+  /** The function's config, as the caller built it. */
+  spec: ResourceSpec;
+  /** Run it in this process instead of on its endpoint. */
+  local?: boolean;
+  args: unknown[];
+  instance?: { id: string; args: unknown[] };
+  /** Aborting it abandons the call (its job is cancelled). */
+  signal?: AbortSignal;
+  /** How long to wait in all; default the function's limit plus a grace period. */
+  waitMs?: number;
 }
 
 /** A call as `observe` sees it when it starts. */
@@ -118,15 +142,32 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
 
   /** SDK dispatcher: a remote function called by code running in this process (a local function). */
   async call(call: RemoteCall): Promise<unknown> {
-    const known = this.#bundles.get(call.identity.bundleUrl);
-    if (!known) {
-      throw new AppError("SERVICE_UNAVAILABLE", `cannot call ${call.identity.file}#${call.identity.export}: its bundle is not part of a served generation`);
-    }
-    const target: FunctionTarget = { file: call.identity.file, export: call.identity.export, ...(call.method ? { method: call.method } : {}) };
     // The local call this one is made from: abandoned with it, and bounded by its deadline.
     const parent = currentCall();
     const waitMs = parent?.deadline !== undefined ? Math.max(1, Math.round(parent.deadline - performance.now())) : undefined;
-    const result = await this.#run(known.manifest, known.module, target, call.meta.config.toSpec(), call.meta.options.local === true, call.args, call.instance, parent?.signal, {}, waitMs);
+    return this.callModule({
+      moduleUrl: call.identity.bundleUrl,
+      target: { file: call.identity.file, export: call.identity.export, ...(call.method ? { method: call.method } : {}) },
+      spec: call.meta.config.toSpec(),
+      local: call.meta.options.local === true,
+      args: call.args,
+      ...(call.instance ? { instance: call.instance } : {}),
+      ...(parent?.signal ? { signal: parent.signal } : {}),
+      ...(waitMs !== undefined ? { waitMs } : {}),
+    });
+  }
+
+  /**
+   * Runs a function of a bundle of a registered generation: for this process's
+   * dispatcher, and for code in another process (`flash run`'s script), whose
+   * calls name the generation's bundle of the function's file.
+   */
+  async callModule(request: ModuleCall): Promise<unknown> {
+    const known = this.#bundles.get(request.moduleUrl);
+    if (!known) {
+      throw new AppError("SERVICE_UNAVAILABLE", `cannot call ${describeTarget(request.target)}: its bundle is not part of a served generation`);
+    }
+    const result = await this.#run(known.manifest, known.module, request.target, request.spec, request.local === true, request.args, request.instance, request.signal, {}, request.waitMs);
     return result.value;
   }
 
@@ -149,7 +190,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
     origin: Pick<ObservedCall, "route" | "requestId">,
     waitMs?: number,
   ): Promise<CallResult> {
-    const limitMs = spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
+    const noTimeouts = this.#options.noTimeouts === true;
+    const limitMs = noTimeouts ? 0 : spec.executionTimeoutMs > 0 ? spec.executionTimeoutMs : DEFAULT_EXECUTION_TIMEOUT_MS;
     const common: Omit<FunctionCall, "to" | "observer"> = {
       module: { hash: module.hash, code: () => module.code },
       target,
@@ -187,8 +229,8 @@ export class RemoteInvoker implements Dispatcher, FunctionInvoker {
       // The function's own config is always among the reachable ones.
       to: { endpoint: endpoints[spec.name]! },
       endpoints,
-      executionTimeoutMs: spec.executionTimeoutMs,
-      waitMs: waitMs ?? limitMs + CLIENT_GRACE_MS,
+      executionTimeoutMs: noTimeouts ? 0 : spec.executionTimeoutMs,
+      waitMs: waitMs ?? (noTimeouts ? UNBOUNDED_WAIT_MS : limitMs + CLIENT_GRACE_MS),
       observer,
     });
   }

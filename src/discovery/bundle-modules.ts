@@ -81,6 +81,8 @@ export interface ModuleBundlerOptions {
   cacheDir: string;
   /** The package `flash-ts` must resolve to from inside a bundle (the running tool's root). */
   packageRoot: string;
+  /** Source maps get the project's file URL as `sourceRoot` (see DiscoveryOptions.absoluteSourceRoot). */
+  absoluteSourceRoot?: boolean;
 }
 
 /** `workers/gpu/infer.ts` → `workers_gpu_infer`: readable, flat, safe in any file system. */
@@ -189,8 +191,10 @@ export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundle
   };
 
   const inlineSourceMap = (mapText: string): string => {
-    const map = JSON.parse(mapText) as { sources: string[] };
+    const map = JSON.parse(mapText) as { sources: string[]; sourceRoot?: string };
     map.sources = map.sources.map((source) => toProjectPath(root, resolve(bundlesDir, source)));
+    // Sources stay project-relative (workers name frames by them); the root makes them resolve to the files.
+    if (options.absoluteSourceRoot) map.sourceRoot = `${pathToFileURL(root).href}/`;
     return `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`;
   };
 

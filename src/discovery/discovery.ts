@@ -53,6 +53,13 @@ export interface DiscoveryOptions {
   settleMs?: number;
   /** Time source for the settle delay (tests drive a fake one). */
   clock?: Clock;
+  /**
+   * Bundles' source maps name files by absolute URL (a `sourceRoot` of the
+   * project), so a debugger attached to a worker finds them (`flash dev
+   * --inspect`; docs/internals.md, "Debugging"). Default false: bundles name
+   * no path of this machine.
+   */
+  absoluteSourceRoot?: boolean;
 }
 
 /** A discovery instance for one project. */
@@ -138,7 +145,9 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   const clock = options.clock ?? systemClock;
 
   const scanner = createProjectScanner(root);
-  const bundler = createModuleBundler({ root, cacheDir, packageRoot });
+  const bundler = createModuleBundler({ root, cacheDir, packageRoot, absoluteSourceRoot: options.absoluteSourceRoot === true });
+  // Where source-mapped frames of a bundle point: its folder, or the project with an absolute source root.
+  const sourceDir = (): string => (options.absoluteSourceRoot ? root : bundler.bundlesDir);
   const sdkUrl = resolveSdkUrl(packageRoot);
   const reader = createExportReader({ importTimeoutMs, logger, ...(sdkUrl ? { sdkUrl } : {}) });
   const states = new Map<string, ModuleState>();
@@ -291,7 +300,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       const result = state.read?.hash === build.hash ? state.read.result : undefined;
       if (!result) continue; // closed mid-run
       if (!result.ok) {
-        keepLastGood([loadIssue(file, result.error, { bundleDir: bundler.bundlesDir, externals: build.externals, installed })]);
+        keepLastGood([loadIssue(file, result.error, { bundleDir: sourceDir(), externals: build.externals, installed })]);
         continue;
       }
       const deps = resolveModuleDependencies(result.bundleDependencies, build.externals, installed);

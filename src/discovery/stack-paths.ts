@@ -39,7 +39,7 @@ export function locateInStack(stack: string | undefined, bundleDir: string): Pro
     if (!path.startsWith(prefix)) continue;
     const file = path.slice(prefix.length).split(sep).join("/");
     // A frame in the bundle itself (no source map applied) is not a project file.
-    if (!file.includes("/") && file.endsWith(".mjs")) continue;
+    if ((!file.includes("/") && file.endsWith(".mjs")) || file.startsWith("node_modules/")) continue;
     return { file, line: Number(match[2]), column: Number(match[3]) };
   }
   return undefined;

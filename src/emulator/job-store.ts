@@ -34,6 +34,8 @@ export interface JobStoreOptions {
   hooks: JobStoreHooks;
   /** The endpoint's execution timeout in ms (0 = none); a job's `policy.executionTimeout` wins. */
   executionTimeout(endpointId: string): number;
+  /** False: no job times out, whatever its policy or endpoint says (a debugger may hold it paused). Default true. */
+  executionTimeouts?: boolean;
   /** How long ended jobs stay readable. Defaults: /run 30 min, /runsync 1 min (Runpod's documented retention). */
   retention?: { runMs?: number; runsyncMs?: number };
   /**
@@ -370,7 +372,7 @@ export class JobStore {
     let set = this.byWorker.get(workerId);
     if (!set) this.byWorker.set(workerId, (set = new Set()));
     set.add(job);
-    const timeout = job.policy?.executionTimeout ?? this.options.executionTimeout(job.endpointId);
+    const timeout = this.options.executionTimeouts === false ? 0 : (job.policy?.executionTimeout ?? this.options.executionTimeout(job.endpointId));
     if (timeout > 0) {
       // Requests are validated to 7 days at most, but an endpoint persisted by an older
       // version may say more: capped so Node does not fire the timer at once.

@@ -28,6 +28,9 @@ import { WebhookSender } from "./webhook-sender.js";
 import { DEFAULT_MAX_WORKER_PROCESSES, WorkerPool, type WorkerLogLine } from "./worker-pool.js";
 import type { WorkerContainerRuntime } from "../container/container-runtime.js";
 import { ContainerWorkers } from "./container-workers.js";
+import { InspectorPorts, isPortFree } from "./inspector-ports.js";
+import type { InspectSettings } from "./inspector-ports.js";
+import { MAX_TIMEOUT_MS } from "./job-record.js";
 import type { EgressPolicy } from "./egress-proxy.js";
 
 /** Options of startEmulator; every field has a default. */
@@ -86,6 +89,17 @@ export interface EmulatorOptions {
   containerRuntime?: WorkerContainerRuntime;
   /** Container workers: what they may reach outside (default `public`; see egress-proxy.ts). */
   workerEgress?: EgressPolicy;
+  /**
+   * Process workers get a Node inspector each, on the lowest free port of the
+   * range (`flash dev --inspect`). `basePort` must be free at start.
+   */
+  inspect?: InspectSettings;
+  /**
+   * False: no job times out (neither the endpoint's `timeout` nor a job's
+   * `policy.executionTimeout`) and load-balanced requests have no processing
+   * limit, so a call a debugger holds paused is not ended. Default true.
+   */
+  executionTimeouts?: boolean;
 }
 
 /** The `/__emulator/state` document. */
@@ -135,6 +149,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const bodyBudget = new ByteBudget(options.bodyMemoryBytes ?? megabytesFromEnv(env, "FLASH_EMULATOR_BODY_MEMORY_MB", DEFAULT_BODY_MEMORY_BYTES));
   const jobMemoryBytes = options.jobMemoryBytes ?? megabytesFromEnv(env, "FLASH_EMULATOR_JOB_MEMORY_MB", DEFAULT_JOB_MEMORY_BYTES);
 
+  if (options.inspect) await checkInspect(options);
   const endpoints = new EndpointStore({ ...(options.stateDir ? { stateDir: options.stateDir } : {}), logger });
   await endpoints.load();
   const containers = options.workers === "container" ? await startContainerWorkers(options, logger) : undefined;
@@ -156,6 +171,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
     },
     executionTimeout: (endpointId) => endpoints.get(endpointId)?.endpoint.timeout ?? 0,
+    ...(options.executionTimeouts === false ? { executionTimeouts: false } : {}),
     memoryBytes: jobMemoryBytes,
     ...(options.resultRetention ? { retention: options.resultRetention } : {}),
   });
@@ -172,6 +188,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stopGraceMs: options.workerStopGraceMs ?? 5000,
     runtime: { execPath: process.execPath, cliEntry: CLI_ENTRY },
     ...(containers ? { containers, containerBaseUrl: () => containerBaseUrl } : {}),
+    ...(options.inspect ? { inspector: new InspectorPorts(options.inspect) } : {}),
     ...(options.onWorkerLog ? { onWorkerLog: options.onWorkerLog } : {}),
     ...(options.workerLogPrefix ? { workerLogPrefix: options.workerLogPrefix } : {}),
     ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
@@ -206,7 +223,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       longPollMs: options.longPollMs ?? 30_000,
       streamHoldMs: options.streamHoldMs ?? 5000,
       lbWorkerWaitMs: options.lbWorkerWaitMs ?? 120_000,
-      lbRequestTimeoutMs: options.lbRequestTimeoutMs ?? 330_000,
+      lbRequestTimeoutMs: options.executionTimeouts === false ? MAX_TIMEOUT_MS : (options.lbRequestTimeoutMs ?? 330_000),
     },
     state,
     isClosing: () => closing,
@@ -271,6 +288,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   return { url: baseUrl, port, workerApiKey: workerKey, faults, state, close };
+}
+
+/** `inspect` needs process workers and its first port free: refused at start, naming the port, rather than a worker without a debugger later. */
+async function checkInspect(options: EmulatorOptions): Promise<void> {
+  const inspect = options.inspect!;
+  if (options.workers === "container") {
+    throw new AppError("INVALID_INPUT", "--inspect debugs workers that run as processes on this machine, not container workers", {
+      hint: "Unset FLASH_EMULATOR_WORKERS=container to debug.",
+    });
+  }
+  if (!(await isPortFree(inspect.host, inspect.basePort))) {
+    throw new AppError("PORT_IN_USE", `--inspect: port ${inspect.basePort} on ${inspect.host} is in use (another program, or a process being debugged?)`, {
+      hint: `Pass --inspect=<port> with a free port; workers take it and the next ${inspect.count - 1}, one each.`,
+    });
+  }
 }
 
 /** The engine for container workers: the one given, else the Docker engine the docker CLI would use. */

@@ -9,6 +9,7 @@
  */
 import type { EndpointRecord } from "./endpoint-store.js";
 import type { ContainerWorkers } from "./container-workers.js";
+import type { InspectorPorts } from "./inspector-ports.js";
 import { startHealthChecks, type LbHealthState } from "./lb-health.js";
 import type { PoolWorker } from "./pool-worker.js";
 import { containerCommand, resolveStartCommand } from "./start-command.js";
@@ -30,6 +31,8 @@ export interface SpawnSettings {
   containers?: ContainerWorkers;
   /** Container workers: the emulator's URL on the workers' network. */
   containerBaseUrl?: () => string;
+  /** `flash dev --inspect`: process workers running Node get an inspector on one of these ports. */
+  inspector?: InspectorPorts;
 }
 
 /** How the spawned process reports back to the pool. */
@@ -114,10 +117,33 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
     return;
   }
 
-  const command = resolveStartCommand(endpoint.args ?? "", settings.runtime);
+  let command = resolveStartCommand(endpoint.args ?? "", settings.runtime);
+  let inspectPort: number | undefined;
+  if (settings.inspector) {
+    // Only a Node process this emulator starts itself can be given an inspector (a shell may start several).
+    inspectPort = command.file === settings.runtime.execPath ? await settings.inspector.take() : undefined;
+    if (!callbacks.stillWanted()) {
+      if (inspectPort !== undefined) settings.inspector.release(inspectPort);
+      return;
+    }
+    if (inspectPort !== undefined) {
+      command = { ...command, args: [`--inspect=${settings.inspector.settings.host}:${inspectPort}`, ...command.args] };
+    } else {
+      const { basePort } = settings.inspector.settings;
+      callbacks.onLine(
+        "stderr",
+        command.file === settings.runtime.execPath
+          ? `no inspector port free in ${basePort}–${settings.inspector.lastPort}: this worker runs without one`
+          : "this worker's start command runs through /bin/sh: it runs without an inspector",
+      );
+    }
+  }
   const proc = (settings.launch ?? launchWorkerProcess)({ command, env, cwd: settings.cwd, onLine: callbacks.onLine });
   worker.process = proc;
-  void proc.exited.then(callbacks.onExit);
+  void proc.exited.then((exit) => {
+    if (inspectPort !== undefined) settings.inspector?.release(inspectPort);
+    callbacks.onExit(exit);
+  });
   if (port !== undefined) {
     worker.health = startHealthChecks({ port, path: healthPath, ...settings.healthCheck, onChange: callbacks.onHealth });
   }

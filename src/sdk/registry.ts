@@ -85,6 +85,13 @@ export interface TaggedExport {
 export interface Registry {
   /** Records the exports of one project file in one bundle. Called by bundles. */
   tagModule(namespace: Record<string, unknown>, file: string, bundleUrl: string): void;
+  /**
+   * Records a module whose exports may not be initialised yet: a script run by
+   * `flash run` calls its own remote functions from its top level, before the
+   * tag appended to its end has run. identify() tags it again when it meets a
+   * value it does not know; the module's own tag ends that.
+   */
+  deferTag(namespace: Record<string, unknown>, file: string, bundleUrl: string): void;
   /** The identity of a remote function or class, if its module was tagged. */
   identify(value: object): RemoteIdentity | undefined;
   /** Remote exports of every file tagged by a bundle, in tagging order. */
@@ -103,13 +110,37 @@ export interface Registry {
 }
 
 const REGISTRY_KEY = Symbol.for("flash-ts.registry");
+/** Deferred modules kept at once (a process runs one script; this only bounds misuse). */
+const MAX_DEFERRED = 16;
 
 function createRegistry(): Registry {
   const identities = new WeakMap<object, RemoteIdentity>();
   const bundles = new Map<string, TaggedExport[]>();
+  const deferred: { namespace: Record<string, unknown>; file: string; bundleUrl: string }[] = [];
   let seq = 0;
   let created = 0;
   let tagged = 0;
+  /** Tags the remote exports of one file's namespace; what is known or not initialised yet is skipped. */
+  const tag = (namespace: Record<string, unknown>, file: string, bundleUrl: string): void => {
+    let list = bundles.get(bundleUrl);
+    if (!list) bundles.set(bundleUrl, (list = []));
+    for (const exportName of Object.keys(namespace)) {
+      let value: unknown;
+      try {
+        value = namespace[exportName];
+      } catch {
+        continue; // an export still in its temporal dead zone
+      }
+      if ((typeof value !== "function" && typeof value !== "object") || value === null) continue;
+      const meta = (value as { [REMOTE_META]?: RemoteMeta })[REMOTE_META];
+      if (!meta) continue;
+      // First tag wins: a re-export in another file does not move a function's home.
+      if (identities.has(value)) continue;
+      identities.set(value, { file, export: exportName, bundleUrl });
+      tagged++;
+      list.push({ file, export: exportName, value, meta });
+    }
+  };
   return {
     dispatcher: undefined,
     nextSeq: () => ++seq,
@@ -118,26 +149,22 @@ function createRegistry(): Registry {
     },
     untaggedCount: () => Math.max(0, created - tagged),
     tagModule(namespace, file, bundleUrl) {
-      let list = bundles.get(bundleUrl);
-      if (!list) bundles.set(bundleUrl, (list = []));
-      for (const exportName of Object.keys(namespace)) {
-        let value: unknown;
-        try {
-          value = namespace[exportName];
-        } catch {
-          continue; // an export still in its temporal dead zone
-        }
-        if ((typeof value !== "function" && typeof value !== "object") || value === null) continue;
-        const meta = (value as { [REMOTE_META]?: RemoteMeta })[REMOTE_META];
-        if (!meta) continue;
-        // First tag wins: a re-export in another file does not move a function's home.
-        if (identities.has(value)) continue;
-        identities.set(value, { file, export: exportName, bundleUrl });
-        tagged++;
-        list.push({ file, export: exportName, value, meta });
-      }
+      // The module finished loading: its deferred entry has done its job.
+      const at = deferred.findIndex((d) => d.file === file && d.bundleUrl === bundleUrl);
+      if (at >= 0) deferred.splice(at, 1);
+      tag(namespace, file, bundleUrl);
     },
-    identify: (value) => identities.get(value),
+    deferTag(namespace, file, bundleUrl) {
+      if (deferred.length >= MAX_DEFERRED) deferred.shift();
+      deferred.push({ namespace, file, bundleUrl });
+    },
+    identify(value) {
+      const known = identities.get(value);
+      if (known || deferred.length === 0) return known;
+      // Exports initialised since the module was deferred.
+      for (const d of deferred) tag(d.namespace, d.file, d.bundleUrl);
+      return identities.get(value);
+    },
     exportsOf: (bundleUrl) => [...(bundles.get(bundleUrl) ?? [])],
     lookup: (bundleUrl, file, exportName) =>
       bundles.get(bundleUrl)?.find((entry) => entry.file === file && entry.export === exportName),

@@ -93,7 +93,7 @@ function dispatch(meta: RemoteMeta, self: object, args: unknown[], method?: stri
   if (!identity) {
     return Promise.reject(
       new AppError("SERVICE_UNAVAILABLE", `cannot call ${name}: it is not exported from a module flash-ts has loaded`, {
-        hint: "Export the remote function from its file and call it from code served by `flash dev`.",
+        hint: "Export the remote function from its file, and call it from code `flash dev` serves or `flash run` runs.",
       }),
     );
   }
@@ -101,7 +101,7 @@ function dispatch(meta: RemoteMeta, self: object, args: unknown[], method?: stri
   if (!dispatcher) {
     return Promise.reject(
       new AppError("SERVICE_UNAVAILABLE", `cannot call ${name}: no flash runtime is active in this process`, {
-        hint: "Run the project with `flash dev`, or pass { local: true } to run the function in-process.",
+        hint: "Run the project with `flash dev`, or the script with `flash run`; or pass { local: true } to run the function in-process.",
       }),
     );
   }

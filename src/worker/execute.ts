@@ -26,6 +26,7 @@ import { createDependencyInstaller } from "./dependency-installer.js";
 import type { DependencyInstaller } from "./dependency-installer.js";
 import { ModuleCache } from "./module-cache.js";
 import type { LoadedModule } from "./module-cache.js";
+import { underInspector } from "./inspector-state.js";
 import { createNestedDispatcher } from "./nested-dispatch.js";
 import type { FunctionClient } from "../calls/function-client.js";
 import { cleanStack, enableSourceMaps } from "./stack-trace.js";
@@ -272,7 +273,8 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
 
     // Cancelled while the module loaded: do not start it at all.
     if (signal?.aborted) return fail(new CallError("runtime", "the call was cancelled", { name: "AbortError" }), false);
-    const timeoutMs = request.timeoutMs && request.timeoutMs > 0 ? request.timeoutMs : undefined;
+    // A debugger may hold the call paused (inspector-state.ts): no limit then.
+    const timeoutMs = request.timeoutMs && request.timeoutMs > 0 && !underInspector() ? request.timeoutMs : undefined;
     // Nested calls see the job's signal, or a timeout's when there is one (then both abort them).
     const timeout = timeoutMs ? new AbortController() : undefined;
     const callSignal = timeout ? (signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal) : signal;

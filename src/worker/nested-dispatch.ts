@@ -12,6 +12,7 @@ import { AppError } from "../shared/errors.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
 import type { FunctionClient } from "../calls/function-client.js";
 import { currentCall } from "./call-context.js";
+import { UNBOUNDED_WAIT_MS, underInspector } from "./inspector-state.js";
 import type { LoadedModule } from "./module-cache.js";
 
 export interface NestedDispatcherOptions {
@@ -48,6 +49,8 @@ export function createNestedDispatcher(options: NestedDispatcherOptions): Dispat
       const mod = options.moduleByUrl(call.identity.bundleUrl) ?? options.moduleByUrl(ctx.moduleUrl);
       if (!mod) throw new AppError("INTERNAL", `cannot call ${describe(call)}: its module is not loaded in this worker`);
 
+      // Under a debugger the callee may be held paused too (inspector-state.ts): no limit, no deadline.
+      const debugging = underInspector();
       const result = await options.calls.call({
         to: { endpoint },
         module: { hash: mod.hash, code: () => options.readCode(mod) },
@@ -56,8 +59,8 @@ export function createNestedDispatcher(options: NestedDispatcherOptions): Dispat
         ...(call.instance ? { instance: call.instance } : {}),
         dependencies: mod.dependencies.specs,
         ...(ctx.request.endpoints ? { endpoints: ctx.request.endpoints } : {}),
-        executionTimeoutMs: call.meta.config.executionTimeoutMs,
-        ...(ctx.deadline !== undefined ? { waitMs: Math.max(1, Math.round(ctx.deadline - performance.now())) } : {}),
+        executionTimeoutMs: debugging ? 0 : call.meta.config.executionTimeoutMs,
+        ...(ctx.deadline !== undefined ? { waitMs: Math.max(1, Math.round(ctx.deadline - performance.now())) } : debugging ? { waitMs: UNBOUNDED_WAIT_MS } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         // The callee's console output comes back with the caller's.
         observer: { logs: (logs) => ctx.logs.addAll(logs) },

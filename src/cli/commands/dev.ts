@@ -30,6 +30,10 @@ Options:
   --auto-provision     provision every endpoint before serving, delete orphans
   -y, --yes            do not ask before provisioning more than 5 endpoints
   --cleanup            delete this project's endpoints on exit
+  --inspect[=port]     let a debugger attach to the workers (local emulator, on
+                       this machine): each worker's inspector listens on
+                       127.0.0.1, the first on port (default 9229), the next
+                       on port+1, … up to port+15; execution timeouts are off
   --no-container       run directly on this machine, not in the dev container
                        (env FLASH_CONTAINER=0); --container requires it
   --image <image>      dev container image to use (env FLASH_DEV_IMAGE)
@@ -57,7 +61,8 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      // `--inspect` alone, as Node takes it: a string option needs a value.
+      args: argv.map((arg) => (arg === "--inspect" ? "--inspect=" : arg)),
       allowNegative: true,
       strict: true,
       options: {
@@ -69,6 +74,7 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
         "auto-provision": { type: "boolean" },
         yes: { type: "boolean", short: "y" },
         cleanup: { type: "boolean" },
+        inspect: { type: "string" },
         container: { type: "boolean" },
         image: { type: "string" },
         cwd: { type: "string" },
@@ -88,6 +94,7 @@ export function parseDevArgs(argv: string[]): ParsedDevArgs {
   if (v["auto-provision"] !== undefined) flags.autoProvision = v["auto-provision"];
   if (v.yes !== undefined) flags.yes = v.yes;
   if (v.cleanup !== undefined) flags.cleanup = v.cleanup;
+  if (v.inspect !== undefined) flags.inspect = v.inspect;
   const forward: string[] = [];
   if (flags.reload === false) forward.push("--no-reload");
   if (flags.local) forward.push("--local");
@@ -135,11 +142,17 @@ const command: Command = async (argv, ctx) => {
   registerSecret(key.apiKey);
   const options = resolveDevOptions(args.flags, env, root, { key, ...(envFile.applied.has("RUNPOD_API_KEY") && envFile.path ? { envFile: envFile.path } : {}) });
 
+  // The workers' inspectors listen on 127.0.0.1, which a port published from a container does not reach.
+  if (options.inspect && args.container === true) {
+    throw new AppError("INVALID_INPUT", "--inspect runs flash dev on this machine: a debugger cannot reach workers inside the dev container", {
+      hint: "Drop --container; in a devcontainer, run flash dev --inspect in its terminal.",
+    });
+  }
   const code = await runInContainerIfAvailable({
     ctx,
     root,
     options,
-    flag: args.container,
+    flag: options.inspect ? false : args.container,
     image: args.image ?? env.FLASH_DEV_IMAGE,
     forward: args.forward,
     envFromFile: envFile.applied.keys(),

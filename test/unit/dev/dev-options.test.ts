@@ -15,6 +15,21 @@ describe("flash dev options", () => {
     expect(resolveDevOptions({ host: "127.0.0.1", port: "7000" }, env, "/p")).toMatchObject({ host: "127.0.0.1", port: 7000 });
   });
 
+  it("--inspect: 127.0.0.1 only, 16 ports from 9229 or the one given, on the local emulator whatever key there is", () => {
+    expect(resolveDevOptions({ inspect: "" }, { RUNPOD_API_KEY: "rpa_x" }, "/p")).toMatchObject({ backend: "local", backendReason: "--inspect", inspect: { host: "127.0.0.1", port: 9229, count: 16 } });
+    expect(resolveDevOptions({ inspect: "9300" }, {}, "/p").inspect).toEqual({ host: "127.0.0.1", port: 9300, count: 16 });
+    expect(resolveDevOptions({ inspect: "127.0.0.1:9300" }, {}, "/p").inspect?.port).toBe(9300);
+    expect(resolveDevOptions({ inspect: "localhost:9300" }, {}, "/p").inspect?.port).toBe(9300);
+    expect(resolveDevOptions({}, {}, "/p").inspect).toBeUndefined();
+    expect(() => resolveDevOptions({ inspect: "0.0.0.0:9229" }, {}, "/p")).toThrow(/takes a port/);
+    expect(() => resolveDevOptions({ inspect: "nine" }, {}, "/p")).toThrow(/takes a port/);
+    expect(() => resolveDevOptions({ inspect: "65530" }, {}, "/p")).toThrow(/from 1024 to 65520/);
+    expect(() => resolveDevOptions({ inspect: "80" }, {}, "/p")).toThrow(/from 1024/);
+    expect(() => resolveDevOptions({ inspect: "", runpod: true }, { RUNPOD_API_KEY: "k" }, "/p")).toThrow(/--inspect and --runpod cannot be used together/);
+    expect(parseDevArgs(["--inspect"]).flags.inspect).toBe("");
+    expect(parseDevArgs(["--inspect=9300", "--local"]).flags).toEqual({ inspect: "9300", local: true });
+  });
+
   it("--local wins over a key; --runpod needs one", () => {
     expect(resolveDevOptions({ local: true }, { RUNPOD_API_KEY: "rpa_x" }, "/p").backend).toBe("local");
     expect(() => resolveDevOptions({ runpod: true }, {}, "/p")).toThrow(/--runpod needs RUNPOD_API_KEY/);

@@ -56,6 +56,7 @@ export function fakeBackend(description: string, kind: "local" | "runpod" = "loc
     ensured: [],
     cached: [],
     behaviour: (request, args) => ({ value: { echo: args[0], export: request.target.export } }),
+    clientEnv: {},
     provisioner: {
       ensureEndpoint: async (spec: ResourceSpec): Promise<ProvisionedEndpoint> => {
         backend.ensured.push(spec.name);

@@ -81,6 +81,26 @@ describe("remote()", () => {
     expect(getRegistry().lookup("file:///bundle-a.mjs", "calc.ts", "f")?.value).toBe(f);
   });
 
+  it("identifies the exports of a deferred module once they are initialised, before its own tag runs", async () => {
+    // A script's namespace while its body runs: exports declared later are not set yet.
+    const namespace: Record<string, unknown> = { early: undefined };
+    getRegistry().deferTag(namespace, "script.ts", "file:///script-bundle.mjs");
+    const early = remote(qb, async (n: number) => n);
+    expect(getRegistry().identify(early)).toBeUndefined();
+    namespace.early = early;
+    const calls: RemoteCall[] = [];
+    const restore = setDispatcher({ call: async (c) => (calls.push(c), "ran") });
+    try {
+      expect(await early(1)).toBe("ran");
+    } finally {
+      restore();
+    }
+    expect(calls[0]?.identity).toEqual({ file: "script.ts", export: "early", bundleUrl: "file:///script-bundle.mjs" });
+    // The module's own tag ends the deferral; nothing is listed twice.
+    getRegistry().tagModule(namespace, "script.ts", "file:///script-bundle.mjs");
+    expect(getRegistry().exportsOf("file:///script-bundle.mjs").map((e) => e.export)).toEqual(["early"]);
+  });
+
   it("decorates classes: public async methods dispatch with the instance's constructor args", async () => {
     class Model {
       constructor(readonly size: number) {}
