@@ -1,7 +1,8 @@
 /**
  * Runpod Serverless wire contracts, as TypeScript types. Both the clients in
  * this folder and the emulator implement these; neither imports the other.
- * Sources: ../shared/reference/runpod-contracts.md and the REST v2 OpenAPI.
+ * Sources: Runpod's REST v2 OpenAPI document, its job API docs, and runpod-python
+ * for the worker protocol (docs/worker-protocol.md).
  */
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /**
- * The worker side of Runpod's worker protocol (contracts §D), spoken over
+ * The worker side of Runpod's worker protocol (docs/worker-protocol.md), spoken over
  * undici with one keep-alive Agent per process: job-take (single and batch,
  * long-polled), job-done (results and progress), stream chunks, the heartbeat
  * ping and the job-stop channel. URLs come from the environment the platform
@@ -64,7 +64,7 @@ function requireUrl(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-/** Reads the worker-protocol environment (contracts D.1/D.2). Throws AppError(INVALID_INPUT) naming a bad variable. */
+/** Reads the worker-protocol environment (docs/worker-protocol.md, "Environment" and "URL templates"). Throws AppError(INVALID_INPUT) naming a bad variable. */
 export function resolvePlatformConfig(env: NodeJS.ProcessEnv, version: string): PlatformConfig {
   const workerId = env.RUNPOD_POD_ID || randomUUID();
   const take = requireUrl(env, "RUNPOD_WEBHOOK_GET_JOB");
