@@ -13,7 +13,8 @@ import { startHealthChecks, type LbHealthState } from "./lb-health.js";
 import type { PoolWorker } from "./pool-worker.js";
 import { containerCommand, resolveStartCommand } from "./start-command.js";
 import { buildWorkerEnv } from "./worker-env.js";
-import { findFreePort, launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
+import { launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
+import { findFreePort } from "../shared/ports.js";
 
 /** Emulator-wide settings for spawning workers. */
 export interface SpawnSettings {
@@ -24,7 +25,7 @@ export interface SpawnSettings {
   workerEnv?: Record<string, string>;
   healthCheck?: { bootIntervalMs?: number; readyIntervalMs?: number };
   launch?: typeof launchWorkerProcess;
-  findPort?: typeof findFreePort;
+  findPort?: () => Promise<number>;
   runtime: { execPath: string; cliEntry: string };
   /** Container workers: the shared network, proxy and launcher; absent for process workers. */
   containers?: ContainerWorkers;
@@ -62,7 +63,7 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
   const isLb = endpoint.type === "LOAD_BALANCER";
   const endpointEnv = endpoint.env ?? {};
   const containers = settings.containers;
-  const port = !isLb ? undefined : containers ? containerPort(endpointEnv, "PORT", 80) : await (settings.findPort ?? findFreePort)();
+  const port = !isLb ? undefined : containers ? containerPort(endpointEnv, "PORT", 80) : await (settings.findPort ?? loopbackPort)();
   if (!callbacks.stillWanted()) return;
   worker.port = port;
   const env = buildWorkerEnv({
@@ -121,4 +122,9 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
   if (port !== undefined) {
     worker.health = startHealthChecks({ port, path: healthPath, ...settings.healthCheck, onChange: callbacks.onHealth });
   }
+}
+
+/** A free port on the loopback interface, for a load-balanced worker's PORT. */
+async function loopbackPort(): Promise<number> {
+  return (await findFreePort("127.0.0.1")).port;
 }
