@@ -10,6 +10,7 @@
  * with the signal's reason, untouched.
  */
 import type { Dispatcher } from "undici";
+import { backoffDelay } from "../shared/backoff.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import type * as Undici from "undici";
@@ -164,14 +165,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           throw new AppError("INTERNAL", `Invalid HTTP request ${method} ${redact(call.url)}: ${describeCause(outcome.cause)}`, { cause: outcome.cause });
         }
         if (retry === undefined) throw unreachableError(call, outcome.cause);
-        wait = backoffDelay(retry, attempt);
+        wait = retryDelay(retry, attempt);
       } else {
         const response = outcome.response;
         if (retry === undefined || !isRetryableStatus(response.status)) return response;
         const retryAfter = retryAfterMs(response.headers["retry-after"], clock.wallNow());
         // Waiting less than the server asked would only earn another 429, so a longer ask ends the retries.
         if (retryAfter !== undefined && retryAfter > (retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS)) return response;
-        wait = retryAfter ?? backoffDelay(retry, attempt);
+        wait = retryAfter ?? retryDelay(retry, attempt);
       }
       await clock.sleep(wait, signal);
     }
@@ -268,9 +269,8 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** Full-ish jitter: between half and all of the exponential step, so retrying clients spread out. */
-function backoffDelay(retry: RetryPolicy, attempt: number): number {
-  const step = retry.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, step * (0.5 + Math.random() * 0.5));
+function retryDelay(retry: RetryPolicy, attempt: number): number {
+  return backoffDelay({ initialMs: retry.baseDelayMs, maxMs: retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, jitter: 0.5 }, attempt);
 }
 
 /** Retry-After as delay-seconds (fractions tolerated) or an HTTP date. */

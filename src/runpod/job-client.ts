@@ -6,6 +6,8 @@
  * runpod-sdk does after its first runsync; a caller that gives up has the job
  * cancelled (docs/internals.md, "Function calls").
  */
+import { Backoff } from "../shared/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
@@ -132,6 +134,8 @@ const LONG_POLL_MARGIN_MS = 15_000;
  * short, because the caller's answer (or flash dev's exit) waits for it.
  */
 const GIVE_UP_CANCEL_TIMEOUT_MS = 3_000;
+/** Pause between polls of a server that answers status-sync at once instead of holding it. */
+const STATUS_POLL_PAUSE: BackoffPolicy = { initialMs: 50, maxMs: 1_000 };
 
 /** Clamps a long-poll wait to what Runpod accepts. */
 export function clampWaitMs(waitMs: number | undefined): number {
@@ -267,7 +271,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       onSubmitted?.(submitted);
       controller.signal.throwIfAborted();
       let state: JobState | undefined;
-      let pauseMs = 50;
+      const pause = new Backoff(STATUS_POLL_PAUSE);
       while (state === undefined || !isTerminalStatus(state.status)) {
         const wait = clampWaitMs(Math.min(waitMs, remaining()));
         const pollStarted = clock.now();
@@ -276,8 +280,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
         onStatus?.(state);
         // A server that does not hold status-sync answers at once; pause (growing) instead of spinning.
         if (!isTerminalStatus(state.status) && clock.now() - pollStarted < wait / 2) {
-          await clock.sleep(pauseMs, controller.signal);
-          pauseMs = Math.min(pauseMs * 2, 1_000);
+          await pause.wait(clock, controller.signal);
         }
       }
       return state;

@@ -24,9 +24,9 @@ export interface BackoffPolicy {
 
 /** The pause before retry number `retry` (1 = the first retry), for one-shot computations. */
 export function backoffDelay(policy: BackoffPolicy, retry: number, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxMs, policy.initialMs * (policy.factor ?? 2) ** Math.max(0, retry - 1));
+  const step = policy.initialMs * (policy.factor ?? 2) ** Math.max(0, retry - 1);
   const jitter = policy.jitter ?? 0;
-  return jitter > 0 ? step * (1 - jitter + random() * jitter) : step;
+  return Math.min(policy.maxMs, jitter > 0 ? step * (1 - jitter + random() * jitter) : step);
 }
 
 /** A sequence of pauses that grows until reset (a success starts it over). */
