@@ -14,6 +14,7 @@ import type { PoolWorker } from "./pool-worker.js";
 import { containerCommand, resolveStartCommand } from "./start-command.js";
 import { buildWorkerEnv } from "./worker-env.js";
 import { launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
+import { Backoff } from "../shared/backoff.js";
 import { findFreePort } from "../shared/ports.js";
 
 /** Emulator-wide settings for spawning workers. */
@@ -101,7 +102,9 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
       const healthPort = Number(env.PORT_HEALTH);
       // Health checks start once the container has an address on the workers' network.
       void (async () => {
-        for (let wait = 50; !worker.stopping && worker.process === proc; wait = Math.min(wait * 2, 500)) {
+        const pause = new Backoff({ initialMs: 50, maxMs: 500 });
+        while (!worker.stopping && worker.process === proc) {
+          const wait = pause.next();
           const address = await proc.address().catch(() => undefined);
           if (address) {
             worker.host = address;
