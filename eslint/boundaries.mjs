@@ -34,7 +34,7 @@ export const AREA_RULES = {
   calls: { value: ["shared", "runpod/errors.ts", "runpod/wire-types.ts"], type: ["sdk", "runpod"] },
   worker: { value: ["shared", "sdk", "calls", "runpod/wire-types.ts"], lazy: ["runpod"] },
   emulator: {
-    value: ["shared", "runpod/wire-types.ts", "container/labels.ts"],
+    value: ["shared", "runpod/wire-types.ts", "runpod/wire-schemas.ts", "container/labels.ts"],
     type: ["container/container-runtime.ts"],
     lazy: ["container"],
   },

@@ -11,6 +11,7 @@
  * dependency tree far larger than the shapes it checks.
  */
 import * as v from "valibot";
+import { isRecord } from "./is-record.js";
 
 type AnySchema = v.GenericSchema;
 type Entries = Record<string, AnySchema>;
@@ -22,11 +23,12 @@ export interface SchemaProblem {
   message: string;
 }
 
-/** The message a schema was given (a pipe's first schema's), if it is text. */
-function messageOf(schema: AnySchema | undefined): string | undefined {
+/** The message a schema was given (a pipe's first schema's) for `issue`, if it has one. */
+function messageOf(schema: AnySchema | undefined, issue: KeyIssue): string | undefined {
   if (!schema) return undefined;
   const root = (schema as { pipe?: readonly AnySchema[] }).pipe?.[0] ?? schema;
   const message = (root as { message?: unknown }).message;
+  if (typeof message === "function") return String((message as (issue: KeyIssue) => unknown)(issue));
   return typeof message === "string" ? message : undefined;
 }
 
@@ -39,23 +41,30 @@ function lastKey(issue: KeyIssue): string {
  * names the key; a missing one says what its field expects (`missing[key]`,
  * else the field schema's own message); anything else is `message`.
  */
-function objectMessage(entries: Entries, message: string, missing: Record<string, string>): (issue: KeyIssue) => string {
+export function objectMessage(entries: Entries, message: string, missing: Record<string, string> = {}): (issue: KeyIssue) => string {
   return (issue) => {
     if (issue.path?.at(-1)?.origin !== "key") return message;
     const key = lastKey(issue);
     if (issue.expected === "never") return `additional properties '${key}' not allowed`;
-    return missing[key] ?? messageOf(entries[key]) ?? "is required";
+    return missing[key] ?? messageOf(entries[key], issue) ?? "is required";
   };
 }
 
+// valibot's objects take arrays too; a wire object never is one, so each is a record first.
+
 /** An object that drops keys it does not know. */
 export function fields<const E extends Entries>(entries: E, message: string, missing: Partial<Record<keyof E & string, string>> = {}) {
-  return v.object(entries, objectMessage(entries, message, missing as Record<string, string>));
+  return v.pipe(v.custom<Record<string, unknown>>(isRecord, message), v.object(entries, objectMessage(entries, message, missing as Record<string, string>)));
+}
+
+/** An object that keeps keys it does not know, as they are. */
+export function looseFields<const E extends Entries>(entries: E, message: string, missing: Partial<Record<keyof E & string, string>> = {}) {
+  return v.pipe(v.custom<Record<string, unknown>>(isRecord, message), v.looseObject(entries, objectMessage(entries, message, missing as Record<string, string>)));
 }
 
 /** An object that refuses keys it does not know (`additional properties 'x' not allowed`). */
 export function strictFields<const E extends Entries>(entries: E, message: string, missing: Partial<Record<keyof E & string, string>> = {}) {
-  return v.strictObject(entries, objectMessage(entries, message, missing as Record<string, string>));
+  return v.pipe(v.custom<Record<string, unknown>>(isRecord, message), v.strictObject(entries, objectMessage(entries, message, missing as Record<string, string>)));
 }
 
 /** An array of strings, judged whole (`ports: expected array of strings`), without copying it. */
