@@ -31,10 +31,13 @@ export function isJobStatus(value: unknown): value is JobStatus {
   return typeof value === "string" && KNOWN_STATUSES.has(value);
 }
 
-function parse<S extends v.GenericSchema>(schema: S, body: unknown, context: ShapeContext): v.InferOutput<S> {
-  const result = v.safeParse(schema, body, { abortEarly: true });
-  if (result.success) return result.output;
-  return unexpected(context, body, result.issues[0].message);
+/** A parser of one answer: the schema's output, or UPSTREAM_ERROR naming the call and the first problem. */
+function parser<S extends v.GenericSchema>(schema: S): (body: unknown, context: ShapeContext) => v.InferOutput<S> {
+  return (body, context) => {
+    const result = v.safeParse(schema, body, { abortEarly: true });
+    if (result.success) return result.output;
+    return unexpected(context, body, result.issues[0].message);
+  };
 }
 
 function unexpected(context: ShapeContext, body: unknown, why: string): never {
@@ -48,41 +51,32 @@ function unexpected(context: ShapeContext, body: unknown, why: string): never {
 }
 
 /** A job object (status, runsync, status-sync); `delayTime`/`executionTime` default to 0. */
-export function parseJobState(body: unknown, context: ShapeContext): JobState {
-  return parse(JobStateSchema, body, context);
-}
+export const parseJobState: (body: unknown, context: ShapeContext) => JobState = parser(JobStateSchema);
 
 /** `{id, status}` from /run and /retry. */
-export function parseRunResponse(body: unknown, context: ShapeContext): RunResponse {
-  return parse(RunResponseSchema, body, context);
-}
+export const parseRunResponse: (body: unknown, context: ShapeContext) => RunResponse = parser(RunResponseSchema);
 
 /** `{id, status}` from /cancel. */
-export function parseCancelResponse(body: unknown, context: ShapeContext): CancelResponse {
-  return parse(RunResponseSchema, body, context);
-}
+export const parseCancelResponse: (body: unknown, context: ShapeContext) => CancelResponse = parseRunResponse;
 
 /** `{status, stream: [{output}]}` from /stream; a missing `stream` is an empty list. */
-export function parseStreamResponse(body: unknown, context: ShapeContext): StreamResponse {
-  return parse(StreamResponseSchema, body, context);
-}
+export const parseStreamResponse: (body: unknown, context: ShapeContext) => StreamResponse = parser(StreamResponseSchema);
 
 /** `{removed, status}` from /purge-queue. */
-export function parsePurgeQueueResponse(body: unknown, context: ShapeContext): PurgeQueueResponse {
-  return parse(PurgeQueueResponseSchema, body, context);
-}
+export const parsePurgeQueueResponse: (body: unknown, context: ShapeContext) => PurgeQueueResponse = parser(PurgeQueueResponseSchema);
 
 /** `{jobs, workers}` from /health; counters the server left out are 0. */
-export function parseHealthResponse(body: unknown, context: ShapeContext): HealthResponse {
-  return parse(HealthResponseSchema, body, context);
-}
+export const parseHealthResponse: (body: unknown, context: ShapeContext) => HealthResponse = parser(HealthResponseSchema);
 
-/** An endpoint object from REST v2; at least `id` and `name` must be there. */
+const parseIdentity = parser(EndpointIdentitySchema);
+const parseList = parser(EndpointListSchema);
+
+/** An endpoint object from REST v2; at least `id` and `name` must be there (the rest is kept as sent). */
 export function parseEndpoint(body: unknown, context: ShapeContext): Endpoint {
-  return parse(EndpointIdentitySchema, body, context) as Endpoint;
+  return parseIdentity(body, context) as Endpoint;
 }
 
 /** `{endpoints: [...]}` from GET /v2/serverless. */
 export function parseEndpointList(body: unknown, context: ShapeContext): Endpoint[] {
-  return parse(EndpointListSchema, body, context).endpoints as Endpoint[];
+  return parseList(body, context).endpoints as Endpoint[];
 }
