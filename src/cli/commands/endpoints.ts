@@ -2,10 +2,9 @@
  * `flash endpoints`: this project's endpoints on Runpod, their workers and
  * queue, what bills while idle, and what the code no longer has.
  */
-import { parseArgs } from "node:util";
-import { AppError } from "../../shared/errors.js";
 import { formatEndpointTable, isStale } from "../../provision/endpoint-report.js";
 import { openProjectEndpoints } from "../../dev/project-endpoints.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 import { loadProjectEnv, resolveProjectRoot } from "../project.js";
 
@@ -25,12 +24,7 @@ The key is RUNPOD_API_KEY (shell or .env), else the one flash login stored.
 `;
 
 const command: Command = async (argv, ctx) => {
-  let values: { json?: boolean; cwd?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } } }));
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash endpoints --help` for the options." });
-  }
+  const { values } = parseCommandArgs("endpoints", { args: argv, options: { json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } } });
   if (values.help) {
     ctx.stdout(ENDPOINTS_HELP);
     return 0;

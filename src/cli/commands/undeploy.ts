@@ -3,11 +3,11 @@
  * on Runpod and drop them from the cache. Asks on a terminal; elsewhere it
  * needs --yes. Another project's endpoint is deleted only by its id with --force.
  */
-import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { formatDuration, planUndeploy, runUndeploy } from "../../provision/index.js";
 import type { PlannedDeletion, UndeployEvent } from "../../provision/index.js";
 import { openProjectEndpoints } from "../../dev/project-endpoints.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 import { askYesNo } from "../prompt.js";
 import { loadProjectEnv, resolveProjectRoot } from "../project.js";
@@ -53,24 +53,18 @@ function describeEvent(event: UndeployEvent): string {
 }
 
 const command: Command = async (argv, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        stale: { type: "boolean" },
-        all: { type: "boolean" },
-        force: { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        cwd: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash undeploy --help` for the options." });
-  }
+  const parsed = parseCommandArgs("undeploy", {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stale: { type: "boolean" },
+      all: { type: "boolean" },
+      force: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      cwd: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout(UNDEPLOY_HELP);
