@@ -17,7 +17,7 @@ import type * as Undici from "undici";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
-import { redact } from "../shared/redact.js";
+import { redact, registerSecret } from "../shared/redact.js";
 import { RunpodError } from "./errors.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -102,6 +102,33 @@ const UNDICI_TIMER_SLACK_MS = 1_000;
  * call comes after the server is up.
  */
 let undici: Promise<typeof Undici> | undefined;
+
+/** What every Runpod client opens with; see {@link openClientHttp}. */
+export interface ClientHttp {
+  http: HttpClient;
+  /** `authorization: Bearer <key>`, or none without a key. */
+  headers: Record<string, string>;
+  /** Closes `http` if it was made here; one the caller gave stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * The start every Runpod client shares: the HTTP client it was given (whose
+ * pool the caller owns) or one of its own, and the API key as a bearer
+ * header, registered for redaction before anything can log it.
+ */
+export function openClientHttp(options: { http?: HttpClient | undefined; apiKey: string | undefined; logger?: Logger | undefined; clock?: Clock | undefined }): ClientHttp {
+  const http = options.http ?? createHttpClient({ logger: options.logger, clock: options.clock });
+  const ownsHttp = options.http === undefined;
+  registerSecret(options.apiKey);
+  return {
+    http,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    async close() {
+      if (ownsHttp) await http.close();
+    },
+  };
+}
 
 /**
  * Creates an HTTP client with one keep-alive Agent (no I/O, and undici not

@@ -12,10 +12,9 @@ import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { registerSecret } from "../shared/redact.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse, RunpodError } from "./errors.js";
-import { createHttpClient } from "./http.js";
+import { openClientHttp } from "./http.js";
 import type { HttpClient, HttpMethod, RetryPolicy } from "./http.js";
 import {
   parseCancelResponse,
@@ -150,12 +149,9 @@ export function clampWaitMs(waitMs: number | undefined): number {
 export function createJobClient(options: JobClientOptions): JobClient {
   const baseUrl = normalizeBaseUrl(options.endpointBaseUrl, "RUNPOD_ENDPOINT_BASE_URL");
   const clock = options.clock ?? systemClock;
-  const http = options.http ?? createHttpClient({ logger: options.logger, clock });
-  const ownsHttp = options.http === undefined;
+  const { http, headers, close } = openClientHttp({ ...options, clock });
   const shortTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const getRetry = options.retry ?? DEFAULT_RETRY;
-  registerSecret(options.apiKey);
-  const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const errors = {
     hint: `Could not get an answer from the Runpod job API at ${baseUrl}. Check your network, or RUNPOD_ENDPOINT_BASE_URL if you set it.`,
   };
@@ -310,8 +306,6 @@ export function createJobClient(options: JobClientOptions): JobClient {
     purgeQueue: async (endpointId, opts = {}) => call("POST", url(endpointId, "purge-queue"), parsePurgeQueueResponse, { signal: opts.signal }),
     health: async (endpointId, opts = {}) => call("GET", url(endpointId, "health"), parseHealthResponse, { signal: opts.signal }),
     runToCompletion,
-    async close() {
-      if (ownsHttp) await http.close();
-    },
+    close,
   };
 }
