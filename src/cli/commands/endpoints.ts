@@ -3,10 +3,9 @@
  * queue, what bills while idle, and what the code no longer has.
  */
 import { formatEndpointTable, isStale } from "../../provision/endpoint-report.js";
-import { openProjectEndpoints } from "../../dev/project-endpoints.js";
 import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
-import { loadProjectEnv, resolveProjectRoot } from "../project.js";
+import { openCommandEndpoints } from "../project.js";
 
 export const ENDPOINTS_HELP = `Usage: flash endpoints [options]
 
@@ -29,9 +28,7 @@ const command: Command = async (argv, ctx) => {
     ctx.stdout(ENDPOINTS_HELP);
     return 0;
   }
-  const root = await resolveProjectRoot(ctx, values.cwd);
-  await loadProjectEnv(root, ctx.env);
-  const found = await openProjectEndpoints({ projectRoot: root, env: ctx.env, logger: ctx.logger, command: "flash endpoints" });
+  const { root, found } = await openCommandEndpoints(ctx, values.cwd, "flash endpoints");
   try {
     if (values.json) {
       ctx.stdout(

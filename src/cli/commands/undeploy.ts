@@ -6,11 +6,10 @@
 import { AppError } from "../../shared/errors.js";
 import { formatDuration, planUndeploy, runUndeploy } from "../../provision/index.js";
 import type { PlannedDeletion, UndeployEvent } from "../../provision/index.js";
-import { openProjectEndpoints } from "../../dev/project-endpoints.js";
 import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 import { askYesNo } from "../prompt.js";
-import { loadProjectEnv, resolveProjectRoot } from "../project.js";
+import { openCommandEndpoints } from "../project.js";
 
 export const UNDEPLOY_HELP = `Usage: flash undeploy <name|id>... | --stale | --all [options]
 
@@ -70,9 +69,7 @@ const command: Command = async (argv, ctx) => {
     ctx.stdout(UNDEPLOY_HELP);
     return 0;
   }
-  const root = await resolveProjectRoot(ctx, values.cwd);
-  await loadProjectEnv(root, ctx.env);
-  const found = await openProjectEndpoints({ projectRoot: root, env: ctx.env, logger: ctx.logger, command: "flash undeploy" });
+  const { found } = await openCommandEndpoints(ctx, values.cwd, "flash undeploy");
   try {
     const plan = planUndeploy({
       request: { targets: positionals, stale: values.stale === true, all: values.all === true, force: values.force === true },
