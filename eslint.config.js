@@ -2,6 +2,7 @@
 // catch the bugs a dev server is prone to (floating promises, unused values).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import boundaries from "./eslint/boundaries.mjs";
 
 export default tseslint.config(
   {
@@ -21,6 +22,13 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "no-console": "off",
     },
+  },
+  {
+    // Who may import whom inside src/ (docs/internals.md, "Layout and who may
+    // import whom"); eslint/boundaries.mjs says why it is a rule of our own.
+    files: ["src/**/*.ts"],
+    plugins: { boundaries },
+    rules: { "boundaries/imports": "error" },
   },
   {
     files: ["**/*.js", "**/*.mjs"],

@@ -18,7 +18,7 @@
 /* global AbortSignal */
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { findFreePort } from "../dist/shared/ports.js";
 import { tmpdir, cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { argv, stdout, version } from "node:process";
@@ -40,11 +40,7 @@ const docker = (...args) => execFileSync("docker", args, { encoding: "utf8" }).t
 const lines = (text) => text.split("\n").filter(Boolean);
 
 async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
+  return (await findFreePort("127.0.0.1")).port;
 }
 
 /** Starts the CLI; records when each marker line first arrives (ms since spawn). */

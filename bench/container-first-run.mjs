@@ -12,7 +12,7 @@
 /* global AbortSignal */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { findFreePort } from "../dist/shared/ports.js";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stdout, version } from "node:process";
@@ -24,11 +24,7 @@ const BASE_IMAGE = process.env.FLASH_BASE_IMAGE || "node:24-bookworm-slim";
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...opts }).trim();
 
 async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
+  return (await findFreePort("127.0.0.1")).port;
 }
 
 const work = mkdtempSync(join(tmpdir(), "flash-bench-first-"));

@@ -5,6 +5,7 @@ import { AppError } from "../shared/errors.js";
 import { registerSecret } from "../shared/redact.js";
 import { applyEnvFile, loadEnvFile } from "../dev/env-file.js";
 import type { EnvFileState } from "../dev/env-file.js";
+import type { ProjectEndpoints } from "../dev/project-endpoints.js";
 import type { CommandContext } from "./context.js";
 
 export async function resolveProjectRoot(ctx: CommandContext, cwd: string | undefined): Promise<string> {
@@ -20,4 +21,16 @@ export async function loadProjectEnv(root: string, env: NodeJS.ProcessEnv): Prom
   const state = applyEnvFile(env, loaded.values, undefined, loaded.path).state;
   registerSecret(env.RUNPOD_API_KEY);
   return state;
+}
+
+/**
+ * The Runpod endpoints of the project a command runs in (`--cwd`), opened
+ * after its `.env` is applied, since the key may be there. close() them.
+ * Loaded here, not at the top: `flash dev` uses this file and needs none of it.
+ */
+export async function openCommandEndpoints(ctx: CommandContext, cwd: string | undefined, command: string): Promise<{ root: string; found: ProjectEndpoints }> {
+  const root = await resolveProjectRoot(ctx, cwd);
+  await loadProjectEnv(root, ctx.env);
+  const { openProjectEndpoints } = await import("../dev/project-endpoints.js");
+  return { root, found: await openProjectEndpoints({ projectRoot: root, env: ctx.env, logger: ctx.logger, command }) };
 }

@@ -23,6 +23,7 @@ import type {
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
 import { containerCreateBody, createFailure, engineFailure, engineMessage, labelFilters, pingFailure, statusOf } from "./engine-api.js";
+import { forwardAttached } from "./engine-http.js";
 
 /** Creates the runtime for one engine endpoint. No I/O until a method is called. */
 export function createDockerContainerRuntime(endpoint: DockerEndpoint): WorkerContainerRuntime {
@@ -218,25 +219,7 @@ class DockerContainerRuntime implements WorkerContainerRuntime {
     } catch (error) {
       throw this.fail(error, `attach to container ${id.slice(0, 12)}`);
     }
-    if (options.tty) stream.pipe(options.stdout, { end: false });
-    else this.docker.modem.demuxStream(stream, options.stdout, options.stderr);
-    if (options.stdin) options.stdin.pipe(stream);
-    let detached = false;
-    const ended = new Promise<void>((resolve) => {
-      stream.once("end", resolve);
-      stream.once("close", resolve);
-      stream.once("error", () => resolve());
-    });
-    return {
-      ended,
-      detach: () => {
-        if (detached) return;
-        detached = true;
-        options.stdin?.unpipe(stream);
-        stream.unpipe(options.stdout);
-        (stream as NodeJS.ReadWriteStream & { destroy?: () => void }).destroy?.();
-      },
-    };
+    return forwardAttached(stream, options);
   }
 
   async startContainer(id: string): Promise<void> {

@@ -11,6 +11,7 @@ import type * as Https from "node:https";
 import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import type { DockerEndpoint } from "./docker-endpoint.js";
+import type { AttachHandle, AttachOptions } from "./container-runtime.js";
 
 /** A response the engine gave: its status and body (parsed when JSON). */
 export interface EngineResponse {
@@ -170,4 +171,31 @@ export function demultiplex(source: NodeJS.ReadableStream, stdout: NodeJS.Writab
       pending = pending.subarray(8 + length);
     }
   });
+}
+
+/**
+ * Forwards an attached container's streams (a TTY's one raw stream, else
+ * Docker's multiplexed stdout/stderr) and stdin, for both runtimes: the Engine
+ * API's hijacked socket and dockerode's attach stream.
+ */
+export function forwardAttached(stream: NodeJS.ReadWriteStream & { destroy?(): void }, options: AttachOptions): AttachHandle {
+  if (options.tty) stream.pipe(options.stdout, { end: false });
+  else demultiplex(stream, options.stdout, options.stderr);
+  if (options.stdin) options.stdin.pipe(stream);
+  let detached = false;
+  const ended = new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.once("error", () => resolve());
+  });
+  return {
+    ended,
+    detach: () => {
+      if (detached) return;
+      detached = true;
+      options.stdin?.unpipe(stream);
+      stream.unpipe(options.stdout);
+      stream.destroy?.();
+    },
+  };
 }

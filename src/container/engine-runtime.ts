@@ -19,7 +19,7 @@ import type {
 } from "./container-runtime.js";
 import type { DockerEndpoint } from "./docker-endpoint.js";
 import { containerCreateBody, createFailure, engineFailure, labelFilters, pingFailure } from "./engine-api.js";
-import { demultiplex, EngineHttp } from "./engine-http.js";
+import { EngineHttp, forwardAttached } from "./engine-http.js";
 
 /** The runtime for one engine endpoint. No I/O (and no dockerode) until a method needs it. */
 export function createContainerRuntime(endpoint: DockerEndpoint): ContainerRuntime {
@@ -158,26 +158,7 @@ class EngineRuntime implements ContainerRuntime {
     } catch (error) {
       throw this.#fail(error, `attach to container ${id.slice(0, 12)}`);
     }
-    const stream = socket;
-    if (options.tty) stream.pipe(options.stdout, { end: false });
-    else demultiplex(stream, options.stdout, options.stderr);
-    if (options.stdin) options.stdin.pipe(stream);
-    let detached = false;
-    const ended = new Promise<void>((resolve) => {
-      stream.once("end", resolve);
-      stream.once("close", resolve);
-      stream.once("error", () => resolve());
-    });
-    return {
-      ended,
-      detach: () => {
-        if (detached) return;
-        detached = true;
-        options.stdin?.unpipe(stream);
-        stream.unpipe(options.stdout);
-        stream.destroy();
-      },
-    };
+    return forwardAttached(socket, options);
   }
 
   async startContainer(id: string): Promise<void> {

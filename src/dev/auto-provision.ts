@@ -6,6 +6,7 @@
  * events; the console renderer prints them.
  */
 import type { Clock } from "../shared/clock.js";
+import { errorIssues, remoteSpecs } from "../discovery/manifest.js";
 import type { Manifest } from "../discovery/manifest.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { Provisioner } from "../provision/index.js";
@@ -13,16 +14,9 @@ import type { DevSessionEmitter, DevSessionEvents } from "./session-events.js";
 
 export const CONFIRM_ABOVE = 5;
 
-/** The remote functions' configs, one per name, sorted by name. */
-export function uniqueSpecs(manifest: Manifest): ResourceSpec[] {
-  const specs = new Map<string, ResourceSpec>();
-  for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
-  return [...specs.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
 /** True when every file loaded: only then can an endpoint missing from the code be called an orphan. */
 export function loadedCleanly(manifest: Manifest): boolean {
-  return !manifest.issues.some((issue) => (issue.severity ?? "error") === "error");
+  return errorIssues(manifest).length === 0;
 }
 
 export interface ProvisionOnStartOptions {
@@ -38,7 +32,7 @@ export interface ProvisionOnStartOptions {
 
 export async function provisionOnStart(options: ProvisionOnStartOptions): Promise<void> {
   const { provisioner, manifest, events } = options;
-  const specs = uniqueSpecs(manifest);
+  const specs = remoteSpecs(manifest);
   // A file that failed to load has no specs in the manifest: its endpoints
   // would look like orphans. Orphans are only judged on a clean load.
   const clean = loadedCleanly(manifest);

@@ -7,8 +7,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { createDiscovery } from "../discovery/index.js";
-import type { Manifest } from "../discovery/index.js";
+import { createDiscovery, errorIssues, remoteSpecs } from "../discovery/index.js";
 import { AppError, hasCode } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { readPackageVersion } from "../shared/package-info.js";
@@ -53,19 +52,12 @@ export interface ProjectEndpoints {
   close(): Promise<void>;
 }
 
-/** Remote functions' configs, one per name (local functions have no endpoint). */
-function remoteSpecs(manifest: Manifest): ResourceSpec[] {
-  const specs = new Map<string, ResourceSpec>();
-  for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
-  return [...specs.values()];
-}
-
 /** The project's configs, or why they cannot be known. */
 async function discoverSpecs(root: string, logger: Logger): Promise<{ specs?: ResourceSpec[]; problem?: string }> {
   const discovery = createDiscovery({ root, logger: logger.child("discovery") });
   try {
     const manifest = await discovery.discover();
-    const errors = manifest.issues.filter((issue) => (issue.severity ?? "error") === "error");
+    const errors = errorIssues(manifest);
     if (errors.length > 0) return { problem: `the code did not load: ${errors.map(formatIssue).join("; ")}` };
     if (manifest.functions.length === 0) return { problem: `no remote functions found in ${root}` };
     return { specs: remoteSpecs(manifest) };

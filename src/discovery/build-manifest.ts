@@ -1,5 +1,5 @@
 /**
- * Routes from remote exports (PRODUCT §3.2):
+ * Routes from remote exports (README.md, "Routes"):
  *
  * - prefix = the file's path relative to the root without its extension
  *   (`workers/gpu/infer.ts` → `/workers/gpu/infer`, hyphens kept);

@@ -18,9 +18,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ignore from "ignore";
 import type { Ignore } from "ignore";
+import { isNeverSourceDir, NEVER_SOURCE_DIRS, TEST_DIRS } from "../shared/project-folders.js";
 
-/** Folder names skipped at any depth. Hidden folders (`.x`) are skipped too. */
-export const ALWAYS_SKIPPED_DIRS: ReadonlySet<string> = new Set(["node_modules", "dist", "build", "test", "tests", "__tests__"]);
+/** Folder names skipped at any depth: never source, and test code (shared/project-folders.ts). Hidden folders (`.x`) are skipped too. */
+export const ALWAYS_SKIPPED_DIRS: ReadonlySet<string> = new Set([...NEVER_SOURCE_DIRS, ...TEST_DIRS]);
 
 /** File names (relative to the root) whose change alters the ignore rules. */
 export const IGNORE_FILES: readonly string[] = [".gitignore", ".flashignore"];
@@ -63,7 +64,7 @@ export function isOutside(relPath: string): boolean {
 
 /** True when a folder name is skipped whatever the ignore files say. */
 export function isAlwaysSkippedDir(name: string): boolean {
-  return name.startsWith(".") || ALWAYS_SKIPPED_DIRS.has(name);
+  return isNeverSourceDir(name) || TEST_DIRS.has(name);
 }
 
 /** Reads `.gitignore` and `.flashignore` of `root` (call again after either changes). */

@@ -19,6 +19,7 @@ export type {
   Manifest,
   ModuleBundle,
 } from "./manifest.js";
+export { errorIssues, remoteSpecs } from "./manifest.js";
 export { routePrefix } from "./build-manifest.js";
 export { loadIgnoreRules, isSourceFileName, ALWAYS_SKIPPED_DIRS } from "./ignore-rules.js";
 export type { IgnoreRules } from "./ignore-rules.js";

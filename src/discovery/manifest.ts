@@ -116,3 +116,18 @@ export interface Manifest {
    */
   unsettled?: { files: string[]; recheckInMs: number };
 }
+
+/**
+ * The configs of the remote functions, one per name, sorted by name: the
+ * endpoints the code needs. Local functions have none.
+ */
+export function remoteSpecs(manifest: Pick<Manifest, "functions">): ResourceSpec[] {
+  const specs = new Map<string, ResourceSpec>();
+  for (const fn of manifest.functions) if (!fn.local) specs.set(fn.config.name, fn.config);
+  return [...specs.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The issues that are errors (a file that did not load, a bad config); warnings left out. */
+export function errorIssues(manifest: Pick<Manifest, "issues">): DiscoveryIssue[] {
+  return manifest.issues.filter((issue) => (issue.severity ?? "error") === "error");
+}

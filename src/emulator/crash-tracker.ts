@@ -4,6 +4,8 @@
  * keep dying before they ever become ready, queued work is failed with a
  * clear error instead of waiting forever.
  */
+import { backoffDelay } from "../shared/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 
 /** A worker exiting sooner than this after its start counts as a crash-loop failure. */
 export const EARLY_EXIT_MS = 30_000;
@@ -16,8 +18,10 @@ export const START_FAILURES_BEFORE_FAILING_JOBS = 3;
  */
 export function crashBackoffMs(consecutiveFailures: number): number {
   if (consecutiveFailures <= 1) return 0;
-  return Math.min(30_000, 1000 * 2 ** (consecutiveFailures - 2));
+  return backoffDelay(RESTART_BACKOFF, consecutiveFailures - 1);
 }
+
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000 };
 
 /** Consecutive-failure counters and the next allowed start time of one endpoint. */
 export class CrashTracker {

@@ -12,7 +12,7 @@ import { BODY_LIMITS, jsonMemberRange, readJsonBody, releaseBody } from "./http-
 import { HttpError } from "./http-error.js";
 import { isTerminal, MAX_TIMEOUT_MS, toJobState, type JobRecord } from "./job-record.js";
 import { checkWebhookUrl } from "./webhook-sender.js";
-import { clampedQuery, onClientGone, requireKey, requireMethod } from "./koa-helpers.js";
+import { clampedQuery, holdForClient, requireKey, requireMethod } from "./koa-helpers.js";
 
 /** runsync / status-sync `wait`: default 90 s, clamped to Runpod's documented 1–300 s. */
 const WAIT = { fallback: 90_000, min: 1000, max: 300_000 };
@@ -154,9 +154,7 @@ function parsePolicy(value: unknown): JobPolicy | undefined {
 async function respondWhenDone(ctx: Context, app: EmulatorContext, job: JobRecord): Promise<void> {
   const wait = clampedQuery(ctx, "wait", WAIT.fallback, WAIT.min, WAIT.max);
   const pending = app.jobs.waitFor(job, wait, isTerminal);
-  const detach = onClientGone(ctx, pending.cancel);
-  await pending.done;
-  detach();
+  await holdForClient(ctx, pending.done, pending.cancel);
   // Deleted while we waited: by its TTL (404, as a later /status would say) or with its
   // endpoint (then it ended FAILED first, and the waiting client is told so).
   if (job.deleted && !isTerminal(job)) throw new HttpError(404, `job ${job.id} not found (expired)`);
@@ -171,9 +169,7 @@ async function respondWhenDone(ctx: Context, app: EmulatorContext, job: JobRecor
 async function stream(ctx: Context, app: EmulatorContext, job: JobRecord): Promise<void> {
   const hold = clampedQuery(ctx, "wait", app.timings.streamHoldMs, 0, 30_000);
   const pending = app.jobs.waitFor(job, hold, (j) => j.chunks.length > 0 || isTerminal(j));
-  const detach = onClientGone(ctx, pending.cancel);
-  await pending.done;
-  detach();
+  await holdForClient(ctx, pending.done, pending.cancel);
   if (job.deleted && !isTerminal(job)) throw new HttpError(404, `job ${job.id} not found (expired)`);
   const terminal = isTerminal(job);
   const body: { id: string; status: JobStatus; stream: { output: unknown }[]; error?: string } = {

@@ -33,10 +33,20 @@ export function clampedQuery(ctx: Context, name: string, fallback: number, min: 
 }
 
 /**
- * Runs `cancel` if the client goes away before we answer, so a held
- * long-poll does not hand a job to a closed connection.
+ * Awaits what a long-poll holds the request for (a job to take, a job's end,
+ * a stop). If the client goes away first, `cancel` runs, so a held long-poll
+ * does not hand a job to a closed connection.
  */
-export function onClientGone(ctx: Context, cancel: () => void): () => void {
+export async function holdForClient<T>(ctx: Context, wait: Promise<T>, cancel: () => void): Promise<T> {
+  const detach = onClientGone(ctx, cancel);
+  try {
+    return await wait;
+  } finally {
+    detach();
+  }
+}
+
+function onClientGone(ctx: Context, cancel: () => void): () => void {
   const res = ctx.res;
   const listener = (): void => {
     if (!res.writableEnded) cancel();

@@ -13,7 +13,7 @@ import { HttpError } from "./http-error.js";
 import { requireKey } from "./koa-helpers.js";
 import type { PoolWorker } from "./pool-worker.js";
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones we set ourselves. */
+/** Hop-by-hop headers (they describe one connection, so a proxy never forwards them) and the ones we set ourselves. */
 const DROP_REQUEST = new Set(["connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "authorization"]);
 const DROP_RESPONSE = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 

@@ -6,7 +6,6 @@
  * behind. Output is split into lines for the logger.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { isProcessAlive } from "../shared/process-alive.js";
 import type { StartCommand } from "./start-command.js";
@@ -132,20 +131,6 @@ async function waitForGroupGone(pid: number | undefined, timeoutMs = 2000): Prom
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** A free TCP port on the loopback interface (for an LB worker's PORT). */
-export function findFreePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** How a worker's end reads in a message: `code 1`, `signal SIGKILL`, or the spawn error. */

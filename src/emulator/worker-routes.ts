@@ -14,7 +14,7 @@ import { formatBytes } from "../shared/byte-budget.js";
 import { BODY_LIMITS, readJsonBody, type JsonBodyBytes } from "./http-body.js";
 import { HttpError } from "./http-error.js";
 import { workerJobParts, type JobRecord } from "./job-record.js";
-import { clampedQuery, onClientGone, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
+import { clampedQuery, holdForClient, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
 
 /** The `{operation}` segments served by handleWorkerRoute. */
 export const WORKER_OPERATIONS = new Set(["job-take", "job-take-batch", "job-done", "job-stream", "ping", "job-stop"]);
@@ -41,9 +41,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
       }
       const max = batch ? Math.floor(clampedQuery(ctx, "batch_size", 1, 1, 1000)) : 1;
       const take = app.jobs.take(endpointId, workerId, max, app.timings.longPollMs);
-      const detach = onClientGone(ctx, take.cancel);
-      const jobs = await take.jobs;
-      detach();
+      const jobs = await holdForClient(ctx, take.jobs, take.cancel);
       if (jobs.length === 0) {
         ctx.status = 204;
         return;
@@ -90,9 +88,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
     case "job-stop": {
       requireMethod(ctx, "GET", "POST");
       const poll = app.stops.poll(workerId, app.isClosing() ? 0 : app.timings.longPollMs);
-      const detach = onClientGone(ctx, poll.cancel);
-      const jobsToStop = await poll.jobs;
-      detach();
+      const jobsToStop = await holdForClient(ctx, poll.jobs, poll.cancel);
       if (jobsToStop.length === 0) {
         ctx.status = 204;
         return;

@@ -14,7 +14,9 @@ import { startHealthChecks, type LbHealthState } from "./lb-health.js";
 import type { PoolWorker } from "./pool-worker.js";
 import { containerCommand, resolveStartCommand } from "./start-command.js";
 import { buildWorkerEnv } from "./worker-env.js";
-import { findFreePort, launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
+import { launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
+import { Backoff } from "../shared/backoff.js";
+import { findFreePort } from "../shared/ports.js";
 
 /** Emulator-wide settings for spawning workers. */
 export interface SpawnSettings {
@@ -25,7 +27,7 @@ export interface SpawnSettings {
   workerEnv?: Record<string, string>;
   healthCheck?: { bootIntervalMs?: number; readyIntervalMs?: number };
   launch?: typeof launchWorkerProcess;
-  findPort?: typeof findFreePort;
+  findPort?: () => Promise<number>;
   runtime: { execPath: string; cliEntry: string };
   /** Container workers: the shared network, proxy and launcher; absent for process workers. */
   containers?: ContainerWorkers;
@@ -65,7 +67,7 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
   const isLb = endpoint.type === "LOAD_BALANCER";
   const endpointEnv = endpoint.env ?? {};
   const containers = settings.containers;
-  const port = !isLb ? undefined : containers ? containerPort(endpointEnv, "PORT", 80) : await (settings.findPort ?? findFreePort)();
+  const port = !isLb ? undefined : containers ? containerPort(endpointEnv, "PORT", 80) : await (settings.findPort ?? loopbackPort)();
   if (!callbacks.stillWanted()) return;
   worker.port = port;
   const env = buildWorkerEnv({
@@ -103,7 +105,9 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
       const healthPort = Number(env.PORT_HEALTH);
       // Health checks start once the container has an address on the workers' network.
       void (async () => {
-        for (let wait = 50; !worker.stopping && worker.process === proc; wait = Math.min(wait * 2, 500)) {
+        const pause = new Backoff({ initialMs: 50, maxMs: 500 });
+        while (!worker.stopping && worker.process === proc) {
+          const wait = pause.next();
           const address = await proc.address().catch(() => undefined);
           if (address) {
             worker.host = address;
@@ -147,4 +151,9 @@ export async function spawnWorker(worker: PoolWorker, record: EndpointRecord, se
   if (port !== undefined) {
     worker.health = startHealthChecks({ port, path: healthPath, ...settings.healthCheck, onChange: callbacks.onHealth });
   }
+}
+
+/** A free port on the loopback interface, for a load-balanced worker's PORT. */
+async function loopbackPort(): Promise<number> {
+  return (await findFreePort("127.0.0.1")).port;
 }

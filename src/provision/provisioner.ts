@@ -19,20 +19,15 @@ import type { Clock } from "../shared/clock.js";
 import { AppError, hasCode, isAppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { ResourceSpec } from "../sdk/resources.js";
-import type { CreateEndpointRequest, Endpoint, UpdateEndpointRequest } from "../runpod/wire-types.js";
+import type { ControlPlaneClient } from "../runpod/control-plane.js";
+import type { Endpoint } from "../runpod/wire-types.js";
 import { endpointConfigHash, toCreateEndpointRequest, toUpdateEndpointRequest } from "./endpoint-request.js";
 import type { WorkerRuntimeSettings } from "./endpoint-request.js";
 import { byName, chooseKeeper, projectEndpointsOf } from "./provider-endpoints.js";
 import type { BackendKind, CachedEndpoint, ResourceCache } from "./resource-cache.js";
 
-/** The control-plane operations provisioning needs (the REST v2 client implements them). */
-export interface ControlPlane {
-  createEndpoint(body: CreateEndpointRequest): Promise<Endpoint>;
-  listEndpoints(): Promise<Endpoint[]>;
-  getEndpoint(id: string): Promise<Endpoint>;
-  updateEndpoint(id: string, patch: UpdateEndpointRequest): Promise<Endpoint>;
-  deleteEndpoint(id: string): Promise<void>;
-}
+/** The control-plane operations provisioning needs: those of the REST v2 client. */
+export type ControlPlane = Pick<ControlPlaneClient, "createEndpoint" | "listEndpoints" | "getEndpoint" | "updateEndpoint" | "deleteEndpoint">;
 
 export interface ProvisionedEndpoint {
   name: string;

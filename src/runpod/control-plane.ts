@@ -4,10 +4,9 @@
  */
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { registerSecret } from "../shared/redact.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse } from "./errors.js";
-import { createHttpClient } from "./http.js";
+import { openClientHttp } from "./http.js";
 import type { HttpClient, HttpMethod, HttpResponse, RetryPolicy } from "./http.js";
 import { parseEndpoint, parseEndpointList } from "./response-shapes.js";
 import type { CreateEndpointRequest, Endpoint, UpdateEndpointRequest } from "./wire-types.js";
@@ -54,12 +53,9 @@ const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250 };
 export function createControlPlaneClient(options: ControlPlaneClientOptions): ControlPlaneClient {
   const apiBaseUrl = normalizeBaseUrl(options.apiBaseUrl, "RUNPOD_API_BASE_URL");
   const serverlessUrl = `${apiBaseUrl}/v2/serverless`;
-  const http = options.http ?? createHttpClient({ logger: options.logger });
-  const ownsHttp = options.http === undefined;
+  const { http, headers, close } = openClientHttp(options);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const retry = options.retry ?? DEFAULT_RETRY;
-  registerSecret(options.apiKey);
-  const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const errors = {
     hint: `Could not get an answer from the Runpod API at ${apiBaseUrl}. Check your network, or RUNPOD_API_BASE_URL if you set it.`,
   };
@@ -113,8 +109,6 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
       fail("DELETE", url, response);
     },
 
-    async close() {
-      if (ownsHttp) await http.close();
-    },
+    close,
   };
 }

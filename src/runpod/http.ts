@@ -10,13 +10,14 @@
  * with the signal's reason, untouched.
  */
 import type { Dispatcher } from "undici";
+import { backoffDelay } from "../shared/backoff.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import type * as Undici from "undici";
 import { AppError } from "../shared/errors.js";
 import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
-import { redact } from "../shared/redact.js";
+import { redact, registerSecret } from "../shared/redact.js";
 import { RunpodError } from "./errors.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
@@ -102,6 +103,33 @@ const UNDICI_TIMER_SLACK_MS = 1_000;
  */
 let undici: Promise<typeof Undici> | undefined;
 
+/** What every Runpod client opens with; see {@link openClientHttp}. */
+export interface ClientHttp {
+  http: HttpClient;
+  /** `authorization: Bearer <key>`, or none without a key. */
+  headers: Record<string, string>;
+  /** Closes `http` if it was made here; one the caller gave stays open. */
+  close(): Promise<void>;
+}
+
+/**
+ * The start every Runpod client shares: the HTTP client it was given (whose
+ * pool the caller owns) or one of its own, and the API key as a bearer
+ * header, registered for redaction before anything can log it.
+ */
+export function openClientHttp(options: { http?: HttpClient | undefined; apiKey: string | undefined; logger?: Logger | undefined; clock?: Clock | undefined }): ClientHttp {
+  const http = options.http ?? createHttpClient({ logger: options.logger, clock: options.clock });
+  const ownsHttp = options.http === undefined;
+  registerSecret(options.apiKey);
+  return {
+    http,
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    async close() {
+      if (ownsHttp) await http.close();
+    },
+  };
+}
+
 /**
  * Creates an HTTP client with one keep-alive Agent (no I/O, and undici not
  * even loaded, until the first call).
@@ -164,14 +192,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           throw new AppError("INTERNAL", `Invalid HTTP request ${method} ${redact(call.url)}: ${describeCause(outcome.cause)}`, { cause: outcome.cause });
         }
         if (retry === undefined) throw unreachableError(call, outcome.cause);
-        wait = backoffDelay(retry, attempt);
+        wait = retryDelay(retry, attempt);
       } else {
         const response = outcome.response;
         if (retry === undefined || !isRetryableStatus(response.status)) return response;
         const retryAfter = retryAfterMs(response.headers["retry-after"], clock.wallNow());
         // Waiting less than the server asked would only earn another 429, so a longer ask ends the retries.
         if (retryAfter !== undefined && retryAfter > (retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS)) return response;
-        wait = retryAfter ?? backoffDelay(retry, attempt);
+        wait = retryAfter ?? retryDelay(retry, attempt);
       }
       await clock.sleep(wait, signal);
     }
@@ -268,9 +296,8 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** Full-ish jitter: between half and all of the exponential step, so retrying clients spread out. */
-function backoffDelay(retry: RetryPolicy, attempt: number): number {
-  const step = retry.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, step * (0.5 + Math.random() * 0.5));
+function retryDelay(retry: RetryPolicy, attempt: number): number {
+  return backoffDelay({ initialMs: retry.baseDelayMs, maxMs: retry.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, jitter: 0.5 }, attempt);
 }
 
 /** Retry-After as delay-seconds (fractions tolerated) or an HTTP date. */

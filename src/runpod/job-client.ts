@@ -6,14 +6,15 @@
  * runpod-sdk does after its first runsync; a caller that gives up has the job
  * cancelled (docs/internals.md, "Function calls").
  */
+import { Backoff } from "../shared/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { registerSecret } from "../shared/redact.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse, RunpodError } from "./errors.js";
-import { createHttpClient } from "./http.js";
+import { openClientHttp } from "./http.js";
 import type { HttpClient, HttpMethod, RetryPolicy } from "./http.js";
 import {
   parseCancelResponse,
@@ -132,6 +133,8 @@ const LONG_POLL_MARGIN_MS = 15_000;
  * short, because the caller's answer (or flash dev's exit) waits for it.
  */
 const GIVE_UP_CANCEL_TIMEOUT_MS = 3_000;
+/** Pause between polls of a server that answers status-sync at once instead of holding it. */
+const STATUS_POLL_PAUSE: BackoffPolicy = { initialMs: 50, maxMs: 1_000 };
 
 /** Clamps a long-poll wait to what Runpod accepts. */
 export function clampWaitMs(waitMs: number | undefined): number {
@@ -146,12 +149,9 @@ export function clampWaitMs(waitMs: number | undefined): number {
 export function createJobClient(options: JobClientOptions): JobClient {
   const baseUrl = normalizeBaseUrl(options.endpointBaseUrl, "RUNPOD_ENDPOINT_BASE_URL");
   const clock = options.clock ?? systemClock;
-  const http = options.http ?? createHttpClient({ logger: options.logger, clock });
-  const ownsHttp = options.http === undefined;
+  const { http, headers, close } = openClientHttp({ ...options, clock });
   const shortTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const getRetry = options.retry ?? DEFAULT_RETRY;
-  registerSecret(options.apiKey);
-  const headers: Record<string, string> = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const errors = {
     hint: `Could not get an answer from the Runpod job API at ${baseUrl}. Check your network, or RUNPOD_ENDPOINT_BASE_URL if you set it.`,
   };
@@ -267,7 +267,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       onSubmitted?.(submitted);
       controller.signal.throwIfAborted();
       let state: JobState | undefined;
-      let pauseMs = 50;
+      const pause = new Backoff(STATUS_POLL_PAUSE);
       while (state === undefined || !isTerminalStatus(state.status)) {
         const wait = clampWaitMs(Math.min(waitMs, remaining()));
         const pollStarted = clock.now();
@@ -276,8 +276,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
         onStatus?.(state);
         // A server that does not hold status-sync answers at once; pause (growing) instead of spinning.
         if (!isTerminalStatus(state.status) && clock.now() - pollStarted < wait / 2) {
-          await clock.sleep(pauseMs, controller.signal);
-          pauseMs = Math.min(pauseMs * 2, 1_000);
+          await pause.wait(clock, controller.signal);
         }
       }
       return state;
@@ -307,8 +306,6 @@ export function createJobClient(options: JobClientOptions): JobClient {
     purgeQueue: async (endpointId, opts = {}) => call("POST", url(endpointId, "purge-queue"), parsePurgeQueueResponse, { signal: opts.signal }),
     health: async (endpointId, opts = {}) => call("GET", url(endpointId, "health"), parseHealthResponse, { signal: opts.signal }),
     runToCompletion,
-    async close() {
-      if (ownsHttp) await http.close();
-    },
+    close,
   };
 }

@@ -6,10 +6,9 @@
 import { isIP } from "node:net";
 import { AppError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
-import { registerSecret } from "../shared/redact.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse } from "./errors.js";
-import { createHttpClient } from "./http.js";
+import { openClientHttp } from "./http.js";
 import type { HttpClient, HttpMethod, HttpResponse } from "./http.js";
 
 /** Options of {@link createLoadBalancerClient}. */
@@ -88,10 +87,7 @@ export function loadBalancerBaseUrl(endpointId: string, endpointBaseUrl: string)
  */
 export function createLoadBalancerClient(options: LoadBalancerClientOptions): LoadBalancerClient {
   const endpointBaseUrl = normalizeBaseUrl(options.endpointBaseUrl, "RUNPOD_ENDPOINT_BASE_URL");
-  const http = options.http ?? createHttpClient({ logger: options.logger });
-  const ownsHttp = options.http === undefined;
-  registerSecret(options.apiKey);
-  const authorization = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
+  const { http, headers: auth, close } = openClientHttp(options);
 
   function baseUrlOf(endpointId: string): string {
     return loadBalancerBaseUrl(endpointId, endpointBaseUrl);
@@ -103,7 +99,7 @@ export function createLoadBalancerClient(options: LoadBalancerClientOptions): Lo
     async request(endpointIdOrBaseUrl, call) {
       const base = /^https?:\/\//i.test(endpointIdOrBaseUrl) ? endpointIdOrBaseUrl.replace(/\/+$/, "") : baseUrlOf(endpointIdOrBaseUrl);
       const url = base + (call.path.startsWith("/") ? call.path : `/${call.path}`);
-      const headers = authorization ? { ...call.headers, authorization } : call.headers;
+      const headers = auth.authorization ? { ...call.headers, ...auth } : call.headers;
       const response = await http.request({
         method: call.method,
         url,
@@ -124,8 +120,6 @@ export function createLoadBalancerClient(options: LoadBalancerClientOptions): Lo
       return response;
     },
 
-    async close() {
-      if (ownsHttp) await http.close();
-    },
+    close,
   };
 }

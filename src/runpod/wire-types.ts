@@ -1,67 +1,39 @@
 /**
  * Runpod Serverless wire contracts, as TypeScript types. Both the clients in
  * this folder and the emulator implement these; neither imports the other.
- * Sources: ../shared/reference/runpod-contracts.md and the REST v2 OpenAPI.
+ * Shapes one side validates are schemas in wire-schemas.ts, and their types
+ * come from there.
+ * Sources: Runpod's REST v2 OpenAPI document, its job API docs, and runpod-python
+ * for the worker protocol (docs/worker-protocol.md).
  */
 
 // ---------------------------------------------------------------------------
 // REST v2 control plane: /v2/serverless
 
-export type EndpointType = "QUEUE" | "LOAD_BALANCER";
-export type FlashBoot = "OFF" | "FLASHBOOT" | "PRIORITY_FLASHBOOT";
+import type { CreateEndpointRequest, EndpointGpuConfig, EndpointScaling, RunResponse } from "./wire-schemas.js";
 
-export type EndpointScaling =
-  | { type: "QUEUE_DELAY"; queueDelay: number }
-  | { type: "REQUEST_COUNT"; requestCount: number };
+export type {
+  CreateEndpointRequest,
+  EndpointGpuConfig,
+  EndpointScaling,
+  EndpointWorkers,
+  HealthResponse,
+  JobState,
+  PurgeQueueResponse,
+  RunResponse,
+  StreamChunk,
+  StreamResponse,
+  UpdateEndpointRequest,
+} from "./wire-schemas.js";
 
-export interface EndpointWorkers {
-  min?: number;
-  max?: number;
-  /** Seconds before an idle worker scales down (1–3600). */
-  idleTimeout?: number;
-}
+export type EndpointType = CreateEndpointRequest["type"];
+export type FlashBoot = NonNullable<CreateEndpointRequest["flashboot"]>;
 
-export interface EndpointGpuConfig {
-  pools: string[];
-  excludedTypes?: string[];
-  count?: number;
-  allowedCudaVersions?: string[];
-  minCudaVersion?: string | null;
-}
-
-export interface CpuConfig {
-  id: string;
-  vcpuCount: number;
-  memory?: number;
-}
+/** A CPU flavour as endpoints report it (a create body sends `id` and `vcpuCount`). */
+export type CpuConfig = NonNullable<CreateEndpointRequest["cpu"]>[number] & { memory?: number };
 
 /** Container settings shared by create, update and the endpoint object. */
-export interface ContainerConfig {
-  image?: string;
-  /** The start command passed to the container entrypoint. */
-  args?: string;
-  disk?: number;
-  env?: Record<string, string>;
-  ports?: string[];
-  registry?: string | null;
-}
-
-export interface CreateEndpointRequest extends ContainerConfig {
-  name: string;
-  type: EndpointType;
-  scaling: EndpointScaling;
-  templateId?: string;
-  gpu?: EndpointGpuConfig;
-  cpu?: CpuConfig[];
-  workers?: EndpointWorkers;
-  dataCenterIds?: string[];
-  networkVolumes?: string[];
-  /** Per-request execution timeout in ms (default 300000). */
-  timeout?: number;
-  flashboot?: FlashBoot;
-}
-
-export type UpdateEndpointRequest = Partial<Omit<CreateEndpointRequest, "type">>;
+export type ContainerConfig = Pick<CreateEndpointRequest, "image" | "args" | "disk" | "env" | "ports" | "registry">;
 
 export interface QueueRequestUrls {
   run: string;
@@ -86,7 +58,7 @@ export interface Endpoint extends ContainerConfig {
   requestUrls?: QueueRequestUrls | LoadBalancerRequestUrls;
   gpu?: EndpointGpuConfig | null;
   cpu?: CpuConfig[];
-  workers: Required<Pick<EndpointWorkers, "min" | "max">> & Pick<EndpointWorkers, "idleTimeout">;
+  workers: { min: number; max: number; idleTimeout?: number };
   scaling: EndpointScaling;
   dataCenterIds: string[];
   networkVolumes: string[];
@@ -114,7 +86,7 @@ export interface ProblemDetails {
 
 export type JobStatus = "IN_QUEUE" | "IN_PROGRESS" | "COMPLETED" | "FAILED" | "CANCELLED" | "TIMED_OUT";
 
-export const JOB_STATUSES: readonly JobStatus[] = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"];
+export const JOB_STATUSES = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"] as const satisfies readonly JobStatus[];
 export const TERMINAL_JOB_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]);
 
 export function isTerminalStatus(status: string): boolean {
@@ -149,49 +121,7 @@ export interface JobRequest {
   s3Config?: Record<string, unknown>;
 }
 
-/** The job object returned by /status, /runsync, /status-sync and webhooks. */
-export interface JobState {
-  id: string;
-  status: JobStatus;
-  /** ms from submission until a worker took the job. */
-  delayTime: number;
-  /** ms the job ran on a worker. */
-  executionTime: number;
-  workerId?: string;
-  output?: unknown;
-  error?: string;
-  retries?: number;
-}
-
-export interface RunResponse {
-  id: string;
-  status: JobStatus;
-}
-
-export interface StreamChunk {
-  output: unknown;
-}
-
-export interface StreamResponse {
-  status: JobStatus;
-  stream: StreamChunk[];
-  id?: string;
-}
-
-export interface CancelResponse {
-  id: string;
-  status: JobStatus;
-}
-
-export interface PurgeQueueResponse {
-  removed: number;
-  status: "completed";
-}
-
-export interface HealthResponse {
-  jobs: { completed: number; failed: number; inProgress: number; inQueue: number; retried: number };
-  workers: { idle: number; initializing: number; ready: number; running: number; throttled: number; unhealthy: number };
-}
+export type CancelResponse = RunResponse;
 
 // ---------------------------------------------------------------------------
 // Worker protocol (worker -> platform), as runpod-python speaks it.

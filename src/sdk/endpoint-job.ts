@@ -3,6 +3,8 @@
  * for its end (long polls of status-sync), its cancel (docs/internals.md,
  * "Endpoint").
  */
+import { Backoff } from "../shared/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
 import type { JobState, JobStatus } from "../runpod/wire-types.js";
@@ -18,8 +20,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-const FIRST_PAUSE_MS = 250;
-const MAX_PAUSE_MS = 5_000;
+/** Pause between polls of a server that answers status-sync at once: 250 ms growing ×1.5 to 5 s, as Python's EndpointJob paces its polls. */
+const POLL_PAUSE: BackoffPolicy = { initialMs: 250, factor: 1.5, maxMs: 5_000 };
 /** Longest single status-sync hold asked for. */
 export const LONG_POLL_MS = 90_000;
 
@@ -111,7 +113,7 @@ export class EndpointJob<T = unknown> {
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      let pause = FIRST_PAUSE_MS;
+      const pause = new Backoff(POLL_PAUSE);
       while (!this.done) {
         const left = timeout === undefined ? LONG_POLL_MS : timeout - (clock.now() - started);
         const waitMs = runpod.clampWaitMs(Math.min(left, LONG_POLL_MS));
@@ -119,8 +121,7 @@ export class EndpointJob<T = unknown> {
         this.#update(await jobs.statusSync(this.endpointId, this.id, { waitMs, signal: stop.signal }));
         // A server that does not hold status-sync answers at once: pause (growing) instead of spinning.
         if (!this.done && clock.now() - pollStarted < waitMs / 2) {
-          await clock.sleep(pause, stop.signal);
-          pause = Math.min(pause * 1.5, MAX_PAUSE_MS);
+          await pause.wait(clock, stop.signal);
         }
       }
     } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * GPU pools, GPU types and CPU instance types, with the wire values Runpod
- * uses. Values as in Runpod Flash (../shared/reference/flash-python-behavior.md §3.3).
+ * uses. Values as in Runpod Flash (docs/internals.md, "Hardware names").
  */
 
 /**

@@ -1,6 +1,6 @@
 /**
  * How a request becomes the function's input, and how a result becomes the
- * response. The rules (README, "Routes"):
+ * response. The rules (README.md, "Routes"):
  *
  * - QB: the body must be a JSON object (an empty body counts as `{}`); the
  *   input is `body.input` when the key exists (even when it is null), else

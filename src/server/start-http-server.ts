@@ -5,11 +5,13 @@
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { requestTimeoutOptions } from "../shared/body-limits.js";
 import type { RequestTimeouts } from "../shared/body-limits.js";
-import { AppError } from "../shared/errors.js";
+import { listenError } from "../shared/ports.js";
+
+export { findFreePort } from "../shared/ports.js";
+export type { FreePort } from "../shared/ports.js";
 
 /** Anything with Koa's `callback()`. */
 export interface RequestHandlerFactory {
@@ -52,28 +54,6 @@ export function urlHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): AppError {
-  if (err.code === "EADDRINUSE") {
-    return new AppError("PORT_IN_USE", `Port ${port} on ${host} is already in use`, {
-      hint: "Stop the process using it, or pass another --port.",
-      cause: err,
-    });
-  }
-  if (err.code === "EACCES") {
-    return new AppError("INVALID_INPUT", `Not allowed to listen on port ${port} on ${host}`, {
-      hint: "Use a port above 1024.",
-      cause: err,
-    });
-  }
-  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") {
-    return new AppError("INVALID_INPUT", `Cannot listen on host "${host}": it is not an address of this machine`, {
-      hint: "Use localhost, 127.0.0.1 or 0.0.0.0.",
-      cause: err,
-    });
-  }
-  return new AppError("INTERNAL", `Could not listen on ${host}:${port}: ${err.message}`, { cause: err });
-}
-
 /** Starts an HTTP server for `app` and resolves once it listens. */
 export function startHttpServer(app: RequestHandlerFactory, options: HttpServerOptions): Promise<StartedHttpServer> {
   const server = createServer(requestTimeoutOptions(options.requestTimeouts), app.callback() as RequestListener);
@@ -97,46 +77,5 @@ export function startHttpServer(app: RequestHandlerFactory, options: HttpServerO
         }));
       resolve({ url: `http://${urlHost(options.host)}:${port}`, port, host: options.host, close });
     });
-  });
-}
-
-/** Result of {@link findFreePort}. */
-export interface FreePort {
-  port: number;
-  /** The port asked for. */
-  requested: number;
-  /** True when the requested port was taken and another was chosen. */
-  moved: boolean;
-}
-
-function canListen(host: string, port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const probe = createNetServer();
-    probe.unref();
-    probe.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") resolve(false);
-      else reject(listenError(err, host, port));
-    });
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
-}
-
-/**
- * The first port from `port` on (at most `attempts` ports) that can be
- * bound on `host`. A moved port is reported in the result; none free in the
- * range is PORT_IN_USE naming it. Port 0 is returned as is.
- *
- * The port is free when checked; `startHttpServer` still reports
- * PORT_IN_USE if another process takes it in between.
- */
-export async function findFreePort(host: string, port: number, attempts = 20): Promise<FreePort> {
-  if (port === 0) return { port: 0, requested: 0, moved: false };
-  const last = Math.min(65535, port + Math.max(1, attempts) - 1);
-  for (let candidate = port; candidate <= last; candidate++) {
-    if (await canListen(host, candidate)) return { port: candidate, requested: port, moved: candidate !== port };
-  }
-  const range = last === port ? `Port ${port}` : `Ports ${port}–${last}`;
-  throw new AppError("PORT_IN_USE", `${range} on ${host} ${last === port ? "is" : "are all"} in use`, {
-    hint: "Stop what is using them, or pass another --port.",
   });
 }

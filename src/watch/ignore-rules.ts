@@ -2,10 +2,15 @@
  * What the watcher never looks at, in both modes. Skipping a directory here is
  * what keeps polling cheap: `node_modules` alone is often 10–100× the project.
  */
+import { isNeverSourceDir, NEVER_SOURCE_DIRS } from "../shared/project-folders.js";
 import type { IgnorePredicate } from "./types.js";
 
-/** Directory names skipped at any depth (hidden folders are skipped too, see {@link isBuiltInIgnored}). */
-export const IGNORED_DIRECTORY_NAMES: ReadonlySet<string> = new Set(["node_modules", ".git", ".runpod", "dist", "build"]);
+/**
+ * Directory names skipped at any depth: the folders that never hold source
+ * (shared/project-folders.ts, which says why test folders are not among
+ * them). Hidden folders are skipped too, see {@link isBuiltInIgnored}.
+ */
+export const IGNORED_DIRECTORY_NAMES: ReadonlySet<string> = NEVER_SOURCE_DIRS;
 
 /** The one hidden file at the root that is always watched, whatever the predicate says. */
 export const ENV_FILE = ".env";
@@ -30,7 +35,7 @@ export function isEditorTempFile(name: string): boolean {
 
 /** The built-in rules, applied before the caller's predicate. */
 export function isBuiltInIgnored(name: string, isDir: boolean): boolean {
-  if (isDir) return IGNORED_DIRECTORY_NAMES.has(name) || name.startsWith(".");
+  if (isDir) return isNeverSourceDir(name);
   return isEditorTempFile(name);
 }
 

@@ -5,7 +5,7 @@
  * Why not chokidar's polling: chokidar 6 `usePolling` stats every path from
  * JavaScript on every interval. Measured on the 2-core dev machine over a
  * 5,000-file tree it idles at 128 % of a core at 100 ms and 20 % at 1 s
- * (PRODUCT §3.4), and nodemon's legacy polling at ~35 %. The cost is
+ * (BENCHMARKS.md, "Watcher CPU while idle"), and nodemon's legacy polling at ~35 %. The cost is
  * "paths ÷ interval", so the only way to be both fast and cheap is to poll
  * few paths often and many paths rarely:
  *

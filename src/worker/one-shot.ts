@@ -1,5 +1,5 @@
 /**
- * The local one-shot mode (contracts D.11): without a platform to take jobs
+ * The local one-shot mode (docs/worker-protocol.md, "Local one-shot mode"): without a platform to take jobs
  * from, run a single job from `--test-input '<json>'` (wins) or
  * `./test_input.json`, print the result body to stdout and report whether
  * it failed. Progress updates and stream chunks are logged to stderr.

@@ -1,5 +1,5 @@
 /**
- * The worker side of Runpod's worker protocol (contracts §D), spoken over
+ * The worker side of Runpod's worker protocol (docs/worker-protocol.md), spoken over
  * undici with one keep-alive Agent per process: job-take (single and batch,
  * long-polled), job-done (results and progress), stream chunks, the heartbeat
  * ping and the job-stop channel. URLs come from the environment the platform
@@ -12,6 +12,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Agent } from "undici";
+import { Backoff, backoffDelay } from "../shared/backoff.js";
+import type { BackoffPolicy } from "../shared/backoff.js";
 import { RUNPOD_LIMITS } from "../shared/body-limits.js";
 import { formatBytes } from "../shared/byte-budget.js";
 import { AppError } from "../shared/errors.js";
@@ -64,7 +66,7 @@ function requireUrl(env: NodeJS.ProcessEnv, name: string): string {
   return value;
 }
 
-/** Reads the worker-protocol environment (contracts D.1/D.2). Throws AppError(INVALID_INPUT) naming a bad variable. */
+/** Reads the worker-protocol environment (docs/worker-protocol.md, "Environment" and "URL templates"). Throws AppError(INVALID_INPUT) naming a bad variable. */
 export function resolvePlatformConfig(env: NodeJS.ProcessEnv, version: string): PlatformConfig {
   const workerId = env.RUNPOD_POD_ID || randomUUID();
   const take = requireUrl(env, "RUNPOD_WEBHOOK_GET_JOB");
@@ -127,15 +129,15 @@ export interface PlatformClient {
 /** Each long-poll is bounded here and simply repeated (D.4, D.8). */
 const LONG_POLL_MS = 90_000;
 const POST_ATTEMPTS = 3;
-const POST_BACKOFF_MS = [100, 300];
+/** Pause before resending a result the platform did not take: 100 ms, then 300 ms. */
+const POST_BACKOFF: BackoffPolicy = { initialMs: 100, factor: 3, maxMs: 500 };
 const POST_TIMEOUT_MS = 60_000;
 /**
  * Pause before taking again after a job-take answered with a refusal or an unexpected
  * status: first this, doubling up to the maximum. Such an answer comes back at once, so
  * without a pause a platform that keeps giving it would be polled in a busy loop.
  */
-const TAKE_BACKOFF_START_MS = 250;
-const TAKE_BACKOFF_MAX_MS = 2_000;
+const TAKE_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 2_000 };
 
 function isJob(value: unknown): value is WorkerJob {
   return typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string" && "input" in value;
@@ -183,12 +185,8 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
   let warnedNoStream = false;
   let destroyed = false;
   /** The next pause after a refused or unexpected job-take answer; back to the start on any 2xx (a job, or a 204). */
-  let takeBackoffMs = TAKE_BACKOFF_START_MS;
-  const backOff = (): number => {
-    const wait = takeBackoffMs;
-    takeBackoffMs = Math.min(takeBackoffMs * 2, TAKE_BACKOFF_MAX_MS);
-    return wait;
-  };
+  const takeBackoff = new Backoff(TAKE_BACKOFF);
+  const backOff = (): number => takeBackoff.next();
   // Every URL shares the origin of its template; splitting once spares undici a URL parse per request.
   const origins = new Map<string, string>();
   const split = (url: string): { origin: string; path: string } => {
@@ -226,7 +224,7 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
         logger.error(`${what} for job ${jobId} failed after ${attempt} attempts (${failure}); moving on`);
         return false;
       }
-      await delay(POST_BACKOFF_MS[attempt - 1] ?? 500);
+      await delay(backoffDelay(POST_BACKOFF, attempt));
     }
   }
 
@@ -254,7 +252,7 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
       }
       // 204: the long poll ended with nothing to do; the next one can start at once.
       if (res.status === 204) {
-        takeBackoffMs = TAKE_BACKOFF_START_MS;
+        takeBackoff.reset();
         return { jobs: [], retryAfterMs: 0 };
       }
       if (res.status === 429) return { jobs: [], retryAfterMs: 5000 };
@@ -265,7 +263,7 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
         logger.warn(`job-take answered HTTP ${res.status}`);
         return { jobs: [], retryAfterMs: backOff() };
       }
-      takeBackoffMs = TAKE_BACKOFF_START_MS;
+      takeBackoff.reset();
       // JSON whatever the content type says; be lenient about one job vs a list.
       const data = parseJson(res.text);
       const list = Array.isArray(data) ? data : data === undefined ? [] : [data];

@@ -1,5 +1,6 @@
 /**
- * Queue mode: the job loop of a queue-based worker (contracts D.4–D.10).
+ * Queue mode: the job loop of a queue-based worker (docs/worker-protocol.md, from
+ * "Taking jobs" to "Shutdown").
  *
  * One fetcher takes jobs whenever a slot is free (a batch take when more
  * than one is), and starts the next take as soon as jobs are handed out, so

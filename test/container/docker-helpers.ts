@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
+import { findFreePort } from "../../src/shared/ports.js";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { createContainerRuntime } from "../../src/container/engine-runtime.js";
@@ -122,11 +122,7 @@ export async function cleanupProject(projectRoot: string): Promise<void> {
 }
 
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return (await findFreePort("127.0.0.1")).port;
 }
 
 /** GET/POST JSON; undefined when the server does not answer (yet). */

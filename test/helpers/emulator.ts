@@ -3,6 +3,7 @@
  * quick timings, JSON requests, REST v2 endpoint creation, worker pids.
  */
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../src/emulator/index.js";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
 import { createMemoryLogger } from "../../src/shared/logger.js";
@@ -23,6 +24,24 @@ export interface TestEmulator {
   /** Creates a QUEUE (default) endpoint through REST v2. */
   createEndpoint(body: Record<string, unknown>): Promise<Endpoint>;
   close(): Promise<void>;
+}
+
+/**
+ * For files whose tests each start their own emulator: call at the file's top
+ * level; every emulator the returned function starts is closed after its test.
+ * (After-hooks run last-registered first: register clean-ups that must follow
+ * the close, such as removing a state folder, before calling this.)
+ */
+export function emulatorPerTest(): (options?: EmulatorOptions) => Promise<TestEmulator> {
+  const open: TestEmulator[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+  });
+  return async (options = {}) => {
+    const t = await useEmulator(options);
+    open.push(t);
+    return t;
+  };
 }
 
 export async function useEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {

@@ -62,6 +62,17 @@ export class FakeClock implements Clock {
     return this.#when(() => this.#sleepers.length >= count);
   }
 
+  /** Resolves at the next call to sleep(): the code under test has done all it can without time passing. */
+  nextSleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const notify = (): void => {
+        this.#onSleep.delete(notify);
+        resolve();
+      };
+      this.#onSleep.add(notify);
+    });
+  }
+
   /** Resolves once a sleep of exactly `ms` is pending (the code under test reached that wait). */
   sleepingFor(ms: number): Promise<void> {
     return this.#when(() => this.#sleepers.some((s) => s.ms === ms));

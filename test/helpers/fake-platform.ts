@@ -1,5 +1,5 @@
 /**
- * A small fake of the platform side of Runpod's worker protocol (contracts §D),
+ * A small fake of the platform side of Runpod's worker protocol (docs/worker-protocol.md),
  * on node:http, port 0: job-take and job-take-batch (long-polled), job-done
  * (results and progress), job-stream, ping and job-stop. It records every
  * request and lets tests wait on what happened (events, not sleeps).

@@ -4,10 +4,11 @@
  * flash's clients at it. Also a one-shot CLI runner with standard input.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
+import { copyProject, REPO_ROOT, startDevProcess } from "./dev-process.js";
 import { CLI, childEnv, startCli } from "./processes.js";
 import type { StartedProcess } from "./processes.js";
 
@@ -22,6 +23,15 @@ export interface StandInRunpod {
   /** POST /v2/serverless with the key (a queue endpoint on a fake worker unless `body` says otherwise). */
   createEndpoint(body: Record<string, unknown>): Promise<Endpoint>;
   stop(): Promise<void>;
+}
+
+/** A copy of examples/hello whose endpoints exist on `runpod` (made by `flash dev --auto-provision`), with the key in its .env. */
+export async function provisionedProject(runpod: StandInRunpod): Promise<string> {
+  const dir = await copyProject(join(REPO_ROOT, "examples", "hello"));
+  await writeFile(join(dir, ".env"), `RUNPOD_API_KEY=${runpod.key}\n`);
+  const dev = await startDevProcess(dir, ["--auto-provision", "--yes"], runpod.env);
+  await dev.stop();
+  return dir;
 }
 
 export async function startStandInRunpod(key: string): Promise<StandInRunpod> {

@@ -11,14 +11,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {  } from "../helpers/dev-process.js";
 import { CLI } from "../helpers/processes.js";
-import { createServer } from "node:net";
+import { findFreePort } from "../../src/shared/ports.js";
 
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+  return (await findFreePort("127.0.0.1")).port;
 }
 
 let dir: string;

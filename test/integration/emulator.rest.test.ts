@@ -4,19 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { useEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { emulatorPerTest, useEmulator } from "../helpers/emulator.js";
 
-const open: TestEmulator[] = [];
 const dirs: string[] = [];
-async function emulator(options: Parameters<typeof useEmulator>[0] = {}): Promise<TestEmulator> {
-  const t = await useEmulator(options);
-  open.push(t);
-  return t;
-}
 afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
+// Registered after the folders' clean-up, so it runs first: emulators close before their state folders go.
+const emulator = emulatorPerTest();
 
 const body = {
   name: "live-gpu-worker",

@@ -3,22 +3,14 @@
  * generic fake worker): workers.max, workers.min, idleTimeout, PATCH, crash
  * loops, endpoint delete and close() leaving no process behind.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseJobError } from "../../src/runpod/wire-types.js";
 import type { JobState } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, maxOverlap, useEmulator, workerPids, type TestEmulator } from "../helpers/emulator.js";
+import { emulatorPerTest, FAKE_WORKER_COMMAND, maxOverlap, workerPids, type TestEmulator } from "../helpers/emulator.js";
 import { isGroupAlive } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 
-const open: TestEmulator[] = [];
-async function emulator(options: Parameters<typeof useEmulator>[0] = {}): Promise<TestEmulator> {
-  const t = await useEmulator(options);
-  open.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
+const emulator = emulatorPerTest();
 
 type Output = { workerId: string; start: number; end: number };
 

@@ -5,21 +5,13 @@
  * runpod-python's start-up fitness check (one ping with status=unhealthy,
  * then exit 1), and the worker environment the emulator gives.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseJobError, WORKER_START_FAILED } from "../../src/runpod/wire-types.js";
 import type { JobState } from "../../src/runpod/wire-types.js";
-import { FAKE_WORKER_COMMAND, useEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { emulatorPerTest, FAKE_WORKER_COMMAND } from "../helpers/emulator.js";
 import { waitFor } from "../helpers/wait.js";
 
-const open: TestEmulator[] = [];
-async function emulator(options: Parameters<typeof useEmulator>[0] = {}): Promise<TestEmulator> {
-  const t = await useEmulator(options);
-  open.push(t);
-  return t;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((t) => t.close()));
-});
+const emulator = emulatorPerTest();
 
 describe("workers that never become ready", () => {
   it("a worker that reports unhealthy and exits is not ready: queued jobs fail after a bounded number of tries", async () => {

@@ -9,8 +9,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EndpointRow } from "../../src/provision/endpoint-report.js";
-import { REPO_ROOT, copyProject, removeProject, startDevProcess } from "../helpers/dev-process.js";
-import { runCli, startStandInRunpod } from "../helpers/stand-in-runpod.js";
+import { removeProject } from "../helpers/dev-process.js";
+import { provisionedProject, runCli, startStandInRunpod } from "../helpers/stand-in-runpod.js";
 import type { StandInRunpod } from "../helpers/stand-in-runpod.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -18,15 +18,6 @@ const KEY = "rpa_ENDPOINTS_TEST_0123456789abcdef";
 let runpod: StandInRunpod;
 let project: string;
 let other: string;
-
-/** Creates a project from examples/hello whose endpoints exist on the stand-in. */
-async function provisionedProject(): Promise<string> {
-  const dir = await copyProject(join(REPO_ROOT, "examples", "hello"));
-  await writeFile(join(dir, ".env"), `RUNPOD_API_KEY=${KEY}\n`);
-  const dev = await startDevProcess(dir, ["--auto-provision", "--yes"], runpod.env);
-  await dev.stop();
-  return dir;
-}
 
 interface Listing {
   projectId: string | null;
@@ -42,7 +33,7 @@ async function listing(cwd: string): Promise<Listing> {
 
 beforeAll(async () => {
   runpod = await startStandInRunpod(KEY);
-  [project, other] = await Promise.all([provisionedProject(), provisionedProject()]);
+  [project, other] = await Promise.all([provisionedProject(runpod), provisionedProject(runpod)]);
 });
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { PACKAGE_ROOT } from "../../src/shared/package-info.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock } from "../../src/shared/lock.js";
 import { createResourceCache } from "../../src/provision/resource-cache.js";
-import { FakeClock } from "../unit/shared/lock-fixtures.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 
 /** The built code of the package under test (the source package the global setup made). */
 const DIST = join(PACKAGE_ROOT, "dist");

@@ -10,8 +10,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { REPO_ROOT, copyProject, removeProject, startDevProcess } from "../helpers/dev-process.js";
-import { runCli, startStandInRunpod } from "../helpers/stand-in-runpod.js";
+import { removeProject } from "../helpers/dev-process.js";
+import { provisionedProject, runCli, startStandInRunpod } from "../helpers/stand-in-runpod.js";
 import type { StandInRunpod } from "../helpers/stand-in-runpod.js";
 
 const KEY = "rpa_UNDEPLOY_TEST_0123456789abcdef";
@@ -20,14 +20,6 @@ let project: string;
 let other: string;
 let handMade: Endpoint;
 let otherIds: string[];
-
-async function provisionedProject(): Promise<string> {
-  const dir = await copyProject(join(REPO_ROOT, "examples", "hello"));
-  await writeFile(join(dir, ".env"), `RUNPOD_API_KEY=${KEY}\n`);
-  const dev = await startDevProcess(dir, ["--auto-provision", "--yes"], runpod.env);
-  await dev.stop();
-  return dir;
-}
 
 async function projectId(dir: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, ".runpod", "project.json"), "utf8")) as { id: string }).id;
@@ -46,7 +38,7 @@ const undeploy = (args: string[], cwd = project) => runCli(["undeploy", ...args]
 
 beforeAll(async () => {
   runpod = await startStandInRunpod(KEY);
-  [project, other] = await Promise.all([provisionedProject(), provisionedProject()]);
+  [project, other] = await Promise.all([provisionedProject(runpod), provisionedProject(runpod)]);
   handMade = await runpod.createEndpoint({ name: "live-cpu-worker" }); // made by hand: no project marker
   const otherId = await projectId(other);
   otherIds = (await runpod.listEndpoints()).filter((e) => e.env?.FLASH_PROJECT_ID === otherId).map((e) => e.id);

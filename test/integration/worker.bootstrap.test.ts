@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { findFreePort } from "../../src/shared/ports.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
@@ -127,15 +127,8 @@ describe("the bootstrap in queue mode", () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+async function freePort(): Promise<number> {
+  return (await findFreePort("127.0.0.1")).port;
 }
 
 describe("the bootstrap in load-balanced mode", () => {

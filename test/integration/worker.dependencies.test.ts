@@ -10,7 +10,7 @@ import { createMemoryLogger } from "../../src/shared/logger.js";
 import { createDependencyInstaller, resolveDependencySet } from "../../src/worker/dependency-installer.js";
 import { createExecutor } from "../../src/worker/execute.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
-import { DEAD_PID, handMadeLock } from "../unit/shared/lock-fixtures.js";
+import { DEAD_PID, handMadeLock } from "../helpers/lock-fixtures.js";
 
 describe("npm dependencies (real registry)", () => {
   let cache: { path: string; remove: () => Promise<void> };

@@ -1,5 +1,5 @@
 /**
- * The local one-shot mode (contracts D.11): no job URL and no PORT → run one
+ * The local one-shot mode (docs/worker-protocol.md, "Local one-shot mode"): no job URL and no PORT → run one
  * job from --test-input or ./test_input.json, print the result, exit 0/1.
  */
 import { writeFile } from "node:fs/promises";

@@ -3,13 +3,13 @@
  * reload — in the dev container when a Docker engine answers, directly
  * otherwise (or with --no-container, or inside the container itself).
  */
-import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
 import { displayPath, resolveApiKey } from "../../runpod/credentials.js";
+import { askYesNo } from "../prompt.js";
 import type { Command, CommandContext } from "../context.js";
 import { runInContainerIfAvailable } from "./dev-container.js";
 import { loadProjectEnv, resolveProjectRoot } from "../project.js";
@@ -116,17 +116,9 @@ function describeThrown(value: unknown): string {
   return value instanceof Error ? (value.stack ?? value.message) : String(value);
 }
 
-function askYesNo(ctx: CommandContext): ((question: string) => Promise<boolean>) | undefined {
+function confirmer(ctx: CommandContext): ((question: string) => Promise<boolean>) | undefined {
   if (!ctx.isInteractive) return undefined;
-  return async (question) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    try {
-      const answer = await rl.question(`${question} [y/N] `);
-      return /^y(es)?$/i.test(answer.trim());
-    } finally {
-      rl.close();
-    }
-  };
+  return (question) => askYesNo(question, { input: process.stdin, output: process.stderr });
 }
 
 const command: Command = async (argv, ctx) => {
@@ -166,7 +158,7 @@ const command: Command = async (argv, ctx) => {
   process.on("unhandledRejection", (reason) => ctx.logger.error(`unhandled rejection (in a local function or module code?): ${describeThrown(reason)}`));
   process.on("uncaughtException", (error) => ctx.logger.error(`uncaught exception (in a local function or module code?): ${describeThrown(error)}`));
 
-  const confirm = askYesNo(ctx);
+  const confirm = confirmer(ctx);
   // Loaded only to serve here: the host side of the dev container never needs Koa, esbuild or the clients.
   const { startDevSession } = await import("../../dev/dev-session.js");
   const session = await startDevSession(

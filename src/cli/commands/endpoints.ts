@@ -2,12 +2,10 @@
  * `flash endpoints`: this project's endpoints on Runpod, their workers and
  * queue, what bills while idle, and what the code no longer has.
  */
-import { parseArgs } from "node:util";
-import { AppError } from "../../shared/errors.js";
 import { formatEndpointTable, isStale } from "../../provision/endpoint-report.js";
-import { openProjectEndpoints } from "../../dev/project-endpoints.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
-import { loadProjectEnv, resolveProjectRoot } from "../project.js";
+import { openCommandEndpoints } from "../project.js";
 
 export const ENDPOINTS_HELP = `Usage: flash endpoints [options]
 
@@ -25,19 +23,12 @@ The key is RUNPOD_API_KEY (shell or .env), else the one flash login stored.
 `;
 
 const command: Command = async (argv, ctx) => {
-  let values: { json?: boolean; cwd?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } } }));
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash endpoints --help` for the options." });
-  }
+  const { values } = parseCommandArgs("endpoints", { args: argv, options: { json: { type: "boolean" }, cwd: { type: "string" }, help: { type: "boolean", short: "h" } } });
   if (values.help) {
     ctx.stdout(ENDPOINTS_HELP);
     return 0;
   }
-  const root = await resolveProjectRoot(ctx, values.cwd);
-  await loadProjectEnv(root, ctx.env);
-  const found = await openProjectEndpoints({ projectRoot: root, env: ctx.env, logger: ctx.logger, command: "flash endpoints" });
+  const { root, found } = await openCommandEndpoints(ctx, values.cwd, "flash endpoints");
   try {
     if (values.json) {
       ctx.stdout(

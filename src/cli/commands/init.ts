@@ -1,8 +1,8 @@
 /** `flash init [dir]`: write a new project that `flash dev` serves at once. */
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { initProject } from "../../init/init-project.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 
 export const INIT_HELP = `Usage: flash init [dir] [options]
@@ -23,22 +23,16 @@ Options:
 `;
 
 const command: Command = async (argv, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        name: { type: "string" },
-        force: { type: "boolean" },
-        overwrite: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash init --help` for the options." });
-  }
+  const parsed = parseCommandArgs("init", {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      force: { type: "boolean" },
+      overwrite: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout(INIT_HELP);

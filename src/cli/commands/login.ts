@@ -3,12 +3,12 @@
  * runpod-python and Python Flash keep it too, so `flash dev`, `flash
  * endpoints` and `flash undeploy` find it without RUNPOD_API_KEY.
  */
-import { parseArgs } from "node:util";
 import { AppError, hasCode } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveRunpodConfig } from "../../runpod/config.js";
 import { createControlPlaneClient } from "../../runpod/control-plane.js";
 import { checkApiKey, credentialsPath, displayPath, saveApiKey } from "../../runpod/credentials.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 import { readKeyFromStdin, readHiddenLine } from "../prompt.js";
 
@@ -58,12 +58,7 @@ async function verify(apiKey: string, env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 const command: Command = async (argv, ctx) => {
-  let values: { verify?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, allowNegative: true, strict: true, options: { verify: { type: "boolean" }, help: { type: "boolean", short: "h" } } }));
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash login --help` for the options." });
-  }
+  const { values } = parseCommandArgs("login", { args: argv, allowNegative: true, options: { verify: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   if (values.help) {
     ctx.stdout(LOGIN_HELP);
     return 0;

@@ -3,14 +3,13 @@
  * on Runpod and drop them from the cache. Asks on a terminal; elsewhere it
  * needs --yes. Another project's endpoint is deleted only by its id with --force.
  */
-import { parseArgs } from "node:util";
 import { AppError } from "../../shared/errors.js";
 import { formatDuration, planUndeploy, runUndeploy } from "../../provision/index.js";
 import type { PlannedDeletion, UndeployEvent } from "../../provision/index.js";
-import { openProjectEndpoints } from "../../dev/project-endpoints.js";
+import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";
 import { askYesNo } from "../prompt.js";
-import { loadProjectEnv, resolveProjectRoot } from "../project.js";
+import { openCommandEndpoints } from "../project.js";
 
 export const UNDEPLOY_HELP = `Usage: flash undeploy <name|id>... | --stale | --all [options]
 
@@ -53,32 +52,24 @@ function describeEvent(event: UndeployEvent): string {
 }
 
 const command: Command = async (argv, ctx) => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        stale: { type: "boolean" },
-        all: { type: "boolean" },
-        force: { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        cwd: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash undeploy --help` for the options." });
-  }
+  const parsed = parseCommandArgs("undeploy", {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stale: { type: "boolean" },
+      all: { type: "boolean" },
+      force: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      cwd: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     ctx.stdout(UNDEPLOY_HELP);
     return 0;
   }
-  const root = await resolveProjectRoot(ctx, values.cwd);
-  await loadProjectEnv(root, ctx.env);
-  const found = await openProjectEndpoints({ projectRoot: root, env: ctx.env, logger: ctx.logger, command: "flash undeploy" });
+  const { found } = await openCommandEndpoints(ctx, values.cwd, "flash undeploy");
   try {
     const plan = planUndeploy({
       request: { targets: positionals, stale: values.stale === true, all: values.all === true, force: values.force === true },

@@ -105,16 +105,16 @@ describe("incremental discovery", () => {
   it("rebuilds for a changed input outside the root without scanning it", async () => {
     const dir = writeProject({
       "app/package.json": '{ "type": "module" }',
-      "app/a.ts": 'import { remote, CpuLiveServerless } from "flash-ts";\nimport { n } from "../shared/n.js";\nexport const a = remote(new CpuLiveServerless({ name: "a" }), async () => n);\n',
-      "shared/n.ts": "export const n = 1; // remote\n",
+      "app/a.ts": 'import { remote, CpuLiveServerless } from "flash-ts";\nimport { n } from "../common/n.js";\nexport const a = remote(new CpuLiveServerless({ name: "a" }), async () => n);\n',
+      "common/n.ts": "export const n = 1; // remote\n",
     });
     const root = join(dir, "app");
     const discovery = openDiscovery({ root });
     const first = await discovery.discover();
-    expect(first.modules["a.ts"]!.inputs).toEqual(["a.ts", "../shared/n.ts"]);
-    expect(first.watchedInputs).toContain("../shared/n.ts");
-    writeFileSync(join(dir, "shared/n.ts"), "export const n = 2; // remote\n");
-    const second = await discovery.discover([join(dir, "shared/n.ts")]);
+    expect(first.modules["a.ts"]!.inputs).toEqual(["a.ts", "../common/n.ts"]);
+    expect(first.watchedInputs).toContain("../common/n.ts");
+    writeFileSync(join(dir, "common/n.ts"), "export const n = 2; // remote\n");
+    const second = await discovery.discover([join(dir, "common/n.ts")]);
     expect(second.stats).toMatchObject({ rebuilt: ["a.ts"], reloaded: ["a.ts"] });
     expect(second.candidates).toEqual(["a.ts"]);
     expect(discovery.scannedFiles()).toEqual(["a.ts"]);

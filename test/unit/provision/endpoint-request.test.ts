@@ -9,9 +9,11 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CpuLiveServerless, LiveServerless } from "../../../src/sdk/index.js";
+import * as v from "valibot";
+import { CpuLiveLoadBalancer, CpuLiveServerless, LiveLoadBalancer, LiveServerless } from "../../../src/sdk/index.js";
+import { CreateEndpointRequestSchema, UpdateEndpointRequestSchema } from "../../../src/runpod/wire-schemas.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
-import { CONFIG_HASH_ENV, endpointConfigHash, resolveWorkerRuntime, toCreateEndpointRequest } from "../../../src/provision/endpoint-request.js";
+import { CONFIG_HASH_ENV, endpointConfigHash, resolveWorkerRuntime, toCreateEndpointRequest, toUpdateEndpointRequest } from "../../../src/provision/endpoint-request.js";
 import { createProvisioner } from "../../../src/provision/provisioner.js";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";
 import { bootstrapStartCommand } from "../../../src/worker/bootstrap/start-command.js";
@@ -80,5 +82,20 @@ describe("the endpoint a config becomes", () => {
     expect((await lost.ensureEndpoint(spec)).id).toBe(again.id);
     expect(fresh.calls.filter((c) => c.startsWith("create"))).toHaveLength(1);
     expect(fresh.endpoints.get(again.id)?.args).toBe(bootstrapStartCommand());
+  });
+});
+
+describe("the bodies the provisioner sends", () => {
+  const runtime = resolveWorkerRuntime({}, "1.2.3", "p");
+  const specs = [
+    new LiveServerless({ name: "g", workersMax: 4, executionTimeoutMs: 60_000, minCudaVersion: "12.4" }).toSpec(),
+    new CpuLiveServerless({ name: "c", systemDependencies: ["ffmpeg"] }).toSpec(),
+    new LiveLoadBalancer({ name: "lb" }).toSpec(),
+    new CpuLiveLoadBalancer({ name: "clb" }).toSpec(),
+  ];
+
+  it.each(specs.map((spec) => [spec.name, spec] as const))("%s: pass the schemas the emulator validates them with (runpod/wire-schemas.ts)", (_name, spec) => {
+    expect(v.safeParse(CreateEndpointRequestSchema, toCreateEndpointRequest(spec, runtime)).issues).toBeUndefined();
+    expect(v.safeParse(UpdateEndpointRequestSchema, toUpdateEndpointRequest(spec, runtime)).issues).toBeUndefined();
   });
 });

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { claimProjectSession } from "../../../src/provision/project-session.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
-import { FakeClock, beatHandMade, handMadeLock } from "../shared/lock-fixtures.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
+import { beatHandMade, handMadeLock } from "../../helpers/lock-fixtures.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -52,7 +53,7 @@ describe("claimProjectSession", () => {
     while (!done) {
       await Promise.race([clock.nextSleep(), settled]);
       await beatHandMade(lockPath(), clock.wallNow() + 500);
-      clock.advance(500);
+      await clock.advance(500);
       beats++;
     }
     await expect(claiming).rejects.toMatchObject({ code: "CONFLICT", message: expect.stringMatching(/pid 7 in a dev container \(host 3f2a1b\)/) });
@@ -73,7 +74,7 @@ describe("claimProjectSession", () => {
     void settled.then(() => (done = true));
     while (!done) {
       await Promise.race([clock.nextSleep(), settled]);
-      clock.advance(500);
+      await clock.advance(500);
     }
     const session = await claiming;
     // Not before its heartbeat had stood still for the staleness window.
@@ -94,7 +95,7 @@ describe("claimProjectSession", () => {
     await handMadeLock(lockPath(), { machine: "other-container|b|pid:[9]", pid: 7, info: { ...info, container: "flash-dev-other-4d5e6f" } }, clock.wallNow());
     const waiting = claimProjectSession(dir, { logger, env: { FLASH_IN_CONTAINER: "1", FLASH_CONTAINER_NAME: info.container }, lock: { clock } });
     await clock.nextSleep();
-    clock.advance(60_000);
+    await clock.advance(60_000);
     await (await waiting).release();
     // It was watched, as any session across the boundary, not taken for gone.
     expect(logger.lines.some((l) => l.includes("checking for 10 s whether it is still running"))).toBe(true);

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError } from "../../../src/shared/errors.js";
+import { redact } from "../../../src/shared/redact.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
 import { RunpodError } from "../../../src/runpod/errors.js";
-import { createHttpClient, retryAfterMs } from "../../../src/runpod/http.js";
+import { createHttpClient, openClientHttp, retryAfterMs } from "../../../src/runpod/http.js";
 import type { HttpClient } from "../../../src/runpod/http.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { refusedUrl, sendJson, startFakeServer } from "./fake-server.js";
@@ -280,6 +281,29 @@ describe("logging and lifecycle", () => {
     const error = await http.request({ method: "GET", url: server.url, timeoutMs: 100 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: "DISPOSED" });
+  });
+});
+
+describe("openClientHttp", () => {
+  it("sends the key as a bearer header, and registers it so that no log line can print it", () => {
+    const key = "rpa_open_client_http_test_key";
+    const opened = openClientHttp({ http, apiKey: key });
+    expect(opened.headers).toEqual({ authorization: `Bearer ${key}` });
+    expect(redact(`key=${key}`)).toBe("key=***");
+    expect(openClientHttp({ http, apiKey: undefined }).headers).toEqual({});
+  });
+
+  it("closes the HTTP client it made, and leaves one it was given open", async () => {
+    const given = openClientHttp({ http, apiKey: undefined });
+    expect(given.http).toBe(http);
+    await given.close();
+    server.handle((_req, res) => sendJson(res, 200, {}));
+    expect((await http.request({ method: "GET", url: server.url, timeoutMs: 5_000 })).status).toBe(200);
+
+    const own = openClientHttp({ apiKey: undefined });
+    expect(own.http).not.toBe(http);
+    await own.close();
+    await expect(own.http.request({ method: "GET", url: server.url, timeoutMs: 100 })).rejects.toMatchObject({ code: "DISPOSED" });
   });
 });
 

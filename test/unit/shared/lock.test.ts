@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireLock, withLock } from "../../../src/shared/lock.js";
 import type { LockHolder } from "../../../src/shared/lock.js";
 import { currentMachine, machineTag } from "../../../src/shared/machine.js";
-import { DEAD_PID, FakeClock, beatHandMade, handMadeLock } from "./lock-fixtures.js";
+import { FakeClock } from "../../helpers/fake-clock.js";
+import { DEAD_PID, beatHandMade, handMadeLock } from "../../helpers/lock-fixtures.js";
 
 /** Another machine (the dev container seen from the host, or the reverse): its pids mean nothing here. */
 const OTHER_MACHINE = "dev-container|boot|pid:[1]";
@@ -94,7 +95,7 @@ describe("acquireLock", () => {
     await clock.nextSleep();
     expect(waiting).toBe(true);
     await first.release();
-    clock.advance(25);
+    await clock.advance(25);
     const held = await second;
     expect(await ownerToken(path)).toBe(held.owner.token);
     await held.release();
@@ -114,18 +115,18 @@ describe("acquireLock", () => {
     for (let s = 1; s <= 20; s++) {
       await beatHandMade(path, clock.wallNow() + 1000);
       const slept = clock.nextSleep();
-      clock.advance(1000);
+      await clock.advance(1000);
       await slept; // the waiter looked again and went back to sleep
     }
     expect(settled).toBe(false);
     // The holder stops beating (killed, or its container stopped): abandoned after staleMs.
     for (let s = 0; s < 9; s++) {
       const slept = clock.nextSleep();
-      clock.advance(1000);
+      await clock.advance(1000);
       await slept;
     }
     expect(settled).toBe(false);
-    clock.advance(2000);
+    await clock.advance(2000);
     const held = await taking;
     expect(await ownerToken(path)).toBe(held.owner.token);
     await held.release();
@@ -155,11 +156,11 @@ describe("acquireLock", () => {
     for (let s = 1; s <= 15; s++) {
       await beatHandMade(path, clock.wallNow() + 1000 - lag);
       const slept = clock.nextSleep();
-      clock.advance(1000);
+      await clock.advance(1000);
       await slept;
     }
     expect(settled).toBe(false);
-    clock.advance(11_000);
+    await clock.advance(11_000);
     await (await taking).release();
   });
 
@@ -195,7 +196,7 @@ describe("acquireLock", () => {
     let lostTo: LockHolder | undefined;
     const first = await acquireLock(path, { clock: stalled, onLost: (h) => (lostTo = h) });
     // Same pid (alive), but no heartbeat for 11 s as the second one sees it: abandoned.
-    other.advance(11_000);
+    await other.advance(11_000);
     const second = await acquireLock(path, { clock: other });
     expect(await ownerToken(path)).toBe(second.owner.token);
     // The first one's next heartbeat finds the lock someone else's.
@@ -254,7 +255,7 @@ describe("acquireLock", () => {
     for (let s = 0; s < 90; s++) {
       await clock.nextSleep();
       await beatHandMade(path, clock.wallNow() + 1000);
-      clock.advance(1000);
+      await clock.advance(1000);
     }
     await failed;
   });

@@ -18,7 +18,7 @@ function context(signal = new AbortController().signal): JobContext & { streamed
 const who = { workerId: "w-1", version: "0.1.0" };
 const run = (handler: Handler, ctx = context(), input: unknown = { x: 1 }) => createHandlerRunner({ file: "h.js", handler }, who).run({ id: "job-1", input }, ctx);
 
-describe("shapeHandlerResult (contracts D.6)", () => {
+describe("shapeHandlerResult (docs/worker-protocol.md, Results)", () => {
   it("wraps any value as output, undefined as null", () => {
     expect(shapeHandlerResult(5)).toEqual({ output: 5 });
     expect(shapeHandlerResult(false)).toEqual({ output: false });

@@ -49,7 +49,7 @@ describe("load-balanced worker server", () => {
     expect(((await badJson.json()) as { error: { code: string } }).error.code).toBe("INVALID_JSON");
     const badRequest = await fetch(`${s.url}/execute`, { method: "POST", body: JSON.stringify({ flash: 1 }) });
     expect(badRequest.status).toBe(400);
-    expect(((await badRequest.json()) as { error: { message: string } }).error.message).toContain("module.hash");
+    expect(((await badRequest.json()) as { error: { message: string } }).error.message).toContain("module must be { hash");
     expect((await fetch(`${s.url}/nope`)).status).toBe(404);
     expect((await fetch(`${s.url}/execute`)).status).toBe(405);
   });

@@ -6,6 +6,27 @@ import { appendQuery, createPlatformClient, resolvePlatformConfig } from "../../
 import type { PlatformClient } from "../../../src/worker/platform-client.js";
 import { FakePlatform } from "../../helpers/fake-platform.js";
 
+/** A job-take URL that answers every request with the status and body last set, and a platform client pointed at it. */
+async function answeringServer(first: number): Promise<{ client: PlatformClient; answer(status: number, body?: string): void; close(): void }> {
+  let status = first;
+  let body = "";
+  const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const env = { RUNPOD_WEBHOOK_GET_JOB: `${base}/v2/ep/job-take/$ID?gpu=x`, RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/done/$ID?x=1`, RUNPOD_POD_ID: "w" };
+  return {
+    client: createPlatformClient(resolvePlatformConfig(env, "1"), { logger: nullLogger }),
+    answer(nextStatus, nextBody = body) {
+      status = nextStatus;
+      body = nextBody;
+    },
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 describe("resolvePlatformConfig", () => {
   const env = {
     RUNPOD_WEBHOOK_GET_JOB: "http://h/v2/ep/job-take/$ID?gpu=EMU",
@@ -101,39 +122,27 @@ describe("platform client against a fake platform", () => {
   });
 
   it("treats 204 and 400 as no job, pauses after a 400, backs off on 429, and ignores jobs without id/input", async () => {
-    let status = 204;
-    let body = "";
-    const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const env = { RUNPOD_WEBHOOK_GET_JOB: `${base}/v2/ep/job-take/$ID?gpu=x`, RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/done/$ID?x=1`, RUNPOD_POD_ID: "w" };
-    client = createPlatformClient(resolvePlatformConfig(env, "1"), { logger: nullLogger });
+    const server = await answeringServer(204);
+    client = server.client;
     const signal = new AbortController().signal;
     try {
       expect(await client.takeJobs(1, false, signal)).toEqual({ jobs: [], retryAfterMs: 0 });
-      status = 400;
+      server.answer(400);
       expect(await client.takeJobs(1, false, signal)).toEqual({ jobs: [], retryAfterMs: 250 });
-      status = 429;
+      server.answer(429);
       expect((await client.takeJobs(1, false, signal)).retryAfterMs).toBe(5000);
-      status = 200;
-      body = JSON.stringify([{ id: "ok", input: 1 }, { id: "no-input" }, { input: 2 }]);
+      server.answer(200, JSON.stringify([{ id: "ok", input: 1 }, { id: "no-input" }, { input: 2 }]));
       expect((await client.takeJobs(3, false, signal)).jobs).toEqual([{ id: "ok", input: 1 }]);
-      body = "";
+      server.answer(200, "");
       expect((await client.takeJobs(1, false, signal)).jobs).toEqual([]);
     } finally {
-      server.closeAllConnections();
       server.close();
     }
   });
 
   it("backs off (250 ms doubling to 2 s) on repeated 400s and unexpected statuses, resetting on a 204 or a job", async () => {
-    let status = 400;
-    let body = "";
-    const server = createServer((_req, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const env = { RUNPOD_WEBHOOK_GET_JOB: `${base}/v2/ep/job-take/$ID?gpu=x`, RUNPOD_WEBHOOK_POST_OUTPUT: `${base}/done/$ID?x=1`, RUNPOD_POD_ID: "w" };
-    client = createPlatformClient(resolvePlatformConfig(env, "1"), { logger: nullLogger });
+    const server = await answeringServer(400);
+    client = server.client;
     const signal = new AbortController().signal;
     const pauses = async (n: number): Promise<number[]> => {
       const out: number[] = [];
@@ -142,20 +151,18 @@ describe("platform client against a fake platform", () => {
     };
     try {
       expect(await pauses(6)).toEqual([250, 500, 1000, 2000, 2000, 2000]);
-      status = 204;
+      server.answer(204);
       expect(await pauses(1)).toEqual([0]);
-      status = 400;
+      server.answer(400);
       expect(await pauses(2)).toEqual([250, 500]);
       // Other unexpected statuses share the same backoff.
-      status = 503;
+      server.answer(503);
       expect(await pauses(2)).toEqual([1000, 2000]);
-      status = 200;
-      body = JSON.stringify({ id: "j", input: 1 });
+      server.answer(200, JSON.stringify({ id: "j", input: 1 }));
       expect(await (client as PlatformClient).takeJobs(1, false, signal)).toEqual({ jobs: [{ id: "j", input: 1 }], retryAfterMs: 0 });
-      status = 404;
+      server.answer(404);
       expect(await pauses(1)).toEqual([250]);
     } finally {
-      server.closeAllConnections();
       server.close();
     }
   });
