@@ -86,6 +86,8 @@ export interface FunctionRequest {
 export interface FunctionLog {
   stream: "stdout" | "stderr";
   text: string;
+  /** The endpoint whose function wrote it, when not the one called: a nested call's output (its callee). */
+  endpoint?: string;
 }
 
 export type FunctionErrorKind =
@@ -242,9 +244,9 @@ export function parseFunctionResponse(value: unknown): FunctionResponse {
     });
   }
   const logs = Array.isArray(value.logs)
-    ? value.logs.filter(
-        (l): l is FunctionLog => isRecord(l) && (l.stream === "stdout" || l.stream === "stderr") && typeof l.text === "string",
-      )
+    ? value.logs
+        .filter((l): l is FunctionLog => isRecord(l) && (l.stream === "stdout" || l.stream === "stderr") && typeof l.text === "string")
+        .map((l) => ({ stream: l.stream, text: l.text, ...(typeof l.endpoint === "string" && l.endpoint !== "" ? { endpoint: l.endpoint } : {}) }))
     : [];
   const durationMs = typeof value.durationMs === "number" ? value.durationMs : 0;
   if (value.ok) {
