@@ -154,7 +154,7 @@ describe("live log sender", () => {
     const t = setup();
     t.line(0);
     await t.clock.sleepingFor(100);
-    t.sender.close();
+    await t.sender.close();
     await settle();
     expect(t.clock.pending()).toEqual([]);
     t.line(1);
