@@ -17,7 +17,7 @@ import type { JsonValue } from "../shared/value-codec.js";
 import type { JobClient } from "../runpod/job-client.js";
 import type { LoadBalancerClient } from "../runpod/load-balancer-client.js";
 import { executionPolicy } from "../runpod/wire-types.js";
-import type { JobState } from "../runpod/wire-types.js";
+import type { JobState, JobStatus } from "../runpod/wire-types.js";
 import { describeTarget, errorForFailure, errorForJob, errorForLbAnswer, errorForTransport } from "./call-errors.js";
 import type { CallSite } from "./call-errors.js";
 import { DeliveredModules } from "./delivered-modules.js";
@@ -110,6 +110,13 @@ const DEFAULT_GRACE_MS = 60_000;
 const DEFAULT_WAIT_MS = 360_000;
 /** A call in flight this long starts hearing its endpoint's health. */
 const HEALTH_AFTER_MS = 1000;
+/**
+ * The longest status-sync hold of a call whose status is watched: status-sync
+ * answers at a terminal status or when the hold ends, so a shorter hold is
+ * how a watcher learns that a queued job started running. A job that ends
+ * within it costs no extra request.
+ */
+const WATCHED_STATUS_WAIT_MS = 2000;
 
 function encodeArguments(call: FunctionCall): { args: JsonValue[]; instance?: FunctionRequest["instance"] } {
   try {
@@ -123,6 +130,19 @@ function encodeArguments(call: FunctionCall): { args: JsonValue[]; instance?: Fu
       hint: "Pass data (objects, arrays, strings, numbers, Dates, bytes, Maps, Sets); functions and symbols stay on the caller's side.",
     });
   }
+}
+
+/** Reports a job's status to the observer when it changed (status-sync answers and stream reads both see it). */
+type StatusReporter = (jobId: string, status: JobStatus) => void;
+
+function statusReporter(observer: CallObserver | undefined): StatusReporter {
+  let last: string | undefined;
+  return (jobId, status) => {
+    const key = `${jobId} ${status}`;
+    if (key === last) return;
+    last = key;
+    notify(observer, "status", { jobId, status });
+  };
 }
 
 /** The FunctionResponse in an answer, or UPSTREAM_ERROR naming where it came from. */
@@ -147,13 +167,14 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
   let closedWith: AppError | undefined;
 
   /** Live logs of a QB call, when the job API can stream and someone listens. */
-  function liveLogsFor(observer: CallObserver | undefined): LiveLogs | undefined {
+  function liveLogsFor(observer: CallObserver | undefined, status: StatusReporter): LiveLogs | undefined {
     if (!jobs.stream || !observer?.logs) return undefined;
     return new LiveLogs({
       stream: jobs.stream.bind(jobs),
       clock,
       onLogs: (logs) => notify(observer, "logs", logs),
       onDropped: (count) => notify(observer, "logsDropped", { count }),
+      onStatus: status,
     });
   }
 
@@ -172,7 +193,7 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
     };
   }
 
-  async function sendJob(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver, live?: LiveLogs): Promise<FunctionResponse> {
+  async function sendJob(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver, live?: LiveLogs, status?: StatusReporter): Promise<FunctionResponse> {
     let state: JobState;
     try {
       state = await jobs.runToCompletion(
@@ -181,12 +202,13 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
         {
           timeoutMs: waitMs,
           signal,
+          ...(observer?.status ? { waitMs: WATCHED_STATUS_WAIT_MS } : {}),
           onSubmitted: (job) => {
             site.jobId = job.id;
             notify(observer, "submitted", { attempt, jobId: job.id });
             live?.follow(endpoint.id, job.id);
           },
-          onStatus: (s) => notify(observer, "status", { jobId: s.id, status: s.status }),
+          onStatus: (s) => status?.(s.id, s.status),
         },
       );
     } catch (error) {
@@ -211,13 +233,13 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
   }
 
   /** Sends to an endpoint: without code when it has the module, once more with code if it answers module-missing. */
-  async function callEndpoint(call: FunctionCall, endpoint: EndpointRef, request: FunctionRequest, signal: AbortSignal, site: CallSite, deadline: number, live?: LiveLogs): Promise<FunctionResponse> {
+  async function callEndpoint(call: FunctionCall, endpoint: EndpointRef, request: FunctionRequest, signal: AbortSignal, site: CallSite, deadline: number, live?: LiveLogs, status?: StatusReporter): Promise<FunctionResponse> {
     const hash = call.module.hash;
     const send = async (withCode: boolean, attempt: number): Promise<FunctionResponse> => {
       const module = withCode ? { hash, code: await call.module.code() } : { hash };
       const waitMs = Math.max(1, Math.round(deadline - performance.now()));
       const req = { ...request, module };
-      return endpoint.kind === "LB" ? sendLb(endpoint, req, attempt, waitMs, signal, site, call.observer) : sendJob(endpoint, req, attempt, waitMs, signal, site, call.observer, live);
+      return endpoint.kind === "LB" ? sendLb(endpoint, req, attempt, waitMs, signal, site, call.observer) : sendJob(endpoint, req, attempt, waitMs, signal, site, call.observer, live, status);
     };
     const known = delivered.has(endpoint.id, hash);
     let response = await send(!known, 1);
@@ -256,10 +278,11 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
         if (signal.aborted) throw errorForTransport(signal.reason, site, signal);
       } else {
         const waitMs = call.waitMs ?? (timeoutMs ? timeoutMs + graceMs : defaultWaitMs);
-        const live = (endpoint as EndpointRef).kind === "QB" ? liveLogsFor(observer) : undefined;
+        const status = statusReporter(observer);
+        const live = (endpoint as EndpointRef).kind === "QB" ? liveLogsFor(observer, status) : undefined;
         const stopHealth = watchHealth(endpoint as EndpointRef, observer);
         try {
-          response = await callEndpoint(call, endpoint as EndpointRef, request, signal, site, started + waitMs, live);
+          response = await callEndpoint(call, endpoint as EndpointRef, request, signal, site, started + waitMs, live, status);
         } finally {
           stopHealth();
         }

@@ -17,6 +17,7 @@ import { parseLiveLogChunk } from "../shared/live-logs.js";
 import type { JobClient } from "../runpod/job-client.js";
 import type { HealthResponse } from "../runpod/wire-types.js";
 import { isTerminalStatus } from "../runpod/wire-types.js";
+import type { JobStatus } from "../runpod/wire-types.js";
 
 /** A stream read that answered faster than this with nothing new means the server does not hold the read: pause. */
 const FAST_ANSWER_MS = 250;
@@ -55,6 +56,8 @@ export interface LiveLogsOptions {
   clock: Clock;
   onLogs(logs: FunctionLog[]): void;
   onDropped(count: number): void;
+  /** The job's status as each stream read saw it. */
+  onStatus(jobId: string, status: JobStatus): void;
 }
 
 /** The live lines of one call: follows its current job's stream, and remembers what was shown. */
@@ -105,6 +108,8 @@ export class LiveLogs {
       }
       if (signal.aborted) return;
       errors = 0;
+      // Running before its lines: a job's start is news even when it has printed nothing yet.
+      if (!isTerminalStatus(answer.status)) this.#options.onStatus(jobId, answer.status);
       this.#deliver(answer.stream.map((chunk) => chunk.output));
       if (isTerminalStatus(answer.status)) return;
       if (answer.stream.length === 0 && clock.now() - started < FAST_ANSWER_MS) {

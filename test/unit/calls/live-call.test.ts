@@ -151,6 +151,34 @@ describe("live logs of a QB call", () => {
   });
 });
 
+describe("job status while a call is in flight", () => {
+  it("a watched call holds status-sync briefly and hears each change once, from status-sync and stream reads alike", async () => {
+    const waits: (number | undefined)[] = [];
+    const statuses: string[] = [];
+    const t = liveJobs();
+    const jobs: JobApi = {
+      ...t.jobs,
+      runToCompletion: (endpointId, request, options) => {
+        waits.push(options.waitMs);
+        options.onStatus?.({ id: "job-1", status: "IN_QUEUE", delayTime: 0, executionTime: 0 });
+        options.onStatus?.({ id: "job-1", status: "IN_QUEUE", delayTime: 0, executionTime: 0 });
+        return t.jobs.runToCompletion(endpointId, request, options);
+      },
+    };
+    const client = createFunctionClient({ jobs, loadBalancer: noLb, clock: new FakeClock() });
+    const pending = client.call(call({ logs: () => {}, status: (e) => statuses.push(e.status) }));
+    t.push({ status: "IN_PROGRESS", stream: [] });
+    await waitFor("running", () => statuses.includes("IN_PROGRESS"));
+    t.complete("job-1", []);
+    await pending;
+    expect(statuses).toEqual(["IN_QUEUE", "IN_PROGRESS"]);
+    expect(waits).toEqual([2000]);
+    // Nobody watching the status: the platform's default hold.
+    await Promise.all([client.call(call({})), Promise.resolve().then(() => t.complete("job-2", []))]);
+    expect(waits[1]).toBeUndefined();
+  });
+});
+
 describe("endpoint health while a call is in flight", () => {
   it("is read only for calls in flight over a second, once per interval for all calls of an endpoint, and no more once they end", async () => {
     const t = liveJobs();
