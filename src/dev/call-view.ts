@@ -52,7 +52,8 @@ export function phaseOf(view: CallView): CallPhase {
   if (view.ended) return view.ended.outcome === "completed" ? "done" : view.ended.outcome === "failed" ? "failed" : "cancelled";
   if (view.local) return "running";
   if (!view.submitted) return "provisioning";
-  if (view.status === "IN_PROGRESS") return "running";
+  // Taken by a worker (a terminal status can come a moment before the call's end).
+  if (view.status !== undefined && view.status !== "IN_QUEUE") return "running";
   const waiting = view.jobId !== undefined ? "queued" : "running";
   const w = view.workers;
   // A worker free to take it: it is only waiting its turn. Otherwise say why no worker has it yet.

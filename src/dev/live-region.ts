@@ -12,7 +12,7 @@
 /** The part of a TTY stream (process.stderr) the region uses. */
 export interface TerminalStream {
   write(chunk: string | Uint8Array, ...rest: never[]): boolean;
-  /** Width in columns; 80 when unknown. */
+  /** Width in columns; 80 when unknown (or 0). */
   columns?: number;
 }
 
@@ -85,7 +85,8 @@ export class LiveRegion {
 
   #draw(): void {
     if (this.#drawn > 0 || this.#lines.length === 0 || !this.#atLineStart) return;
-    const width = Math.max(10, (this.#stream.columns ?? 80) - 1);
+    // A pseudo-terminal nobody sized says 0 columns.
+    const width = Math.max(10, (this.#stream.columns || 80) - 1);
     this.#original(this.#lines.map((line) => fit(line, width)).join("\n") + "\n");
     this.#drawn = this.#lines.length;
   }

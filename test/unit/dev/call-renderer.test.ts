@@ -12,59 +12,7 @@ import { AppError } from "../../../src/shared/errors.js";
 import { createLogger } from "../../../src/shared/logger.js";
 import type { HealthResponse } from "../../../src/runpod/wire-types.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
-
-/**
- * Enough of a terminal to see what is on screen: text (a line longer than the
- * width wraps onto the next row, as on a real one), \r, \n, cursor up (ESC[nA)
- * and erase down (ESC[J).
- */
-const ESCAPE = new RegExp(String.raw`^\u001b\[(\d*)([AJ])`);
-
-class FakeTerminal {
-  readonly columns = 72;
-  rows: string[] = [""];
-  row = 0;
-  col = 0;
-  writes = 0;
-
-  write(chunk: string | Uint8Array): boolean {
-    this.writes++;
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
-      if (c === "\x1b") {
-        const m = ESCAPE.exec(text.slice(i));
-        if (!m) throw new Error(`unexpected escape ${JSON.stringify(text.slice(i, i + 6))}`);
-        if (m[2] === "A") this.row = Math.max(0, this.row - Number(m[1] || 1));
-        else {
-          this.rows[this.row] = (this.rows[this.row] ?? "").slice(0, this.col);
-          this.rows.length = this.row + 1;
-        }
-        i += m[0].length - 1;
-      } else if (c === "\r") this.col = 0;
-      else if (c === "\n") {
-        this.row++;
-        this.col = 0;
-        if (this.rows.length <= this.row) this.rows.push("");
-      } else {
-        if (this.col === this.columns) {
-          this.row++;
-          this.col = 0;
-          if (this.rows.length <= this.row) this.rows.push("");
-        }
-        const line = (this.rows[this.row] ?? "").padEnd(this.col, " ");
-        this.rows[this.row] = line.slice(0, this.col) + c + line.slice(this.col + 1);
-        this.col++;
-      }
-    }
-    return true;
-  }
-
-  /** The screen's lines, without the empty one the cursor sits on. */
-  screen(): string[] {
-    return this.rows.at(-1) === "" ? this.rows.slice(0, -1) : [...this.rows];
-  }
-}
+import { FakeTerminal } from "../../helpers/fake-terminal.js";
 
 const workers = (w: Partial<HealthResponse["workers"]>): HealthResponse["workers"] => ({ idle: 0, initializing: 0, ready: 0, running: 0, throttled: 0, unhealthy: 0, ...w });
 const jobCounts: HealthResponse["jobs"] = { completed: 0, failed: 0, inProgress: 0, inQueue: 1, retried: 0 };
@@ -116,6 +64,8 @@ describe("calls on piped output", () => {
     c.health({ initializing: 1 });
     c.status("IN_PROGRESS");
     c.logs({ stream: "stdout", text: "working" });
+    // The status-sync answer that ends the call reports COMPLETED just before the end.
+    t.events.emit("callStatus", { callId: 1, function: "gpu.ts#hello", endpoint: "live-gpu", local: false, jobId: "job-1", status: "COMPLETED" });
     c.done(4240);
     expect(t.printed).toEqual([
       "[live-gpu] POST /gpu/run_sync: queued",
