@@ -8,11 +8,12 @@
  * piped here, so these are the plain lines (the terminal's are in
  * dev.live-calls-tty.test.ts).
  */
-import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevProcess } from "../helpers/dev-process.js";
+import { copyProject, startDevProcess } from "../helpers/dev-process.js";
+import { FIXTURES } from "../helpers/paths.js";
 import type { DevProcess } from "../helpers/dev-process.js";
 import { startStandInRunpod } from "../helpers/stand-in-runpod.js";
 import type { StandInRunpod } from "../helpers/stand-in-runpod.js";
@@ -23,51 +24,10 @@ let project: string;
 let gates: string;
 let dev: DevProcess;
 
-/** The project's functions: each file one endpoint. */
-export const LIVE_PROJECT: Record<string, string> = {
-  "cold.ts": `import { remote, CpuLiveServerless } from "flash-ts";
-export const cold = remote(new CpuLiveServerless({ name: "cold" }), async (input: { n: number }) => {
-  await new Promise((r) => setTimeout(r, 1500));
-  return { n: input.n };
-});
-`,
-  "busy.ts": `import { remote, CpuLiveServerless } from "flash-ts";
-export const busy = remote(new CpuLiveServerless({ name: "busy" }), async (input: { n: number }) => ({ n: input.n }));
-`,
-  // Prints a line every 300 ms, then holds its answer until the file \`gate\` exists.
-  "chatty.ts": `import { existsSync } from "node:fs";
-import { remote, CpuLiveServerless } from "flash-ts";
-export const chatty = remote(new CpuLiveServerless({ name: "chatty" }), async (input: { lines: number; gate: string }) => {
-  for (let i = 0; i < input.lines; i++) {
-    console.log("tick " + i);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  while (!existsSync(input.gate)) await new Promise((r) => setTimeout(r, 50));
-  return { printed: input.lines, at: new Date(0) };
-});
-`,
-  "inner.ts": `import { remote, CpuLiveServerless } from "flash-ts";
-export const inner = remote(new CpuLiveServerless({ name: "inner" }), async (input: { x: number }) => {
-  console.log("inner got " + input.x);
-  return input.x * 2;
-});
-`,
-  "outer.ts": `import { remote, CpuLiveServerless } from "flash-ts";
-import { inner } from "./inner";
-export const outer = remote(new CpuLiveServerless({ name: "outer" }), async (input: { x: number }) => {
-  console.log("outer calls inner");
-  const doubled = await inner({ x: input.x });
-  console.error("outer got " + doubled);
-  return doubled + 1;
-});
-`,
-};
-
 beforeAll(async () => {
   runpod = await startStandInRunpod(KEY);
-  project = await realpath(await mkdtemp(join(tmpdir(), "flash-live-calls-")));
+  project = await copyProject(join(FIXTURES, "projects", "live-calls"));
   gates = await mkdtemp(join(tmpdir(), "flash-live-gates-"));
-  for (const [file, text] of Object.entries(LIVE_PROJECT)) await writeFile(join(project, file), text);
   dev = await startDevProcess(project, ["--runpod"], { ...runpod.env, RUNPOD_API_KEY: KEY });
 });
 
