@@ -91,6 +91,17 @@ describe("worker faults", () => {
     await waitFor("the rule to be used up", async () => (await t.json<{ faults: unknown[] }>("/__emulator/faults")).faults.length === 0);
   });
 
+  it("a slow image pull is logged as a pull and keeps the new worker initializing for its length", async () => {
+    const ep = await t.createEndpoint({ name: "slow-pull", args: FAKE_WORKER_COMMAND, workers: { min: 0, max: 1, idleTimeout: 5 } });
+    await t.json("/__emulator/faults", { method: "POST", json: { endpoint: "slow-pull", imagePullMs: 1200, times: 1 } });
+    const { id } = await t.json<{ id: string }>(`/v2/${ep.id}/run`, { method: "POST", json: { input: { n: 3 } } });
+    expect((await t.json<HealthResponse>(`/v2/${ep.id}/health`)).workers).toMatchObject({ initializing: 1, throttled: 0 });
+    expect(t.logs.some((l) => /pulling image .*\(1\.2 s, an injected fault\)/.test(l))).toBe(true);
+    const done = await t.json<JobState>(`/v2/${ep.id}/status-sync/${id}?wait=30000`);
+    expect(done.status).toBe("COMPLETED");
+    expect(done.delayTime).toBeGreaterThanOrEqual(1200);
+  });
+
   it("rejects a worker fault without an effect", async () => {
     const bad = await t.fetch("/__emulator/faults", { method: "POST", json: { endpoint: "x" } });
     expect(bad.status).toBe(400);
