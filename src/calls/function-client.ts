@@ -17,15 +17,22 @@ import type { JsonValue } from "../shared/value-codec.js";
 import type { JobClient } from "../runpod/job-client.js";
 import type { LoadBalancerClient } from "../runpod/load-balancer-client.js";
 import { executionPolicy } from "../runpod/wire-types.js";
-import type { JobState } from "../runpod/wire-types.js";
+import type { JobState, JobStatus } from "../runpod/wire-types.js";
 import { describeTarget, errorForFailure, errorForJob, errorForLbAnswer, errorForTransport } from "./call-errors.js";
 import type { CallSite } from "./call-errors.js";
 import { DeliveredModules } from "./delivered-modules.js";
 import { notify } from "./call-observer.js";
 import type { CallObserver } from "./call-observer.js";
+import { HealthWatch, LiveLogs } from "./live-call.js";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 
-/** The part of the job client calls need (src/runpod's JobClient). */
-export type JobApi = Pick<JobClient, "runToCompletion">;
+/**
+ * The part of the job client calls need (src/runpod's JobClient). `stream`
+ * and `health`, when given, show a call while it is in flight: its live logs
+ * and its endpoint's workers (docs/internals.md, "Live logs").
+ */
+export type JobApi = Pick<JobClient, "runToCompletion"> & Partial<Pick<JobClient, "stream" | "health">>;
 /** The part of the load-balancer client calls need (src/runpod's LoadBalancerClient). */
 export type LoadBalancerApi = Pick<LoadBalancerClient, "request">;
 
@@ -82,6 +89,8 @@ export interface FunctionClientOptions {
   delivered?: { maxEndpoints?: number; maxPerEndpoint?: number };
   /** Where an LB endpoint's requests go: default its `url` (how the caller reaches it), else its id. */
   loadBalancerTarget?: (endpoint: EndpointRef) => string;
+  /** Time for the live parts of a call (stream pauses, health readings). */
+  clock?: Clock;
 }
 
 export interface FunctionClient {
@@ -99,6 +108,15 @@ export interface FunctionClient {
 
 const DEFAULT_GRACE_MS = 60_000;
 const DEFAULT_WAIT_MS = 360_000;
+/** A call in flight this long starts hearing its endpoint's health. */
+const HEALTH_AFTER_MS = 1000;
+/**
+ * The longest status-sync hold of a call whose status is watched: status-sync
+ * answers at a terminal status or when the hold ends, so a shorter hold is
+ * how a watcher learns that a queued job started running. A job that ends
+ * within it costs no extra request.
+ */
+const WATCHED_STATUS_WAIT_MS = 2000;
 
 function encodeArguments(call: FunctionCall): { args: JsonValue[]; instance?: FunctionRequest["instance"] } {
   try {
@@ -112,6 +130,19 @@ function encodeArguments(call: FunctionCall): { args: JsonValue[]; instance?: Fu
       hint: "Pass data (objects, arrays, strings, numbers, Dates, bytes, Maps, Sets); functions and symbols stay on the caller's side.",
     });
   }
+}
+
+/** Reports a job's status to the observer when it changed (status-sync answers and stream reads both see it). */
+type StatusReporter = (jobId: string, status: JobStatus) => void;
+
+function statusReporter(observer: CallObserver | undefined): StatusReporter {
+  let last: string | undefined;
+  return (jobId, status) => {
+    const key = `${jobId} ${status}`;
+    if (key === last) return;
+    last = key;
+    notify(observer, "status", { jobId, status });
+  };
 }
 
 /** The FunctionResponse in an answer, or UPSTREAM_ERROR naming where it came from. */
@@ -131,9 +162,38 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
   const defaultWaitMs = options.defaultWaitMs ?? DEFAULT_WAIT_MS;
   const delivered = new DeliveredModules(options.delivered);
   const running = new Set<{ controller: AbortController; done: Promise<unknown> }>();
+  const clock = options.clock ?? systemClock;
+  const healthWatch = jobs.health ? new HealthWatch({ health: jobs.health.bind(jobs), clock }) : undefined;
   let closedWith: AppError | undefined;
 
-  async function sendJob(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver): Promise<FunctionResponse> {
+  /** Live logs of a QB call, when the job API can stream and someone listens. */
+  function liveLogsFor(observer: CallObserver | undefined, status: StatusReporter): LiveLogs | undefined {
+    if (!jobs.stream || !observer?.logs) return undefined;
+    return new LiveLogs({
+      stream: jobs.stream.bind(jobs),
+      clock,
+      onLogs: (logs) => notify(observer, "logs", logs),
+      onDropped: (count) => notify(observer, "logsDropped", { count }),
+      onStatus: status,
+    });
+  }
+
+  /** From a second into the call on, hands the endpoint's health to the observer; returns the stop. */
+  function watchHealth(endpoint: EndpointRef, observer: CallObserver | undefined): () => void {
+    if (!healthWatch || !observer?.health) return () => {};
+    const stop = new AbortController();
+    let unwatch: (() => void) | undefined;
+    clock.sleep(HEALTH_AFTER_MS, stop.signal).then(
+      () => (unwatch = healthWatch.watch(endpoint.id, (reading) => notify(observer, "health", reading))),
+      () => undefined,
+    );
+    return () => {
+      stop.abort();
+      unwatch?.();
+    };
+  }
+
+  async function sendJob(endpoint: EndpointRef, request: FunctionRequest, attempt: number, waitMs: number, signal: AbortSignal, site: CallSite, observer?: CallObserver, live?: LiveLogs, status?: StatusReporter): Promise<FunctionResponse> {
     let state: JobState;
     try {
       state = await jobs.runToCompletion(
@@ -142,15 +202,19 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
         {
           timeoutMs: waitMs,
           signal,
+          ...(observer?.status ? { waitMs: WATCHED_STATUS_WAIT_MS } : {}),
           onSubmitted: (job) => {
             site.jobId = job.id;
             notify(observer, "submitted", { attempt, jobId: job.id });
+            live?.follow(endpoint.id, job.id);
           },
-          onStatus: (s) => notify(observer, "status", { jobId: s.id, status: s.status }),
+          onStatus: (s) => status?.(s.id, s.status),
         },
       );
     } catch (error) {
       throw errorForTransport(error, site, signal);
+    } finally {
+      live?.stop();
     }
     if (state.status !== "COMPLETED") throw errorForJob(state, site);
     return parseAnswer(state.output, site);
@@ -169,13 +233,13 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
   }
 
   /** Sends to an endpoint: without code when it has the module, once more with code if it answers module-missing. */
-  async function callEndpoint(call: FunctionCall, endpoint: EndpointRef, request: FunctionRequest, signal: AbortSignal, site: CallSite, deadline: number): Promise<FunctionResponse> {
+  async function callEndpoint(call: FunctionCall, endpoint: EndpointRef, request: FunctionRequest, signal: AbortSignal, site: CallSite, deadline: number, live?: LiveLogs, status?: StatusReporter): Promise<FunctionResponse> {
     const hash = call.module.hash;
     const send = async (withCode: boolean, attempt: number): Promise<FunctionResponse> => {
       const module = withCode ? { hash, code: await call.module.code() } : { hash };
       const waitMs = Math.max(1, Math.round(deadline - performance.now()));
       const req = { ...request, module };
-      return endpoint.kind === "LB" ? sendLb(endpoint, req, attempt, waitMs, signal, site, call.observer) : sendJob(endpoint, req, attempt, waitMs, signal, site, call.observer);
+      return endpoint.kind === "LB" ? sendLb(endpoint, req, attempt, waitMs, signal, site, call.observer) : sendJob(endpoint, req, attempt, waitMs, signal, site, call.observer, live, status);
     };
     const known = delivered.has(endpoint.id, hash);
     let response = await send(!known, 1);
@@ -214,8 +278,17 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
         if (signal.aborted) throw errorForTransport(signal.reason, site, signal);
       } else {
         const waitMs = call.waitMs ?? (timeoutMs ? timeoutMs + graceMs : defaultWaitMs);
-        response = await callEndpoint(call, endpoint as EndpointRef, request, signal, site, started + waitMs);
-        if (response.logs.length > 0) notify(observer, "logs", response.logs);
+        const status = statusReporter(observer);
+        const live = (endpoint as EndpointRef).kind === "QB" ? liveLogsFor(observer, status) : undefined;
+        const stopHealth = watchHealth(endpoint as EndpointRef, observer);
+        try {
+          response = await callEndpoint(call, endpoint as EndpointRef, request, signal, site, started + waitMs, live, status);
+        } finally {
+          stopHealth();
+        }
+        // What the worker streamed was shown already; the rest comes now.
+        const unseen = live ? live.unseen(site.jobId, response.logs) : response.logs;
+        if (unseen.length > 0) notify(observer, "logs", unseen);
       }
       if (!response.ok) throw errorForFailure(response, site);
       let value: unknown;

@@ -30,8 +30,8 @@ export interface Backend {
   /** Human description for the banner, e.g. "local emulator at http://127.0.0.1:43121". */
   description: string;
   provisioner: Provisioner;
-  /** The job API QB calls go through. */
-  queue: JobApi;
+  /** The job API QB calls go through (its stream and health show calls in flight). */
+  queue: Required<JobApi>;
   /** LB calls go through this client. */
   loadBalancer: LoadBalancerApi;
   loadBalancerUrl(endpointId: string): string;

@@ -2,8 +2,9 @@
  * Turns the function-call client's per-call observer (src/calls) into the
  * session's call events: one id per call linking started → submitted →
  * status → logs → finished, with the route it answers and its duration on
- * the session's clock (provisioning included). A renderer of live call state
- * subscribes to these; nothing here prints.
+ * the session's clock (provisioning included), plus what shows it while in
+ * flight (live logs, the endpoint's health). The console renderer
+ * (call-renderer.ts) subscribes to these; nothing here prints.
  */
 import type { CallObserver } from "../calls/index.js";
 import type { Clock } from "../shared/clock.js";
@@ -22,6 +23,8 @@ export function observeCalls(events: DevSessionEmitter, clock: Clock): (call: Ob
       submitted: (e) => events.emit("callSubmitted", { ...ref, attempt: e.attempt, ...(e.jobId ? { jobId: e.jobId } : {}) }),
       status: (e) => events.emit("callStatus", { ...ref, jobId: e.jobId, status: e.status }),
       logs: (logs) => events.emit("callLogs", { ...ref, logs }),
+      logsDropped: (e) => events.emit("callLogsDropped", { ...ref, count: e.count }),
+      health: (e) => events.emit("callHealth", { ...ref, workers: e.workers, jobs: e.jobs }),
       finished: (e) => {
         const common = { ...ref, ...origin, durationMs: clock.now() - started, ...(e.jobId ? { jobId: e.jobId } : {}) };
         if (e.ok) events.emit("callFinished", { ...common, outcome: "completed" });

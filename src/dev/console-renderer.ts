@@ -1,13 +1,18 @@
 /**
  * The console of `flash dev`: one subscriber that turns session events into
  * the lines a developer reads (the banner, reload lines, + / - routes, issue
- * lines, provisioning, function output). Human output goes to `print`
- * (stderr in the CLI); errors and warnings through the logger, so their
- * level and colour apply. Request lines are the server's (request-log.ts).
+ * lines, provisioning), and the calls' output and live state
+ * (call-renderer.ts). Human output goes to `print` (stderr in the CLI);
+ * errors and warnings through the logger, so their level and colour apply.
+ * Request lines are the server's (request-log.ts).
  */
 import { formatIssue } from "../server/route-table.js";
 import { formatRouteTable } from "../server/route-banner.js";
 import type { Logger } from "../shared/logger.js";
+import { systemClock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
+import { renderCalls } from "./call-renderer.js";
+import type { TerminalStream } from "./live-region.js";
 import { formatDuration } from "../provision/provisioner.js";
 import { CONFIRM_ABOVE } from "./auto-provision.js";
 import type { DevSessionEventSource, DevSessionEvents } from "./session-events.js";
@@ -16,6 +21,8 @@ export interface ConsoleOutput {
   /** One block of human text (a newline is added). */
   print(text: string): void;
   logger: Logger;
+  /** The session's clock (when calls have been in flight long enough to show their state). Default: the system's. */
+  clock?: Clock;
 }
 
 /** The renderer a session uses unless told otherwise: subscribes, returns the unsubscribe function. */
@@ -30,7 +37,26 @@ function describeChange(paths: readonly string[]): string {
 
 type Handlers = { [K in keyof DevSessionEvents]?: (event: DevSessionEvents[K]) => void };
 
-export const renderConsole: SessionRenderer = (events, { print, logger }) => {
+/**
+ * The console renderer. `terminal`: the TTY the process writes its human
+ * output to (stderr), where calls in flight get live lines; without one,
+ * plain lines.
+ */
+export function createConsoleRenderer(options: { terminal?: TerminalStream | undefined } = {}): SessionRenderer {
+  return (events, output) => {
+    const offCalls = renderCalls(events, { ...output, clock: output.clock ?? systemClock, terminal: options.terminal });
+    const offRest = renderSessionEvents(events, output);
+    return () => {
+      offRest();
+      offCalls();
+    };
+  };
+}
+
+/** Plain lines, whatever the output is: the renderer a session uses unless told otherwise. */
+export const renderConsole: SessionRenderer = createConsoleRenderer();
+
+const renderSessionEvents: SessionRenderer = (events, { print, logger }) => {
   const handlers: Handlers = {
     discovered(e) {
       for (const issue of e.issues) logger.error(`✖ ${formatIssue(issue)}`);
@@ -104,13 +130,6 @@ export const renderConsole: SessionRenderer = (events, { print, logger }) => {
       print(`Reloaded ${e.routes} route(s) in ${Math.round(e.durationMs)} ms (${describeChange(e.paths)})`);
       for (const r of e.added) print(`  + ${r}`);
       for (const r of e.removed) print(`  - ${r}`);
-    },
-    callLogs(e) {
-      for (const log of e.logs) {
-        const line = `[${e.endpoint}] ${log.text.endsWith("\n") ? log.text.slice(0, -1) : log.text}`;
-        if (log.stream === "stderr") logger.warn(line);
-        else logger.info(line);
-      }
     },
     workerOutput(e) {
       if (e.stream === "stderr") logger.warn(e.line);

@@ -74,7 +74,7 @@ export async function startDevSession(options: DevSessionOptions, given: Partial
   const allowedOrigins = parseAllowedOrigins(env.FLASH_ALLOWED_ORIGINS);
   const parts = resolveDevSessionParts(given, logger);
   const { events, clock } = parts;
-  const unrender = parts.render(events, { print: parts.print, logger });
+  const unrender = parts.render(events, { print: parts.print, logger, clock });
   const started = clock.now();
 
   let claim: ProjectSession | undefined;

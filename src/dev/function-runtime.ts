@@ -132,7 +132,12 @@ export async function startFunctionRuntime(options: FunctionRuntimeOptions): Pro
     const invoker: RemoteInvoker = new RemoteInvoker({
       // Every use is counted on the backend it started on, so a replaced backend drains before it closes.
       ensureEndpoint: (spec) => backends.use((b) => b.provisioner.ensureEndpoint(spec)),
-      queue: { runToCompletion: (id, req, o) => backends.use((b) => b.queue.runToCompletion(id, req, o)) },
+      queue: {
+        runToCompletion: (id, req, o) => backends.use((b) => b.queue.runToCompletion(id, req, o)),
+        // Live logs and endpoint health while a call is in flight (docs/internals.md, "Live logs").
+        stream: (id, job, o) => backends.use((b) => b.queue.stream(id, job, o)),
+        health: (id, o) => backends.use((b) => b.queue.health(id, o)),
+      },
       loadBalancer: { request: (target, o) => backends.use((b) => b.loadBalancer.request(target, o)) },
       loadBalancerUrl: (id) => backends.current.loadBalancerUrl(id),
       localRunner: createLocalRunner({ bundleByHash: (hash) => invoker.bundleByHash(hash), logger }),

@@ -8,7 +8,7 @@ import type { DiscoveryIssue } from "../discovery/manifest.js";
 import type { RouteInfo } from "../server/route-generation.js";
 import type { AppError } from "../shared/errors.js";
 import type { FunctionLog } from "../shared/function-protocol.js";
-import type { JobStatus } from "../runpod/wire-types.js";
+import type { HealthResponse, JobStatus } from "../runpod/wire-types.js";
 import type { ProvisionOutcome } from "../provision/provisioner.js";
 import { TypedEmitter } from "../shared/typed-emitter.js";
 import type { Subscribable } from "../shared/typed-emitter.js";
@@ -110,8 +110,16 @@ export interface DevSessionEvents {
   callSubmitted: CallRef & { attempt: number; jobId?: string };
   /** A QB job's status as a poll saw it. */
   callStatus: CallRef & { jobId: string; status: JobStatus };
-  /** The function's console output (as it happens for local calls, with the answer for remote ones). */
+  /**
+   * The function's console output as it is written (local calls; QB jobs as
+   * their worker streams it), and with the answer the lines not shown yet. A
+   * line of a nested call names its endpoint (`log.endpoint`).
+   */
   callLogs: CallRef & { logs: readonly FunctionLog[] };
+  /** The worker did not stream this many lines (over its rate limit); they come with the answer. */
+  callLogsDropped: CallRef & { count: number };
+  /** The endpoint's health while the call has been in flight over a second (about every 2 s). */
+  callHealth: CallRef & { workers: HealthResponse["workers"]; jobs: HealthResponse["jobs"] };
   /** The call is over. `abandoned`: its client went away or the session stopped. */
   callFinished: CallRef &
     CallOrigin & { durationMs: number; jobId?: string } & ({ outcome: "completed" } | { outcome: "failed" | "abandoned"; error: AppError });

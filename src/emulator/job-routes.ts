@@ -163,12 +163,15 @@ async function respondWhenDone(ctx: Context, app: EmulatorContext, job: JobRecor
 
 /**
  * Only chunks not yet delivered, always with a `stream` array. With nothing
- * new the request is held briefly until a chunk or the end arrives, so a
- * client polling in a tight loop (runpod-sdk) does not spin.
+ * new the request is held briefly until a chunk, a change of the job's status
+ * (a queued job starting) or the end arrives, so a client polling in a tight
+ * loop (runpod-sdk) does not spin, and one showing live state learns of the
+ * start at once.
  */
 async function stream(ctx: Context, app: EmulatorContext, job: JobRecord): Promise<void> {
   const hold = clampedQuery(ctx, "wait", app.timings.streamHoldMs, 0, 30_000);
-  const pending = app.jobs.waitFor(job, hold, (j) => j.chunks.length > 0 || isTerminal(j));
+  const status = job.status;
+  const pending = app.jobs.waitFor(job, hold, (j) => j.chunks.length > 0 || isTerminal(j) || j.status !== status);
   await holdForClient(ctx, pending.done, pending.cancel);
   if (job.deleted && !isTerminal(job)) throw new HttpError(404, `job ${job.id} not found (expired)`);
   const terminal = isTerminal(job);

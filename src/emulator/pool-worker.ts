@@ -29,6 +29,8 @@ export interface PoolWorker {
   /** When it last became idle (undefined while busy). */
   idleSince: number | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  /** An injected cold start or image pull: the process starts when it fires. */
+  startTimer: NodeJS.Timeout | undefined;
   health: { stop(): void } | undefined;
   /** Stop once idle (the worker asked for it with `stopPod`). */
   drain: boolean;
@@ -71,6 +73,7 @@ export function createPoolWorker(init: { id: string; endpointId: string; kind: "
     lastSeen: init.now,
     idleSince: undefined,
     idleTimer: undefined,
+    startTimer: undefined,
     health: undefined,
     drain: false,
   };

@@ -175,7 +175,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     memoryBytes: jobMemoryBytes,
     ...(options.resultRetention ? { retention: options.resultRetention } : {}),
   });
+  const faults = createFaultRegistry();
   const pool = new WorkerPool({
+    faults,
     baseUrl: () => baseUrl,
     workerKey,
     endpoints,
@@ -194,7 +196,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.healthCheck ? { healthCheck: options.healthCheck } : {}),
     maxProcesses: options.maxWorkerProcesses ?? countFromEnv(env, "FLASH_EMULATOR_MAX_WORKERS", DEFAULT_MAX_WORKER_PROCESSES),
   });
-  const faults = createFaultRegistry();
 
   const state = (): EmulatorState => ({
     url: baseUrl,

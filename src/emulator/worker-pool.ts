@@ -11,6 +11,10 @@
  * At most `maxProcesses` worker processes run at once across all endpoints
  * (docs/limits.md, Emulator bounds): past it, wanted workers wait (their jobs
  * stay queued) until another process exits, with one warning per endpoint.
+ * Workers held back like this, or by an injected "no capacity" fault, count
+ * as `throttled` in `/health`, as workers Runpod cannot place do; injected
+ * cold starts and image pulls keep a new worker initializing before its
+ * process starts (faults.ts).
  */
 import type { Logger } from "../shared/logger.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint-store.js";
@@ -23,7 +27,10 @@ import type { StopChannel } from "./stop-channel.js";
 import { describeExit, type WorkerExit } from "./worker-launcher.js";
 import { LbRouter } from "./lb-router.js";
 import { WORKER_START_FAILED, formatJobError } from "../runpod/wire-types.js";
-import { describeWorkerCommand, spawnWorker, type SpawnSettings } from "./worker-spawner.js";
+import { describeWorkerCommand, type SpawnSettings } from "./worker-spawner.js";
+import { launchPoolWorker } from "./worker-start.js";
+import type { FaultRegistry } from "./faults.js";
+import { WorkerCapacity } from "./worker-capacity.js";
 
 /** One line of worker output, for a custom sink. */
 export interface WorkerLogLine {
@@ -45,6 +52,8 @@ export interface WorkerPoolOptions extends SpawnSettings {
   workerLogPrefix?: (endpoint: { id: string; name: string }) => string;
   /** Worker processes running at once, all endpoints together. Default DEFAULT_MAX_WORKER_PROCESSES. */
   maxProcesses?: number;
+  /** Injected worker faults (cold starts, image pulls, no capacity); the pool plans again when they change. */
+  faults?: Pick<FaultRegistry, "takeWorkerStart" | "isThrottled" | "onChange">;
   now?: () => number;
 }
 
@@ -60,8 +69,6 @@ interface EndpointRuntime {
   unstartable: { message: string; hint: string } | undefined;
 }
 
-/** A worker still booting after this long gets a warning in the log. */
-const SILENT_WORKER_MS = 60_000;
 /** Outside workers not heard from for this long no longer count in health. */
 const EXTERNAL_TTL_MS = 60_000;
 
@@ -70,9 +77,8 @@ export class WorkerPool {
   private readonly runtimes = new Map<string, EndpointRuntime>();
   private readonly byId = new Map<string, PoolWorker>();
   private readonly pending = new Set<string>();
-  /** Endpoints that wanted more workers than the process cap allowed (warned once, re-planned when a process exits). */
-  private readonly throttled = new Set<string>();
-  private readonly maxProcesses: number;
+  /** What may start now (the process cap, "no capacity" faults); the rest is `/health`'s throttled. */
+  private readonly capacity: WorkerCapacity;
   private readonly now: () => number;
   private closing = false;
   /** Load-balanced request routing over this pool's ready workers. */
@@ -80,7 +86,7 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.now = options.now ?? Date.now;
-    this.maxProcesses = Math.max(1, options.maxProcesses ?? DEFAULT_MAX_WORKER_PROCESSES);
+    this.capacity = new WorkerCapacity(Math.max(1, options.maxProcesses ?? DEFAULT_MAX_WORKER_PROCESSES), options.faults);
     this.lb = new LbRouter({
       workersOf: (endpointId) => this.runtimes.get(endpointId)?.workers ?? new Set(),
       isFresh: (worker) => worker.version === this.options.endpoints.get(worker.endpointId)?.version,
@@ -88,6 +94,7 @@ export class WorkerPool {
       wanted: (endpointId) => this.evaluate(endpointId),
       busyChanged: (worker) => this.busyChanged(worker),
     });
+    options.faults?.onChange(() => this.evaluateAll());
   }
 
   /** Re-plans an endpoint's workers soon (coalesced). */
@@ -159,7 +166,9 @@ export class WorkerPool {
     const workers = [...this.byId.values()].filter(
       (w) => w.endpointId === endpointId && (w.kind === "launched" || now - w.lastSeen <= EXTERNAL_TTL_MS),
     );
-    return countWorkers(workers, (w) => this.isBusy(w));
+    const counts = countWorkers(workers, (w) => this.isBusy(w));
+    counts.throttled += this.capacity.held(endpointId);
+    return counts;
   }
 
   snapshot(endpointId?: string): WorkerSnapshot[] {
@@ -173,7 +182,7 @@ export class WorkerPool {
   async deleteEndpoint(endpointId: string): Promise<void> {
     const rt = this.runtimes.get(endpointId);
     this.lb.rejectWaiters(endpointId, 404, `endpoint ${endpointId} was deleted`);
-    this.throttled.delete(endpointId);
+    this.capacity.forget(endpointId);
     for (const worker of [...this.byId.values()]) if (worker.endpointId === endpointId && worker.kind === "external") this.byId.delete(worker.id);
     if (!rt) return;
     clearTimeout(rt.backoffTimer);
@@ -229,7 +238,7 @@ export class WorkerPool {
     }
     for (const worker of live) if (!worker.stopping && !this.isBusy(worker) && worker.phase !== "initializing") this.armIdleTimer(worker);
     if (plan.start <= 0) {
-      this.throttled.delete(endpointId);
+      this.capacity.forget(endpointId);
       return;
     }
     const wait = rt.crashes.waitMs(this.now());
@@ -244,19 +253,7 @@ export class WorkerPool {
       }, wait);
       return;
     }
-    const room = this.maxProcesses - this.launchedCount();
-    const start = Math.min(plan.start, Math.max(0, room));
-    if (start < plan.start) {
-      if (!this.throttled.has(endpointId)) {
-        this.throttled.add(endpointId);
-        this.logger(record).warn(
-          `${plan.start - start} more worker(s) wanted, but ${this.maxProcesses} worker processes already run (the emulator's cap); ` +
-            "they start as others exit. Raise FLASH_EMULATOR_MAX_WORKERS to run more at once.",
-        );
-      }
-    } else {
-      this.throttled.delete(endpointId);
-    }
+    const start = this.capacity.admit(record.endpoint, plan.start, this.launchedCount(), this.logger(record));
     for (let i = 0; i < start; i++) this.start(record, rt);
   }
 
@@ -273,49 +270,19 @@ export class WorkerPool {
     // Registered before the (async) port lookup so a concurrent plan counts it.
     rt.workers.add(worker);
     this.byId.set(worker.id, worker);
-    const log = this.logger(record);
     if (!rt.imageNoted) {
       rt.imageNoted = true;
-      log.info(`workers run as ${describeWorkerCommand(record, this.options)}`);
+      this.logger(record).info(`workers run as ${describeWorkerCommand(record, this.options)}`);
     }
-    spawnWorker(worker, record, this.options, {
-      stillWanted: () => {
-        if (!worker.stopping && !this.closing) return true;
-        this.forget(worker);
-        return false;
-      },
+    launchPoolWorker(worker, record, {
+      settings: this.options,
+      logger: this.logger(record),
+      wanted: () => this.byId.get(worker.id) === worker && !worker.stopping && !this.closing,
+      forget: () => this.forget(worker),
       onLine: (stream, line) => this.emitLine(worker, stream, line),
       onExit: (exit) => this.exited(worker, exit),
-      onHealth: (state) => {
-        if (worker.stopping) return;
-        if (state === "ready") this.becameReady(worker);
-        else worker.phase = state === "unhealthy" && worker.everReady ? "unhealthy" : "initializing";
-      },
-    }).then(
-      () => {
-        if (!worker.process) return;
-        log.debug(`started worker ${worker.id}${worker.process.pid !== undefined ? ` (pid ${worker.process.pid})` : ""}`);
-        const args = record.endpoint.args ?? "";
-        this.warnIfSilent(worker, record, args.length > 60 ? `${args.slice(0, 60)}…` : args);
-      },
-      (error: unknown) => {
-        log.error(`could not start a worker: ${(error as Error).message}`);
-        this.forget(worker);
-      },
-    );
-  }
-
-  /**
-   * A process that never asks for a job (or never passes a health check) holds
-   * its endpoint's jobs forever, as on Runpod; say so once instead of staying silent.
-   */
-  private warnIfSilent(worker: PoolWorker, record: EndpointRecord, display: string): void {
-    const timer = setTimeout(() => {
-      if (this.byId.get(worker.id) !== worker || worker.stopping || worker.everReady) return;
-      const what = record.endpoint.type === "LOAD_BALANCER" ? "answered 200 on its health check" : "asked for a job";
-      this.logger(record).warn(`worker ${worker.id} has not ${what} after ${SILENT_WORKER_MS / 1000} s; is \`${display}\` a Runpod worker?`);
-    }, SILENT_WORKER_MS);
-    timer.unref();
+      onReady: () => this.becameReady(worker),
+    });
   }
 
   private becameReady(worker: PoolWorker): void {
@@ -433,12 +400,13 @@ export class WorkerPool {
 
   private forget(worker: PoolWorker): void {
     clearTimeout(worker.idleTimer);
+    clearTimeout(worker.startTimer);
     worker.health?.stop();
     const removed = this.runtimes.get(worker.endpointId)?.workers.delete(worker) ?? false;
     if (this.byId.get(worker.id) === worker) this.byId.delete(worker.id);
     this.options.stops.forget(worker.id);
     // A process slot came free: endpoints held back by the cap may start one now.
-    if (removed) for (const endpointId of this.throttled) this.evaluate(endpointId);
+    if (removed) for (const endpointId of this.capacity.waitingForSlot()) this.evaluate(endpointId);
   }
 
   private pruneExternal(): void {

@@ -140,8 +140,18 @@ export const FUNCTION_ERROR_KINDS = [
 ] as const;
 export type FunctionErrorKind = (typeof FUNCTION_ERROR_KINDS)[number];
 
-const FunctionLogSchema = v.object({ stream: v.picklist(["stdout", "stderr"]), text: v.string() });
+const FunctionLogSchema = v.object({
+  stream: v.picklist(["stdout", "stderr"]),
+  text: v.string(),
+  /** The endpoint whose function wrote it, when not the one called: a nested call's output (its callee). */
+  endpoint: v.optional(v.string()),
+});
 export type FunctionLog = v.InferOutput<typeof FunctionLogSchema>;
+
+/** A readable log line as the caller keeps it: only its known fields, and no empty endpoint. */
+function cleanLog(line: FunctionLog): FunctionLog {
+  return { stream: line.stream, text: line.text, ...(line.endpoint ? { endpoint: line.endpoint } : {}) };
+}
 
 /**
  * A response is read leniently, since a worker of another version may send
@@ -167,7 +177,7 @@ const logs = v.fallback(
   v.pipe(
     v.array(v.unknown()),
     v.filterItems((item) => v.is(FunctionLogSchema, item)),
-    v.transform((items) => items as FunctionLog[]),
+    v.transform((items) => (items as FunctionLog[]).map(cleanLog)),
   ),
   [],
 );

@@ -10,34 +10,43 @@ import type { FunctionLog, FunctionRequest } from "../shared/function-protocol.j
 /** Per-call log buffers stop growing here, so a chatty function cannot blow up a job result. */
 const MAX_LOG_BYTES = 1024 * 1024;
 
-/** Collects the console output of one call, bounded in size. */
+/**
+ * Collects the console output of one call, bounded in size. Every line is
+ * also handed to `echo` with its position in `entries` (live logs: the caller
+ * leaves out of the result what it has already shown, docs/internals.md
+ * "Live logs"); lines past the cap still reach `echo`, at positions the
+ * result never has.
+ */
 export class LogCollector {
   readonly entries: FunctionLog[] = [];
   #bytes = 0;
+  #seq = 0;
   #truncated = false;
-  readonly #echo: ((log: FunctionLog) => void) | undefined;
+  readonly #echo: ((log: FunctionLog, seq: number) => void) | undefined;
 
-  /** @param echo also hands every line to this function (e.g. the worker's own stderr). */
-  constructor(echo?: (log: FunctionLog) => void) {
+  /** @param echo also hands every line to this function (e.g. the worker's own stderr, or the live log sender). */
+  constructor(echo?: (log: FunctionLog, seq: number) => void) {
     this.#echo = echo;
   }
 
-  /** Adds one console call's text (without a trailing newline). */
-  add(stream: FunctionLog["stream"], text: string): void {
-    this.#echo?.({ stream, text });
-    if (this.#truncated) return;
-    this.#bytes += text.length;
-    if (this.#bytes > MAX_LOG_BYTES) {
-      this.#truncated = true;
-      this.entries.push({ stream: "stderr", text: `[flash worker] log output over ${MAX_LOG_BYTES} bytes; the rest was dropped` });
-      return;
+  /** Adds one console call's text (without a trailing newline); `endpoint` names the callee of a nested call. */
+  add(stream: FunctionLog["stream"], text: string, endpoint?: string): void {
+    const seq = this.#seq++;
+    let log: FunctionLog = { stream, text, ...(endpoint ? { endpoint } : {}) };
+    if (!this.#truncated) {
+      this.#bytes += text.length;
+      if (this.#bytes > MAX_LOG_BYTES) {
+        this.#truncated = true;
+        log = { stream: "stderr", text: `[flash worker] log output over ${MAX_LOG_BYTES} bytes; the rest was dropped` };
+      }
+      this.entries.push(log);
     }
-    this.entries.push({ stream, text });
+    this.#echo?.(log, seq);
   }
 
-  /** Appends lines captured elsewhere (e.g. the logs of a nested remote call). */
-  addAll(logs: readonly FunctionLog[]): void {
-    for (const log of logs) this.add(log.stream, log.text);
+  /** Appends lines captured elsewhere: a nested call's output, labelled with its endpoint unless a deeper call already was. */
+  addAll(logs: readonly FunctionLog[], endpoint?: string): void {
+    for (const log of logs) this.add(log.stream, log.text, log.endpoint ?? endpoint);
   }
 }
 

@@ -79,8 +79,8 @@ export interface ExecutorOptions {
 export interface ExecuteOptions {
   /** Aborting it stops waiting for the call (the job was cancelled); nested calls are aborted too. */
   signal?: AbortSignal;
-  /** Gets each console line of the call as it is written (the lines also come back in `logs`). */
-  onLog?: (log: FunctionLog) => void;
+  /** Gets each console line of the call as it is written, with its position in the response's `logs` (where the lines also come back). */
+  onLog?: (log: FunctionLog, seq: number) => void;
 }
 
 /** Runs FunctionRequests. One per process: it owns the console capture and the SDK dispatcher. */
@@ -242,9 +242,9 @@ export function createExecutor(options: ExecutorOptions = {}): Executor {
     const onLog = execOptions.onLog;
     const logs = new LogCollector(
       onLog && echo
-        ? (log) => {
+        ? (log, seq) => {
             echo(log);
-            onLog(log);
+            onLog(log, seq);
           }
         : (onLog ?? echo),
     );

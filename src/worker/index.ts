@@ -153,7 +153,8 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
     releaseConsole?.();
   };
 
-  async function makeRunner(workerId: string): Promise<JobRunner> {
+  /** `liveLogs`: the function's console output also goes out as job stream chunks while it runs (queue mode). */
+  async function makeRunner(workerId: string, liveLogs = false): Promise<JobRunner> {
     try {
       if (options.handler) {
         // Handler output goes to stderr: stdout carries the one-shot result.
@@ -162,7 +163,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
       }
       const exec = makeExecutor();
       await exec.prepare();
-      return createFunctionJobRunner(exec);
+      return createFunctionJobRunner(exec, { liveLogs });
     } catch (error) {
       cleanup();
       throw error;
@@ -173,7 +174,7 @@ export async function runWorker(options: WorkerOptions = {}): Promise<WorkerHand
     // Loaded only here: undici takes a few hundred ms to import, which the other modes need not pay.
     const [{ createPlatformClient, resolvePlatformConfig }, { startQueueWorker }] = await Promise.all([import("./platform-client.js"), import("./queue-worker.js")]);
     const config = resolvePlatformConfig(env, version);
-    const runner = await makeRunner(config.workerId);
+    const runner = await makeRunner(config.workerId, true);
     const concurrency = options.concurrency ?? envConcurrency ?? runner.concurrency ?? 1;
     const client = createPlatformClient(config, { logger: logger.child("platform") });
     const worker = startQueueWorker({ client, runner, concurrency, logger, ...(options.initialJobs ? { initialJobs: options.initialJobs } : {}) });

@@ -8,6 +8,8 @@ import { isAppError } from "../shared/errors.js";
 import { parseFunctionRequest } from "../shared/function-protocol.js";
 import type { WorkerJob } from "./platform-client.js";
 import type { Executor } from "./execute.js";
+import { createLiveLogSender } from "./live-logs.js";
+import type { LiveLogSenderOptions } from "./live-logs.js";
 
 /** The body posted to job-done (`output` and/or `error`, `stopPod`), as runpod-python shapes it. */
 export interface JobResultBody {
@@ -30,8 +32,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Posts a progress update (`{"status":"IN_PROGRESS","output":…}`); the job stays in progress. */
   progress(output: unknown): Promise<void>;
-  /** Posts one stream chunk (`{"output":…}`). */
-  stream(output: unknown): Promise<void>;
+  /** Posts one stream chunk (`{"output":…}`); false when it could not be delivered (no stream channel, refused). */
+  stream(output: unknown): Promise<boolean | void>;
 }
 
 export interface JobRunner {
@@ -41,8 +43,18 @@ export interface JobRunner {
   readonly concurrency?: number;
 }
 
-/** Runs jobs whose input is a FunctionRequest; the output is the FunctionResponse. */
-export function createFunctionJobRunner(executor: Executor): JobRunner {
+export interface FunctionJobRunnerOptions {
+  /**
+   * Stream the function's console output while it runs, as job stream chunks
+   * (docs/internals.md, "Live logs"): `true`, or the sender's settings. Off by
+   * default (the one-shot mode has nobody reading a stream).
+   */
+  liveLogs?: boolean | Omit<LiveLogSenderOptions, "send">;
+}
+
+/** Runs jobs whose input is a FunctionRequest; the output is the FunctionResponse (with every line, streamed or not). */
+export function createFunctionJobRunner(executor: Executor, options: FunctionJobRunnerOptions = {}): JobRunner {
+  const liveSettings = options.liveLogs === true ? {} : options.liveLogs || undefined;
   return {
     async run(job, ctx) {
       let request;
@@ -53,7 +65,14 @@ export function createFunctionJobRunner(executor: Executor): JobRunner {
         const message = isAppError(error) || error instanceof Error ? error.message : String(error);
         return { body: { error: message }, isStream: false, failed: true };
       }
-      const response = await executor.execute(request, { signal: ctx.signal });
+      const live = liveSettings ? createLiveLogSender({ ...liveSettings, send: async (chunk) => (await ctx.stream(chunk)) !== false }) : undefined;
+      let response;
+      try {
+        response = await executor.execute(request, { signal: ctx.signal, ...(live ? { onLog: (log, seq) => live.add(log, seq) } : {}) });
+      } finally {
+        // A chunk posted after the result would be refused (the job is over): wait for the one in flight.
+        await live?.close();
+      }
       // A caller with another runtime: this worker retires, and says so (runpod-python's refresh_worker).
       const retiring = !response.ok && response.error.kind === "runtime-mismatch";
       return { body: { output: response, ...(retiring ? { stopPod: true } : {}) }, isStream: false, failed: !response.ok };

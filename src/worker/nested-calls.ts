@@ -13,8 +13,8 @@ import type { Logger } from "../shared/logger.js";
 
 /** `makeDelivery` is asked for on the first nested call (reading a runtime bundle is not free). */
 export function nestedCalls(env: NodeJS.ProcessEnv, logger: Logger, makeDelivery?: () => RuntimeDelivery | undefined): FunctionClient {
-  let clients: Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> | undefined;
-  const get = (): Promise<{ jobs: JobApi; loadBalancer: LoadBalancerApi }> =>
+  let clients: Promise<{ jobs: Required<JobApi>; loadBalancer: LoadBalancerApi }> | undefined;
+  const get = (): Promise<{ jobs: Required<JobApi>; loadBalancer: LoadBalancerApi }> =>
     (clients ??= (async () => {
       const runpod = await import("../runpod/index.js");
       const { apiKey, endpointBaseUrl } = runpod.resolveRunpodConfig(env);
@@ -25,7 +25,11 @@ export function nestedCalls(env: NodeJS.ProcessEnv, logger: Logger, makeDelivery
       return delivery ? { jobs: delivery.jobs(jobs), loadBalancer: delivery.loadBalancer(loadBalancer) } : { jobs, loadBalancer };
     })());
   return createFunctionClient({
-    jobs: { runToCompletion: async (...args) => (await get()).jobs.runToCompletion(...args) },
+    jobs: {
+      runToCompletion: async (...args) => (await get()).jobs.runToCompletion(...args),
+      // The callee's console output, read live and added to the caller's (docs/internals.md, "Live logs").
+      stream: async (...args) => (await get()).jobs.stream(...args),
+    },
     loadBalancer: { request: async (...args) => (await get()).loadBalancer.request(...args) },
     // The caller's URL for an LB endpoint is how *it* reaches it; this worker may see the
     // platform at another address (a container worker behind the emulator's gateway), so

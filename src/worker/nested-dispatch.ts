@@ -62,8 +62,8 @@ export function createNestedDispatcher(options: NestedDispatcherOptions): Dispat
         executionTimeoutMs: debugging ? 0 : call.meta.config.executionTimeoutMs,
         ...(ctx.deadline !== undefined ? { waitMs: Math.max(1, Math.round(ctx.deadline - performance.now())) } : debugging ? { waitMs: UNBOUNDED_WAIT_MS } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
-        // The callee's console output comes back with the caller's.
-        observer: { logs: (logs) => ctx.logs.addAll(logs) },
+        // The callee's console output joins the caller's (live, when the callee streams it), labelled with the callee.
+        observer: { logs: (logs) => ctx.logs.addAll(logs, endpoint.name) },
       });
       return result.value;
     },

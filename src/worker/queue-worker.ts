@@ -116,9 +116,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       progress: async (output) => {
         if (!entry.stopped) await client.postProgress(job.id, output);
       },
-      stream: async (output) => {
-        if (!entry.stopped) await client.postStreamChunk(job.id, output);
-      },
+      stream: async (output) => !entry.stopped && client.postStreamChunk(job.id, output),
     };
     let outcome: JobOutcome;
     try {

@@ -357,6 +357,17 @@ describe("worker protocol", () => {
     expect(streamed.stream).toEqual([{ output: "chunk" }]);
   });
 
+  it("a held /stream read answers when the job starts, so a live view learns it at once", async () => {
+    const { id } = await run(parked.id, "start me");
+    // Held far longer than the test may take: only the start can end it.
+    const held = t.json<{ status: string; stream: unknown[] }>(`/v2/${parked.id}/stream/${id}?wait=30000`);
+    const take = await worker("job-take/outsider3?gpu=EMU&job_in_progress=0");
+    expect(((await take.json()) as { id: string }).id).toBe(id);
+    expect(await held).toMatchObject({ status: "IN_PROGRESS", stream: [] });
+    await worker(`job-done/outsider3/${id}?gpu=EMU&isStream=false`, { method: "POST", body: "{}" });
+    // The test's own limit is half the hold: it passes only if the start ended the read.
+  }, 15_000);
+
   it("job-take-batch hands out up to batch_size jobs", async () => {
     const ids = [(await run(parked.id, 1)).id, (await run(parked.id, 2)).id, (await run(parked.id, 3)).id];
     const res = await worker("job-take-batch/outsider2?gpu=EMU&batch_size=2&job_in_progress=0");

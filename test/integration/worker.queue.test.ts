@@ -230,8 +230,8 @@ export const pipeline = remote(cpu, async (text) => {
     platform.enqueue({ id: "outer", input: makeRequest(mod, "pipeline.ts", "pipeline", ["hello"], { endpoints }) });
     const response = parseFunctionResponse((await platform.waitForResult("outer")).body.output);
     expect(resultOf(response)).toEqual({ vector: [5, 1], isDate: true, caught: "RangeError: deep failure" });
-    // The nested call's console output comes back in the outer call's logs.
-    expect(response.logs).toEqual([{ stream: "stdout", text: "embedding hello" }]);
+    // The nested call's console output comes back in the outer call's logs, labelled with the callee's endpoint.
+    expect(response.logs).toEqual([{ stream: "stdout", text: "embedding hello", endpoint: "live-gpu" }]);
     // Two nested jobs; the first carried the module code, the second did not need to.
     const nested = platform.results.filter((r) => r.jobId.startsWith("sync-"));
     expect(nested).toHaveLength(2);

@@ -160,10 +160,12 @@ const command: Command = async (argv, ctx) => {
 
   const confirm = confirmer(ctx);
   // Loaded only to serve here: the host side of the dev container never needs Koa, esbuild or the clients.
-  const { startDevSession } = await import("../../dev/dev-session.js");
+  const [{ startDevSession }, { createConsoleRenderer }] = await Promise.all([import("../../dev/dev-session.js"), import("../../dev/console-renderer.js")]);
+  // Live lines for calls in flight when stderr is a terminal (docs/internals.md, "Live call state"); plain lines otherwise.
+  const terminal = process.stderr.isTTY === true && process.env.TERM !== "dumb" ? process.stderr : undefined;
   const session = await startDevSession(
     { ...options, env, logger: ctx.logger, envFile },
-    { print: (text) => ctx.stderr(text + "\n"), ...(confirm ? { confirm } : {}) },
+    { print: (text) => ctx.stderr(text + "\n"), render: createConsoleRenderer({ terminal }), ...(confirm ? { confirm } : {}) },
   );
   await new Promise<void>((resolveStop) => {
     ctx.onShutdown((_signal, force) => {

@@ -79,6 +79,12 @@ export function fakeBackend(description: string, kind: "local" | "runpod" = "loc
         const output = await answer(request.input as FunctionRequest, options.signal);
         return { id, status: "COMPLETED", delayTime: 1, executionTime: 1, output };
       },
+      // Jobs that stream nothing, on an endpoint whose workers are all idle.
+      stream: async (_endpointId, jobId) => ({ id: jobId, status: "COMPLETED", stream: [] }),
+      health: async () => ({
+        jobs: { completed: 0, failed: 0, inProgress: 0, inQueue: 0, retried: 0 },
+        workers: { idle: 1, initializing: 0, ready: 1, running: 0, throttled: 0, unhealthy: 0 },
+      }),
     },
     loadBalancer: {
       request: async (_target, options) => ({ status: 200, headers: {}, body: await answer(options.json as FunctionRequest, options.signal) }),

@@ -7,6 +7,7 @@ import { jobInput } from "../../../src/emulator/job-record.js";
 import { StopChannel } from "../../../src/emulator/stop-channel.js";
 import type { LaunchOptions, WorkerExit, WorkerProcess } from "../../../src/emulator/worker-launcher.js";
 import { WorkerPool } from "../../../src/emulator/worker-pool.js";
+import { createFaultRegistry } from "../../../src/emulator/faults.js";
 import { createMemoryLogger } from "../../../src/shared/logger.js";
 
 class FakeProcess implements WorkerProcess {
@@ -38,8 +39,9 @@ const flush = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
 
-function setup() {
+function setup(options: { maxProcesses?: number } = {}) {
   const logger = createMemoryLogger();
+  const faults = createFaultRegistry();
   const endpoints = new EndpointStore({ logger });
   const stops = new StopChannel();
   const procs: FakeProcess[] = [];
@@ -71,6 +73,8 @@ function setup() {
       return proc;
     },
     findPort: async () => 40000 + procs.length,
+    faults,
+    ...(options.maxProcesses ? { maxProcesses: options.maxProcesses } : {}),
   });
   const create = (over: Partial<CreateEndpointRequest> = {}) =>
     endpoints.create({
@@ -84,7 +88,7 @@ function setup() {
       ...over,
     }).endpoint.id;
   const alive = () => procs.filter((p) => !p.terminated);
-  return { logger, endpoints, jobs, stops, pool, procs, create, alive };
+  return { logger, endpoints, jobs, stops, pool, procs, create, alive, faults };
 }
 
 describe("WorkerPool", () => {
@@ -232,5 +236,84 @@ describe("WorkerPool", () => {
     await flush();
     await t.pool.close();
     expect(t.procs.every((p) => p.terminated)).toBe(true);
+  });
+});
+
+describe("WorkerPool under worker faults", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a cold start keeps each new worker initializing for its length before its process starts", async () => {
+    const t = setup();
+    const ep = t.create({ name: "cold" });
+    t.faults.add({ endpoint: "cold", coldStartMs: 3000 });
+    t.jobs.submit(ep, { input: jobInput(1) }, false);
+    await flush();
+    expect(t.procs).toHaveLength(0);
+    expect(t.pool.counts(ep)).toMatchObject({ initializing: 1, ready: 0, throttled: 0 });
+    vi.advanceTimersByTime(2999);
+    await flush();
+    expect(t.procs).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(t.procs).toHaveLength(1);
+    expect(t.pool.counts(ep)).toMatchObject({ initializing: 1 });
+  });
+
+  it("a throttled endpoint starts no workers and counts the wanted ones as throttled until the fault goes", async () => {
+    const t = setup();
+    const ep = t.create({ name: "busy", workers: { min: 0, max: 2, idleTimeout: 5 } });
+    const rule = t.faults.add({ endpoint: ep, throttled: true });
+    t.jobs.submit(ep, { input: jobInput(1) }, false);
+    t.jobs.submit(ep, { input: jobInput(2) }, false);
+    await flush();
+    expect(t.procs).toHaveLength(0);
+    expect(t.pool.counts(ep)).toMatchObject({ throttled: 2, initializing: 0 });
+    expect(t.jobs.counters(ep).inQueue).toBe(2);
+    t.faults.remove(rule.id);
+    await flush();
+    expect(t.procs).toHaveLength(2);
+    expect(t.pool.counts(ep)).toMatchObject({ throttled: 0, initializing: 2 });
+  });
+
+  it("a slow image pull delays the next `times` worker starts and says so", async () => {
+    const t = setup();
+    const ep = t.create({ name: "pull", workers: { min: 0, max: 2, idleTimeout: 5 } });
+    t.faults.add({ endpoint: "pull", imagePullMs: 5000, times: 1 });
+    t.jobs.submit(ep, { input: jobInput(1) }, false);
+    await flush();
+    expect(t.procs).toHaveLength(0);
+    expect(t.logger.lines.some((l) => /\[pull\] pulling image img \(5 s, an injected fault\)/.test(l))).toBe(true);
+    t.jobs.submit(ep, { input: jobInput(2) }, false);
+    await flush();
+    expect(t.procs).toHaveLength(1);
+    vi.advanceTimersByTime(5000);
+    await flush();
+    expect(t.procs).toHaveLength(2);
+  });
+
+  it("a worker stopped during its cold start never starts", async () => {
+    const t = setup();
+    const ep = t.create({ name: "gone", workers: { min: 0, max: 1, idleTimeout: 5 } });
+    t.faults.add({ endpoint: "gone", coldStartMs: 3000 });
+    t.jobs.submit(ep, { input: jobInput(1) }, false);
+    await flush();
+    await t.pool.deleteEndpoint(ep);
+    vi.advanceTimersByTime(5000);
+    await flush();
+    expect(t.procs).toHaveLength(0);
+  });
+
+  it("counts workers held back by the process cap as throttled", async () => {
+    const t = setup({ maxProcesses: 1 });
+    const ep = t.create({ workers: { min: 0, max: 3, idleTimeout: 5 } });
+    for (let i = 0; i < 3; i++) t.jobs.submit(ep, { input: jobInput(i) }, false);
+    await flush();
+    expect(t.procs).toHaveLength(1);
+    expect(t.pool.counts(ep)).toMatchObject({ initializing: 1, throttled: 2 });
   });
 });

@@ -77,4 +77,22 @@ export const steps = remote(cpu, async () => { for (let i = 0; i < 3; i++) await
     expect(response.logs.slice(0, 3).map((l) => l.text)).toEqual(["step 0", "step 1", "step 2"]);
     expect(response.logs[3]).toMatchObject({ stream: "stderr", text: expect.stringMatching(/^Trace: done\n\s+at /) });
   });
+
+  it("hands each line to onLog as it is written, with its position in the response's logs, also past the size cap", async () => {
+    const mod = bundle(
+      `${header}// ${unique()}
+export const big = remote(cpu, async () => { console.log("first"); console.log("x".repeat(1024 * 1024)); console.log("after the cap"); return 1; });`,
+      "big.ts",
+      ["big"],
+    );
+    const seen: { text: string; seq: number }[] = [];
+    const response = await executor.execute(makeRequest(mod, "big.ts", "big"), { onLog: (log, seq) => seen.push({ text: log.text.slice(0, 20), seq }) });
+    expect(response.logs.map((l) => l.text)).toEqual(["first", expect.stringMatching(/log output over \d+ bytes/)]);
+    // The line that crossed the cap is replaced by the note, as in the response; later lines still go live.
+    expect(seen).toEqual([
+      { text: "first", seq: 0 },
+      { text: response.logs[1]!.text.slice(0, 20), seq: 1 },
+      { text: "after the cap", seq: 2 },
+    ]);
+  });
 });

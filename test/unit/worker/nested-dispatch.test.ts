@@ -104,8 +104,8 @@ describe("nested remote calls", () => {
     expect(first?.request.target).toEqual({ file: "pipeline.ts", export: "square" });
     expect(first?.request.endpoints).toEqual(endpoints);
     expect(first?.request.timeoutMs).toBe(30000);
-    // The callee's console output comes back with the caller's logs.
-    expect(response.logs).toEqual([{ stream: "stdout", text: "squaring 7" }]);
+    // The callee's console output comes back with the caller's logs, labelled with the callee's endpoint.
+    expect(response.logs).toEqual([{ stream: "stdout", text: "squaring 7", endpoint: "live-gpu" }]);
 
     // Second call: the endpoint has the module, so no code.
     transport.sent.length = 0;
