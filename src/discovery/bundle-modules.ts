@@ -147,6 +147,34 @@ async function ensureLink(linkPath: string, target: string): Promise<void> {
 }
 
 /** Creates a bundler. No I/O until used. */
+/**
+ * esbuild's settings for every bundle made of user code: the modules flash dev
+ * serves and the script flash run runs (docs/internals.md, Bundles).
+ */
+export const USER_CODE_BUILD = {
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  packages: "external",
+  // External, then inlined by us: the map's sources must be rewritten first
+  // (esbuild makes them relative to outdir).
+  sourcemap: "external",
+  sourcesContent: false,
+  // Remote wrappers and @remote stand-ins take their names from the user's function and class.
+  keepNames: true,
+  write: false,
+  metafile: true,
+  outExtension: { ".js": ".mjs" },
+  banner: { js: BUNDLE_BANNER },
+  logLevel: "silent",
+} as const satisfies esbuild.BuildOptions;
+
+/** A source map as the comment that inlines it at the end of a bundle. */
+export function inlineSourceMapComment(map: object): string {
+  return `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`;
+}
+
 export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundler {
   const { root, cacheDir, packageRoot } = options;
   const bundlesDir = join(cacheDir, "bundles");
@@ -164,25 +192,10 @@ export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundle
     let ctx = contexts.get(entry);
     if (!ctx) {
       ctx = esbuild.context({
+        ...USER_CODE_BUILD,
         absWorkingDir: root,
         entryPoints: [join(root, entry)],
-        bundle: true,
-        format: "esm",
-        platform: "node",
-        target: "node22",
-        packages: "external",
-        // External, then inlined by us: the map's sources must be rewritten to
-        // project-relative paths first (esbuild makes them relative to outdir).
-        sourcemap: "external",
-        sourcesContent: false,
-        // Remote wrappers and @remote stand-ins take their names from the user's function and class.
-        keepNames: true,
-        write: false,
-        metafile: true,
         outdir: bundlesDir,
-        outExtension: { ".js": ".mjs" },
-        banner: { js: BUNDLE_BANNER },
-        logLevel: "silent",
         plugins: [plugin],
       });
       contexts.set(entry, ctx);
@@ -195,7 +208,7 @@ export function createModuleBundler(options: ModuleBundlerOptions): ModuleBundle
     map.sources = map.sources.map((source) => toProjectPath(root, resolve(bundlesDir, source)));
     // Sources stay project-relative (workers name frames by them); the root makes them resolve to the files.
     if (options.absoluteSourceRoot) map.sourceRoot = `${pathToFileURL(root).href}/`;
-    return `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`;
+    return inlineSourceMapComment(map);
   };
 
   const store = async (entry: string, code: string): Promise<{ hash: string; path: string }> => {

@@ -24,9 +24,9 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import type { Message, PartialMessage, Plugin } from "esbuild";
-import { clampToText } from "./bundle-modules.js";
+import { clampToText, inlineSourceMapComment, USER_CODE_BUILD } from "./bundle-modules.js";
 import type { BuildProblem } from "./bundle-modules.js";
-import { BUNDLE_BANNER, tagSuffix, toProjectPath } from "./tag-plugin.js";
+import { tagSuffix, toProjectPath } from "./tag-plugin.js";
 
 export interface ScriptBundleOptions {
   /** Project root (absolute): tags name files relative to it. */
@@ -149,22 +149,10 @@ export async function buildScriptBundle(options: ScriptBundleOptions): Promise<S
   let result;
   try {
     result = await esbuild.build({
+      ...USER_CODE_BUILD,
       absWorkingDir: root,
       entryPoints: [entry],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node22",
-      packages: "external",
-      sourcemap: "external",
-      sourcesContent: false,
-      keepNames: true,
-      write: false,
-      metafile: true,
       outdir: outDir,
-      outExtension: { ".js": ".mjs" },
-      banner: { js: BUNDLE_BANNER },
-      logLevel: "silent",
       plugins: [scriptPlugin(root, entry)],
     });
   } catch (error) {
@@ -179,7 +167,7 @@ export async function buildScriptBundle(options: ScriptBundleOptions): Promise<S
   const map = JSON.parse(mapFile.text) as { sources: string[] };
   // Absolute paths: Node prints them in stack traces, and editors open them.
   map.sources = map.sources.map((source) => resolve(outDir, source));
-  const code = `${js.text}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`;
+  const code = `${js.text}${inlineSourceMapComment(map)}`;
   const rel = toProjectPath(root, entry);
   const path = join(outDir, `${slugOf(rel)}.mjs`);
   await mkdir(outDir, { recursive: true });
