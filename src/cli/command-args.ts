@@ -4,11 +4,15 @@ import type { ParseArgsConfig } from "node:util";
 import { AppError } from "../shared/errors.js";
 
 /** Parses `config.args` for `flash <command>`; an unknown or malformed option is INVALID_INPUT pointing at `--help`. */
-export function parseCommandArgs<const T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+export function parseCommandArgs<const T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+  hint = `Run \`flash ${command} --help\` for the options.`,
+): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs<T>({ strict: true, ...config });
   } catch (error) {
     // node's messages start with their own code ("TypeError [ERR_PARSE_ARGS_UNKNOWN_OPTION]: …"); the rest is for people.
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: `Run \`flash ${command} --help\` for the options.` });
+    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint });
   }
 }

@@ -3,7 +3,7 @@
  * reload — in the dev container when a Docker engine answers, directly
  * otherwise (or with --no-container, or inside the container itself).
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../command-args.js";
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
@@ -58,32 +58,26 @@ interface ParsedDevArgs {
 }
 
 export function parseDevArgs(argv: string[]): ParsedDevArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      // `--inspect` alone, as Node takes it: a string option needs a value.
-      args: argv.map((arg) => (arg === "--inspect" ? "--inspect=" : arg)),
-      allowNegative: true,
-      strict: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string", short: "p" },
-        reload: { type: "boolean" },
-        local: { type: "boolean" },
-        runpod: { type: "boolean" },
-        "auto-provision": { type: "boolean" },
-        yes: { type: "boolean", short: "y" },
-        cleanup: { type: "boolean" },
-        inspect: { type: "string" },
-        container: { type: "boolean" },
-        image: { type: "string" },
-        cwd: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash dev --help` for the options." });
-  }
+  const parsed = parseCommandArgs("dev", {
+    // `--inspect` alone, as Node takes it: a string option needs a value.
+    args: argv.map((arg) => (arg === "--inspect" ? "--inspect=" : arg)),
+    allowNegative: true,
+    options: {
+      host: { type: "string" },
+      port: { type: "string", short: "p" },
+      reload: { type: "boolean" },
+      local: { type: "boolean" },
+      runpod: { type: "boolean" },
+      "auto-provision": { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      cleanup: { type: "boolean" },
+      inspect: { type: "string" },
+      container: { type: "boolean" },
+      image: { type: "string" },
+      cwd: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const v = parsed.values;
   const flags: DevFlags = {};
   if (v.host !== undefined) flags.host = v.host;

@@ -4,7 +4,7 @@
  * endpoints through the same backend as `flash dev` — the local emulator by
  * default, Runpod with a key (docs/internals.md, "Calls from a script").
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../command-args.js";
 import { AppError } from "../../shared/errors.js";
 import { registerSecret } from "../../shared/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
@@ -58,11 +58,10 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
     if (arg === "--cwd") i++; // its value
   }
   const own = argv.slice(0, split).filter((a) => a !== "--");
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    "run",
+    {
       args: own,
-      strict: true,
       allowPositionals: false,
       options: {
         local: { type: "boolean" },
@@ -70,10 +69,9 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
         cwd: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
-    });
-  } catch (error) {
-    throw new AppError("INVALID_INPUT", (error as Error).message.replace(/^.*?: /, ""), { hint: "Run `flash run --help` for the options; they come before the script." });
-  }
+    },
+    "Run `flash run --help` for the options; they come before the script.",
+  );
   const v = parsed.values;
   const flags: DevFlags = {};
   if (v.local !== undefined) flags.local = v.local;
