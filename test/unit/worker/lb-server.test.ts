@@ -42,13 +42,13 @@ describe("load-balanced worker server", () => {
     expect(seen[0]?.target).toEqual({ file: "f.ts", export: "f" });
   });
 
-  it("answers 400 for invalid JSON or an invalid request, 404/405 for other routes", async () => {
+  it("answers 400 for invalid JSON, 422 INVALID_INPUT for an invalid request, 404/405 for other routes", async () => {
     const s = await start(async () => ok(null));
     const badJson = await fetch(`${s.url}/execute`, { method: "POST", body: "{nope" });
     expect(badJson.status).toBe(400);
     expect(((await badJson.json()) as { error: { code: string } }).error.code).toBe("INVALID_JSON");
     const badRequest = await fetch(`${s.url}/execute`, { method: "POST", body: JSON.stringify({ flash: 1 }) });
-    expect(badRequest.status).toBe(400);
+    expect(badRequest.status).toBe(422);
     expect(((await badRequest.json()) as { error: { message: string } }).error.message).toContain("module.hash");
     expect((await fetch(`${s.url}/nope`)).status).toBe(404);
     expect((await fetch(`${s.url}/execute`)).status).toBe(405);
