@@ -16,6 +16,9 @@ import { HttpError } from "./http-error.js";
 import { workerJobParts, type JobRecord } from "./job-record.js";
 import { clampedQuery, holdForClient, queryParam, requireKey, requireMethod } from "./koa-helpers.js";
 
+/** Jobs up to this size are sent to a worker as one buffer, larger ones streamed. */
+const SINGLE_BUFFER_MAX_BYTES = 256 * 1024;
+
 /** The `{operation}` segments served by handleWorkerRoute. */
 export const WORKER_OPERATIONS = new Set(["job-take", "job-take-batch", "job-done", "job-stream", "ping", "job-stop"]);
 
@@ -46,11 +49,14 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
         ctx.status = 204;
         return;
       }
-      // Written piece by piece around each input's bytes as submitted: an input is never serialised or copied again.
+      // Made of each input's bytes as submitted: an input is never serialised again.
       const parts = batch ? [Buffer.from("["), ...jobs.flatMap((job, i) => (i > 0 ? [Buffer.from(","), ...workerJobParts(job)] : workerJobParts(job))), Buffer.from("]")] : workerJobParts(jobs[0]!);
+      const length = parts.reduce((n, part) => n + part.length, 0);
       ctx.type = "application/json";
-      ctx.length = parts.reduce((n, part) => n + part.length, 0);
-      ctx.body = Readable.from(parts);
+      ctx.length = length;
+      // A small job is one buffer (a stream body costs every call a pipeline and its abort); a large one is
+      // streamed piece by piece, so its input is not copied (docs/limits.md).
+      ctx.body = length <= SINGLE_BUFFER_MAX_BYTES ? Buffer.concat(parts, length) : Readable.from(parts);
       return;
     }
     case "job-done": {
