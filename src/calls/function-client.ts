@@ -26,6 +26,7 @@ import type { CallObserver } from "./call-observer.js";
 import { HealthWatch, LiveLogs } from "./live-call.js";
 import { systemClock } from "../shared/clock.js";
 import type { Clock } from "../shared/clock.js";
+import { WAIT_ENDED } from "../shared/abort-reason.js";
 
 /**
  * The part of the job client calls need (src/runpod's JobClient). `stream`
@@ -188,7 +189,7 @@ export function createFunctionClient(options: FunctionClientOptions): FunctionCl
       () => undefined,
     );
     return () => {
-      stop.abort();
+      stop.abort(WAIT_ENDED);
       unwatch?.();
     };
   }

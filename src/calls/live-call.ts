@@ -18,6 +18,7 @@ import type { JobClient } from "../runpod/job-client.js";
 import type { HealthResponse } from "../runpod/wire-types.js";
 import { isTerminalStatus } from "../runpod/wire-types.js";
 import type { JobStatus } from "../runpod/wire-types.js";
+import { WAIT_ENDED } from "../shared/abort-reason.js";
 
 /** A stream read that answered faster than this with nothing new means the server does not hold the read: pause. */
 const FAST_ANSWER_MS = 250;
@@ -82,7 +83,7 @@ export class LiveLogs {
 
   /** Stops reading (the job ended, or the call did). */
   stop(): void {
-    this.#reading?.abort();
+    this.#reading?.abort(WAIT_ENDED);
     this.#reading = undefined;
   }
 
@@ -177,7 +178,7 @@ export class HealthWatch {
     return () => {
       own.listeners.delete(listener);
       if (own.listeners.size > 0) return;
-      own.stop.abort();
+      own.stop.abort(WAIT_ENDED);
       if (this.#watched.get(endpointId) === own) this.#watched.delete(endpointId);
     };
   }

@@ -18,6 +18,7 @@ import type { CallPhase, CallView } from "./call-view.js";
 import { LiveRegion } from "./live-region.js";
 import type { TerminalStream } from "./live-region.js";
 import type { DevSessionEventSource, DevSessionEvents } from "./session-events.js";
+import { WAIT_ENDED } from "../shared/abort-reason.js";
 
 export interface CallRendererOutput {
   print(text: string): void;
@@ -127,7 +128,7 @@ export function renderCalls(events: DevSessionEventSource, output: CallRendererO
 
   const finished = (t: Tracked): void => {
     calls.delete(t.view.callId);
-    t.stop.abort();
+    t.stop.abort(WAIT_ENDED);
     if (!t.shown) return;
     // The final state is a line of its own; on a terminal it leaves the live region first.
     redraw();

@@ -19,6 +19,7 @@ import { nullLogger } from "../shared/logger.js";
 import type { Logger } from "../shared/logger.js";
 import { redact, registerSecret } from "../shared/redact.js";
 import { RunpodError } from "./errors.js";
+import { WAIT_ENDED } from "../shared/abort-reason.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
 
@@ -259,7 +260,7 @@ async function attemptOnce(
     if (timedOut || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return { kind: "failed", failure: "timeout", cause, durationMs };
     return { kind: "failed", failure: "network", cause, durationMs };
   } finally {
-    timer.abort();
+    timer.abort(WAIT_ENDED);
     signal?.removeEventListener("abort", onAbort);
   }
 }

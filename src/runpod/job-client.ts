@@ -26,6 +26,7 @@ import {
 } from "./response-shapes.js";
 import type { ShapeContext } from "./response-shapes.js";
 import { isTerminalStatus } from "./wire-types.js";
+import { WAIT_ENDED } from "../shared/abort-reason.js";
 import type {
   CancelResponse,
   HealthResponse,
@@ -289,7 +290,7 @@ export function createJobClient(options: JobClientOptions): JobClient {
       }
       throw error;
     } finally {
-      timer.abort();
+      timer.abort(WAIT_ENDED);
       signal?.removeEventListener("abort", onAbort);
     }
   }
