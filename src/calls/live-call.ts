@@ -20,6 +20,12 @@ import { isTerminalStatus } from "../runpod/wire-types.js";
 import type { JobStatus } from "../runpod/wire-types.js";
 import { WAIT_ENDED } from "../shared/abort-reason.js";
 
+/**
+ * A job's stream is first read this long after the job was submitted: a call
+ * that ends sooner costs no stream request (its lines come with its result),
+ * and nothing is lost by waiting, since a read returns every chunk not yet read.
+ */
+const FIRST_READ_AFTER_MS = 250;
 /** A stream read that answered faster than this with nothing new means the server does not hold the read: pause. */
 const FAST_ANSWER_MS = 250;
 const PAUSE_START_MS = 250;
@@ -97,6 +103,7 @@ export class LiveLogs {
     const { clock } = this.#options;
     let errors = 0;
     let pauseMs = PAUSE_START_MS;
+    await clock.sleep(FIRST_READ_AFTER_MS, signal).catch(() => undefined);
     while (!signal.aborted) {
       const started = clock.now();
       let answer;

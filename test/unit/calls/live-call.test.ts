@@ -99,13 +99,36 @@ const call = (observer: CallObserver, extra: Partial<FunctionCall> = {}): Functi
   ...extra,
 });
 
+/** The stream of a job is first read a quarter of a second after it was submitted. */
+async function firstStreamRead(clock: FakeClock): Promise<void> {
+  await clock.sleepingFor(250);
+  await clock.advance(250);
+}
+
 describe("live logs of a QB call", () => {
+  it("reads no stream for a call that ends within its first quarter second: its lines come with the result", async () => {
+    const t = liveJobs();
+    const r = recorder();
+    const clock = new FakeClock();
+    const client = createFunctionClient({ jobs: t.jobs, loadBalancer: noLb, clock });
+    const pending = client.call(call(r.observer));
+    await clock.sleepingFor(250);
+    t.complete("job-1", [line("quick")]);
+    const result = await pending;
+    expect(result.logs).toEqual([line("quick")]);
+    await clock.advance(250);
+    expect(t.streamSignals).toHaveLength(0);
+  });
+
+
   it("shows the lines the worker streams before the call returns, then only the lines not yet shown; the result keeps them all", async () => {
     const t = liveJobs();
     const r = recorder();
-    const client = createFunctionClient({ jobs: t.jobs, loadBalancer: noLb, clock: new FakeClock() });
+    const clock = new FakeClock();
+    const client = createFunctionClient({ jobs: t.jobs, loadBalancer: noLb, clock });
     let settled = false;
     const pending = client.call(call(r.observer)).finally(() => (settled = true));
+    await firstStreamRead(clock);
     t.push({ status: "IN_PROGRESS", stream: [{ output: { flashLogs: 1, logs: [{ stream: "stdout", text: "one", seq: 0 }, { stream: "stderr", text: "two", seq: 1 }] } }] });
     await waitFor("the streamed lines", () => r.logs.length === 1);
     expect(r.logs[0]).toEqual([line("one"), { stream: "stderr", text: "two" }]);
@@ -129,8 +152,10 @@ describe("live logs of a QB call", () => {
   it("ignores stream chunks that are not live logs (the emulator streams a job's output once at its end)", async () => {
     const t = liveJobs();
     const r = recorder();
-    const client = createFunctionClient({ jobs: t.jobs, loadBalancer: noLb, clock: new FakeClock() });
+    const clock = new FakeClock();
+    const client = createFunctionClient({ jobs: t.jobs, loadBalancer: noLb, clock });
     const pending = client.call(call(r.observer));
+    await firstStreamRead(clock);
     t.push({ status: "IN_PROGRESS", stream: [{ output: response([line("x")]) }, { output: "text" }] });
     t.push({ status: "IN_PROGRESS", stream: [{ output: { flashLogs: 1, logs: [{ stream: "stdout", text: "x", seq: 0 }] } }] });
     await waitFor("the live line", () => r.logs.length === 1);
@@ -165,8 +190,10 @@ describe("job status while a call is in flight", () => {
         return t.jobs.runToCompletion(endpointId, request, options);
       },
     };
-    const client = createFunctionClient({ jobs, loadBalancer: noLb, clock: new FakeClock() });
+    const clock = new FakeClock();
+    const client = createFunctionClient({ jobs, loadBalancer: noLb, clock });
     const pending = client.call(call({ logs: () => {}, status: (e) => statuses.push(e.status) }));
+    await firstStreamRead(clock);
     t.push({ status: "IN_PROGRESS", stream: [] });
     await waitFor("running", () => statuses.includes("IN_PROGRESS"));
     t.complete("job-1", []);
