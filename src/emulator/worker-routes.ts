@@ -55,7 +55,7 @@ export async function handleWorkerRoute(ctx: Context, app: EmulatorContext, endp
       ctx.type = "application/json";
       ctx.length = length;
       // A small job is one buffer (a stream body costs every call a pipeline and its abort); a large one is
-      // streamed piece by piece, so its input is not copied (docs/limits.md).
+      // streamed piece by piece, so its input is not copied (docs/internals.md, Request bodies and memory).
       ctx.body = length <= SINGLE_BUFFER_MAX_BYTES ? Buffer.concat(parts, length) : Readable.from(parts);
       return;
     }
