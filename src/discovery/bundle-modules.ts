@@ -105,7 +105,8 @@ export function clampToText(text: string, line: number, column: number): { line:
   return { line: Math.max(1, line), column: Math.max(1, column) };
 }
 
-function problemOf(root: string, entry: string, message: Message): BuildProblem {
+/** An esbuild message as a build problem in project terms (`entry` project-relative), its position clamped to the file's text. */
+export function problemOf(root: string, entry: string, message: Message): BuildProblem {
   const loc = message.location;
   const problem: BuildProblem = { file: entry, message: message.text };
   if (loc) {

@@ -18,13 +18,12 @@
  *   runs (`deferTag`): a script calls its remote functions from its own top
  *   level, before the tag appended to its end has run.
  */
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import type { Message, PartialMessage, Plugin } from "esbuild";
-import { clampToText, inlineSourceMapComment, USER_CODE_BUILD } from "./bundle-modules.js";
+import { inlineSourceMapComment, problemOf, USER_CODE_BUILD } from "./bundle-modules.js";
 import type { BuildProblem } from "./bundle-modules.js";
 import { tagSuffix, toProjectPath } from "./tag-plugin.js";
 
@@ -51,24 +50,6 @@ export type ScriptBundleOutcome =
 const SCRIPT_FILE = /\.[cm]?[jt]sx?$/;
 const EARLY_NAMESPACE = "flash-ts-script-early";
 const EARLY_IMPORT = "flash-ts:script-early";
-
-/** A build problem in project terms, its position clamped to the file's text. */
-function problemOf(root: string, entry: string, message: Message): BuildProblem {
-  const loc = message.location;
-  const problem: BuildProblem = { file: toProjectPath(root, entry), message: message.text };
-  if (!loc) return problem;
-  const path = resolve(root, loc.file);
-  problem.file = toProjectPath(root, path);
-  let position = { line: loc.line, column: loc.column + 1 };
-  try {
-    position = clampToText(readFileSync(path, "utf8"), position.line, position.column);
-  } catch {
-    // unreadable: keep esbuild's position
-  }
-  problem.line = position.line;
-  problem.column = position.column;
-  return problem;
-}
 
 /** The values each file sees as `import.meta.*` (esbuild `define`: JSON text). */
 function importMetaFor(path: string, isEntry: boolean): Record<string, string> {
@@ -158,7 +139,7 @@ export async function buildScriptBundle(options: ScriptBundleOptions): Promise<S
   } catch (error) {
     const failure = error as Partial<esbuild.BuildFailure>;
     if (!Array.isArray(failure.errors)) throw error;
-    const problems = failure.errors.map((m) => problemOf(root, entry, m));
+    const problems = failure.errors.map((m) => problemOf(root, toProjectPath(root, entry), m));
     return { ok: false, problems: problems.length > 0 ? problems : [{ file: toProjectPath(root, entry), message: String(error) }] };
   }
   const js = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
