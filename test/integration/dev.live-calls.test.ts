@@ -2,7 +2,7 @@
  * What `flash dev --runpod` shows while calls are in flight, through a
  * stand-in Runpod (a real `flash emulator --api-key` process, its fault hooks
  * making the states happen): a cold start reads queued → worker initializing
- * → running → done; a throttled endpoint says so with its hint; a function's
+ * → running → done; a slow endpoint create reads provisioning the endpoint; a throttled endpoint says so with its hint; a function's
  * console output reaches the console while it runs, once, with the result
  * unchanged; a nested call's lines carry the callee's endpoint. Output is
  * piped here, so these are the plain lines (the terminal's are in
@@ -72,6 +72,21 @@ describe("live call state", () => {
       .map((l) => l.slice("[live-cold] POST /cold/run_sync: ".length).replace(/ in \d+\.\d s$/, ""));
     // Provisioning the new endpoint may show first; each state once, in this order.
     expect(states.filter((s) => s !== "provisioning the endpoint")).toEqual(["queued", "worker initializing (cold start)", "running", "done"]);
+  });
+
+  it("a call whose endpoint is slow to create says it is provisioning the endpoint, then runs", async () => {
+    // The stand-in takes 2.5 s to create an endpoint: the call waits on provisioning, not on a job.
+    const id = await fault({ route: "^POST /v2/serverless$", latencyMs: 2500, times: 1 });
+    const from = dev.output().length;
+    const res = await post("/inner/run_sync", { x: 2 });
+    await removeFault(id).catch(() => undefined); // used up already when the create went through
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    await dev.waitForOutput(/\[live-inner\] POST \/inner\/run_sync: done in \d+\.\d s/, 10_000, from);
+    const states = linesSince(from)
+      .filter((l) => l.startsWith("[live-inner] POST /inner/run_sync: "))
+      .map((l) => l.slice("[live-inner] POST /inner/run_sync: ".length).replace(/ in \d+\.\d s$/, ""));
+    expect(states[0]).toBe("provisioning the endpoint");
+    expect(states.at(-1)).toBe("done");
   });
 
   it("a throttled endpoint says so, with the hint, until a worker can start", async () => {
