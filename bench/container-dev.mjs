@@ -18,7 +18,7 @@
 /* global AbortSignal */
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { findFreePort } from "../dist/shared/ports.js";
+import { findFreePort } from "../dist/common/ports.js";
 import { tmpdir, cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { argv, stdout, version } from "node:process";

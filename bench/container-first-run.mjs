@@ -12,7 +12,7 @@
 /* global AbortSignal */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { findFreePort } from "../dist/shared/ports.js";
+import { findFreePort } from "../dist/common/ports.js";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stdout, version } from "node:process";

@@ -25,12 +25,12 @@ import { join } from "node:path";
 import { startEmulator } from "../dist/emulator/index.js";
 import { createControlPlaneClient, createHttpClient, createJobClient } from "../dist/runpod/index.js";
 import { createDiscovery } from "../dist/discovery/index.js";
-import { encodeValue } from "../dist/shared/value-codec.js";
-import { readPackageVersion } from "../dist/shared/package-info.js";
+import { encodeValue } from "../dist/common/value-codec.js";
+import { readPackageVersion } from "../dist/common/package-info.js";
 import { bootstrapStartCommand } from "../dist/worker/bootstrap/start-command.js";
 import { RuntimeDelivery } from "../dist/worker/runtime-delivery.js";
 import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../dist/worker/runtime-source.js";
-import { nullLogger } from "../dist/shared/logger.js";
+import { nullLogger } from "../dist/common/logger.js";
 import { summarize, median } from "./lib/percentiles.mjs";
 
 const IMAGE = "node:24-bookworm-slim";

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { startEmulator } from "../dist/emulator/index.js";
 import { createControlPlaneClient, createHttpClient, createJobClient } from "../dist/runpod/index.js";
 import { createDiscovery } from "../dist/discovery/index.js";
-import { encodeValue } from "../dist/shared/value-codec.js";
+import { encodeValue } from "../dist/common/value-codec.js";
 import { summarize } from "./lib/percentiles.mjs";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);

@@ -24,23 +24,23 @@ import { dirname, join, relative, resolve, sep } from "node:path";
  * An area may always import itself. `"*"` is every area.
  */
 export const AREA_RULES = {
-  shared: {},
-  sdk: { value: ["shared"], type: ["runpod"], lazy: ["runpod/index.ts"] },
-  discovery: { value: ["shared", "sdk"] },
-  watch: { value: ["shared"] },
-  runpod: { value: ["shared"] },
-  container: { value: ["shared"] },
-  init: { value: ["shared", "container"] },
-  calls: { value: ["shared", "runpod/errors.ts", "runpod/wire-types.ts"], type: ["sdk", "runpod"] },
-  worker: { value: ["shared", "sdk", "calls", "runpod/wire-types.ts"], lazy: ["runpod"] },
+  common: {},
+  sdk: { value: ["common"], type: ["runpod"], lazy: ["runpod/index.ts"] },
+  discovery: { value: ["common", "sdk"] },
+  watch: { value: ["common"] },
+  runpod: { value: ["common"] },
+  container: { value: ["common"] },
+  init: { value: ["common", "container"] },
+  calls: { value: ["common", "runpod/errors.ts", "runpod/wire-types.ts"], type: ["sdk", "runpod"] },
+  worker: { value: ["common", "sdk", "calls", "runpod/wire-types.ts"], lazy: ["runpod"] },
   emulator: {
-    value: ["shared", "runpod/wire-types.ts", "runpod/wire-schemas.ts", "container/labels.ts"],
+    value: ["common", "runpod/wire-types.ts", "runpod/wire-schemas.ts", "container/labels.ts"],
     type: ["container/container-runtime.ts"],
     lazy: ["container"],
   },
-  provision: { value: ["shared", "sdk", "worker/bootstrap/start-command.ts"], type: ["runpod"] },
-  server: { value: ["shared"], type: ["discovery", "sdk"] },
-  dev: { value: ["shared", "sdk", "discovery", "watch", "server", "provision", "runpod", "calls", "emulator", "worker", "container"] },
+  provision: { value: ["common", "sdk", "worker/bootstrap/start-command.ts"], type: ["runpod"] },
+  server: { value: ["common"], type: ["discovery", "sdk"] },
+  dev: { value: ["common", "sdk", "discovery", "watch", "server", "provision", "runpod", "calls", "emulator", "worker", "container"] },
   cli: { value: ["*"] },
 };
 

@@ -5,10 +5,10 @@
  * which transport error), never by message text. The dev server, nested calls
  * in workers and local calls all go through here.
  */
-import { AppError, isAppError } from "../shared/errors.js";
-import type { ErrorCode } from "../shared/errors.js";
-import type { FunctionErrorKind, FunctionFailure, FunctionTarget } from "../shared/function-protocol.js";
-import { decodeValue } from "../shared/value-codec.js";
+import { AppError, isAppError } from "../common/errors.js";
+import type { ErrorCode } from "../common/errors.js";
+import type { FunctionErrorKind, FunctionFailure, FunctionTarget } from "../common/function-protocol.js";
+import { decodeValue } from "../common/value-codec.js";
 import { isRunpodError } from "../runpod/errors.js";
 import type { HttpHeaders } from "../runpod/http.js";
 import type { JobState } from "../runpod/wire-types.js";

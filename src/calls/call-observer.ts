@@ -3,8 +3,8 @@
  * call state (queued, running, done) and console output. The client only
  * reports; rendering is the watcher's business.
  */
-import type { AppError } from "../shared/errors.js";
-import type { FunctionLog } from "../shared/function-protocol.js";
+import type { AppError } from "../common/errors.js";
+import type { FunctionLog } from "../common/function-protocol.js";
 import type { HealthResponse, JobStatus } from "../runpod/wire-types.js";
 
 export interface CallEvents {

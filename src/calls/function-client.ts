@@ -9,11 +9,11 @@
  * one coded error (call-errors.ts). Each call can be observed (submitted,
  * status, logs, finished) without the client rendering anything.
  */
-import { AppError, isAppError, toAppError } from "../shared/errors.js";
-import { FUNCTION_PROTOCOL_VERSION, parseFunctionResponse } from "../shared/function-protocol.js";
-import type { EndpointRef, FunctionLog, FunctionRequest, FunctionResponse, FunctionTarget } from "../shared/function-protocol.js";
-import { decodeValue, encodeValue } from "../shared/value-codec.js";
-import type { JsonValue } from "../shared/value-codec.js";
+import { AppError, isAppError, toAppError } from "../common/errors.js";
+import { FUNCTION_PROTOCOL_VERSION, parseFunctionResponse } from "../common/function-protocol.js";
+import type { EndpointRef, FunctionLog, FunctionRequest, FunctionResponse, FunctionTarget } from "../common/function-protocol.js";
+import { decodeValue, encodeValue } from "../common/value-codec.js";
+import type { JsonValue } from "../common/value-codec.js";
 import type { JobClient } from "../runpod/job-client.js";
 import type { LoadBalancerClient } from "../runpod/load-balancer-client.js";
 import { executionPolicy } from "../runpod/wire-types.js";
@@ -24,9 +24,9 @@ import { DeliveredModules } from "./delivered-modules.js";
 import { notify } from "./call-observer.js";
 import type { CallObserver } from "./call-observer.js";
 import { HealthWatch, LiveLogs } from "./live-call.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { WAIT_ENDED } from "../shared/abort-reason.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { WAIT_ENDED } from "../common/abort-reason.js";
 
 /**
  * The part of the job client calls need (src/runpod's JobClient). `stream`

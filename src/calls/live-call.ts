@@ -11,14 +11,14 @@
  * Both are bounded and quiet: a failure to read only means the lines come
  * with the result, or the state shows less.
  */
-import type { Clock } from "../shared/clock.js";
-import type { FunctionLog } from "../shared/function-protocol.js";
-import { parseLiveLogChunk } from "../shared/live-logs.js";
+import type { Clock } from "../common/clock.js";
+import type { FunctionLog } from "../common/function-protocol.js";
+import { parseLiveLogChunk } from "../common/live-logs.js";
 import type { JobClient } from "../runpod/job-client.js";
 import type { HealthResponse } from "../runpod/wire-types.js";
 import { isTerminalStatus } from "../runpod/wire-types.js";
 import type { JobStatus } from "../runpod/wire-types.js";
-import { WAIT_ENDED } from "../shared/abort-reason.js";
+import { WAIT_ENDED } from "../common/abort-reason.js";
 
 /**
  * A job's stream is first read this long after the job was submitted: a call

@@ -17,11 +17,11 @@
  *   emulator failed because workers cannot start become a WORKER_UNREACHABLE
  *   error with a hint (502 at the dev server), never a function error.
  */
-import { AppError } from "../shared/errors.js";
-import { isFunctionRequest, parseFunctionResponse } from "../shared/function-protocol.js";
-import type { FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
-import { isRecord } from "../shared/is-record.js";
-import type { RuntimeRef } from "../shared/function-protocol.js";
+import { AppError } from "../common/errors.js";
+import { isFunctionRequest, parseFunctionResponse } from "../common/function-protocol.js";
+import type { FunctionRequest, FunctionResponse } from "../common/function-protocol.js";
+import { isRecord } from "../common/is-record.js";
+import type { RuntimeRef } from "../common/function-protocol.js";
 import { WORKER_START_FAILED, parseJobError } from "../runpod/wire-types.js";
 
 /** A worker runtime bundle a caller delivers (src/worker/runtime-source.ts reads one from disk). */

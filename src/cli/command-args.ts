@@ -1,7 +1,7 @@
 /** One way for a command to read its options: node's parseArgs, strict, with a refusal that says where the options are listed. */
 import { parseArgs } from "node:util";
 import type { ParseArgsConfig } from "node:util";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 /** Parses `config.args` for `flash <command>`; an unknown or malformed option is INVALID_INPUT pointing at `--help`. */
 export function parseCommandArgs<const T extends ParseArgsConfig>(

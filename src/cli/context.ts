@@ -1,5 +1,5 @@
 /** What every command receives: streams, environment and a logger, so commands can run in-process in tests. */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 
 export interface CommandContext {
   cwd: string;

@@ -4,8 +4,8 @@
  * signal handlers; commands are loaded lazily so `flash worker` does not pay
  * for Koa, esbuild or dockerode.
  */
-import { createLogger } from "../shared/logger.js";
-import { isAppError } from "../shared/errors.js";
+import { createLogger } from "../common/logger.js";
+import { isAppError } from "../common/errors.js";
 import { renderError } from "./render-error.js";
 import type { Command, CommandContext } from "./context.js";
 
@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 1;
   }
   if (name === "--version" || name === "-v") {
-    const { readPackageVersion } = await import("../shared/package-info.js");
+    const { readPackageVersion } = await import("../common/package-info.js");
     process.stdout.write(readPackageVersion() + "\n");
     return 0;
   }

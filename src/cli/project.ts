@@ -1,8 +1,8 @@
 /** The project folder of a command (`--cwd`) and its `.env`, as `flash dev` takes them. */
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { AppError } from "../shared/errors.js";
-import { registerSecret } from "../shared/redact.js";
+import { AppError } from "../common/errors.js";
+import { registerSecret } from "../common/redact.js";
 import { applyEnvFile, loadEnvFile } from "../dev/env-file.js";
 import type { EnvFileState } from "../dev/env-file.js";
 import type { ProjectEndpoints } from "../dev/project-endpoints.js";

@@ -4,7 +4,7 @@
  */
 import { createInterface } from "node:readline/promises";
 import type { Readable, Writable } from "node:stream";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 /** What is read from a pipe at most: a key is a line, not a file. */
 const MAX_PIPED_BYTES = 4096;

@@ -1,6 +1,6 @@
 /** How an error is shown on the command line: message and hint for user errors; a stack for bugs. */
-import { isAppError } from "../shared/errors.js";
-import { redact } from "../shared/redact.js";
+import { isAppError } from "../common/errors.js";
+import { redact } from "../common/redact.js";
 
 export function renderError(error: unknown): string {
   if (isAppError(error)) {

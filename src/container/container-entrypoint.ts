@@ -25,9 +25,9 @@ import { spawn } from "node:child_process";
 import { accessSync, chownSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isAppError } from "../shared/errors.js";
-import { createLogger } from "../shared/logger.js";
-import { CLI_ENTRY, PACKAGE_ROOT } from "../shared/package-info.js";
+import { isAppError } from "../common/errors.js";
+import { createLogger } from "../common/logger.js";
+import { CLI_ENTRY, PACKAGE_ROOT } from "../common/package-info.js";
 import { DEV_COMMAND, WORKSPACE } from "./container-settings.js";
 import { ensureDependencies, linkOwnPackage } from "./workspace-deps.js";
 

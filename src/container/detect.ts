@@ -4,7 +4,7 @@
  * of the wrong file system), and does a Docker engine answer?
  */
 import { existsSync } from "node:fs";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type { ContainerRuntime, EngineInfo } from "./container-runtime.js";
 import { createContainerRuntime } from "./engine-runtime.js";
 import { resolveDockerEndpoints, type DockerEndpoint, type EndpointProbe } from "./docker-endpoint.js";

@@ -8,10 +8,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
-import { writeFileAtomic } from "../shared/atomic-write.js";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
-import type { Logger } from "../shared/logger.js";
+import { writeFileAtomic } from "../common/atomic-write.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
+import type { Logger } from "../common/logger.js";
 import type { ContainerRuntime } from "./container-runtime.js";
 import { LABELS } from "./labels.js";
 

@@ -5,7 +5,7 @@
  * engine-runtime.ts, which does not pay for loading dockerode.
  */
 import Docker from "dockerode";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type {
   AttachHandle,
   AttachOptions,

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 /** How to reach one engine. */
 export type DockerEndpoint =

@@ -5,7 +5,7 @@
  * Docker reports most failures as text only, so this file (and no other)
  * reads the engine's messages, to tell "port taken" from other failures.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type { ContainerSpec, Labels } from "./container-runtime.js";
 
 /** Network-level error codes that mean "no engine there". */

@@ -3,7 +3,7 @@
  * `flash dev` uses on every start. Image builds and pulls, and engines
  * reached over SSH, go to the dockerode implementation, loaded only then.
  */
-import type { AppError } from "../shared/errors.js";
+import type { AppError } from "../common/errors.js";
 import type {
   AttachHandle,
   AttachOptions,

@@ -5,7 +5,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP, createServer } from "node:net";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 /**
  * The IP address Docker should publish on for a `--host` value. Docker needs

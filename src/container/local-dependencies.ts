@@ -9,8 +9,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, posix, relative, resolve, sep } from "node:path";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
 import type { MountSpec } from "./container-runtime.js";
 import { WORKSPACE } from "./container-settings.js";
 

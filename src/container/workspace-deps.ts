@@ -8,8 +8,8 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 
 /** The state file, inside node_modules so it goes when the volume goes. */
 export const DEPS_STATE_FILE = ".flash-ts-deps.json";

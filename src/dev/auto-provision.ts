@@ -5,7 +5,7 @@
  * deleted. Without it: a note naming the orphans. Reported as session
  * events; the console renderer prints them.
  */
-import type { Clock } from "../shared/clock.js";
+import type { Clock } from "../common/clock.js";
 import { errorIssues, remoteSpecs } from "../discovery/manifest.js";
 import type { Manifest } from "../discovery/manifest.js";
 import type { ResourceSpec } from "../sdk/resources.js";

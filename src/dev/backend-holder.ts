@@ -5,8 +5,8 @@
  * closed when its last call ends (an event, not a poll), or at a deadline on
  * the clock when a call never ends, or when the session closes.
  */
-import type { Clock } from "../shared/clock.js";
-import { TypedEmitter } from "../shared/typed-emitter.js";
+import type { Clock } from "../common/clock.js";
+import { TypedEmitter } from "../common/typed-emitter.js";
 import type { Backend } from "./backend.js";
 import type { BackendInfo, DevSessionEmitter } from "./session-events.js";
 

@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { parseEgressPolicy, parseWorkerMode, startEmulator } from "../emulator/index.js";
 import type { EmulatorHandle } from "../emulator/index.js";
-import type { Logger } from "../shared/logger.js";
-import { readPackageVersion } from "../shared/package-info.js";
+import type { Logger } from "../common/logger.js";
+import { readPackageVersion } from "../common/package-info.js";
 import {
   createControlPlaneClient,
   createHttpClient,

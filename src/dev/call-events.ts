@@ -7,7 +7,7 @@
  * (call-renderer.ts) subscribes to these; nothing here prints.
  */
 import type { CallObserver } from "../calls/index.js";
-import type { Clock } from "../shared/clock.js";
+import type { Clock } from "../common/clock.js";
 import type { ObservedCall } from "./remote-invoker.js";
 import type { DevSessionEmitter } from "./session-events.js";
 

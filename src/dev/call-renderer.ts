@@ -11,14 +11,14 @@
  * a "still …" line now and then. A call that ends within the second prints
  * nothing but its output.
  */
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 import { applyCallEvent, describeCall, phaseOf, startView, THROTTLED_HINT } from "./call-view.js";
 import type { CallPhase, CallView } from "./call-view.js";
 import { LiveRegion } from "./live-region.js";
 import type { TerminalStream } from "./live-region.js";
 import type { DevSessionEventSource, DevSessionEvents } from "./session-events.js";
-import { WAIT_ENDED } from "../shared/abort-reason.js";
+import { WAIT_ENDED } from "../common/abort-reason.js";
 
 export interface CallRendererOutput {
   print(text: string): void;

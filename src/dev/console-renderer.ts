@@ -8,9 +8,9 @@
  */
 import { formatIssue } from "../server/route-table.js";
 import { formatRouteTable } from "../server/route-banner.js";
-import type { Logger } from "../shared/logger.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
+import type { Logger } from "../common/logger.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
 import { renderCalls } from "./call-renderer.js";
 import type { TerminalStream } from "./live-region.js";
 import { formatDuration } from "../provision/provisioner.js";

@@ -5,12 +5,12 @@
  * requested one is taken).
  */
 import { basename } from "node:path";
-import { megabytesFromEnv } from "../shared/byte-budget.js";
+import { megabytesFromEnv } from "../common/byte-budget.js";
 import { createDevApp, createEventStream, DEFAULT_BODY_MEMORY_BYTES, parseAllowedHosts } from "../server/index.js";
 import type { FunctionInvoker, RouteTable } from "../server/index.js";
 import type { SchemaSource } from "../server/function-schemas.js";
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 import type { DevSessionParts } from "./session-parts.js";
 import type { DevSessionEmitter } from "./session-events.js";
 

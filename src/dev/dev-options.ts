@@ -3,7 +3,7 @@
  * typed values (the flag beats the env var; `.env` has been applied to the
  * environment before this runs, with the shell winning).
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import { displayPath } from "../runpod/credentials.js";
 import type { ApiKeyResolution } from "../runpod/credentials.js";
 

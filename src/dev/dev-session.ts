@@ -11,8 +11,8 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import { claimProjectSession } from "../provision/index.js";
 import type { ProjectSession } from "../provision/index.js";
 import { parseAllowedOrigins, RouteTable } from "../server/index.js";

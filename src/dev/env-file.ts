@@ -13,8 +13,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { parse } from "dotenv";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import { createWatcher } from "../watch/index.js";
 
 /**

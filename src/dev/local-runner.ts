@@ -8,8 +8,8 @@
  * made from a local function reach the dev server's dispatcher).
  */
 import { dirname } from "node:path";
-import type { FunctionRequest } from "../shared/function-protocol.js";
-import type { Logger } from "../shared/logger.js";
+import type { FunctionRequest } from "../common/function-protocol.js";
+import type { Logger } from "../common/logger.js";
 import type { ModuleBundle } from "../discovery/manifest.js";
 import type { LocalRunner } from "../calls/function-client.js";
 import { createExecutor } from "../worker/execute.js";

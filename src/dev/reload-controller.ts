@@ -5,9 +5,9 @@
  * events. A failed reload keeps the last good routes serving.
  */
 import type { RouteTable } from "../server/route-table.js";
-import type { Clock } from "../shared/clock.js";
-import { toAppError } from "../shared/errors.js";
-import { registerSecret } from "../shared/redact.js";
+import type { Clock } from "../common/clock.js";
+import { toAppError } from "../common/errors.js";
+import { registerSecret } from "../common/redact.js";
 import type { Watcher } from "../watch/types.js";
 import { applyEnvFile, loadEnvFile } from "./env-file.js";
 import type { EnvFileState } from "./env-file.js";

@@ -9,9 +9,9 @@
  * It is also the SDK dispatcher of the dev server process, so a local function
  * that calls a remote one goes through here too, abandoned with its caller.
  */
-import { AppError, toAppError } from "../shared/errors.js";
-import type { EndpointRef, FunctionLog, FunctionTarget } from "../shared/function-protocol.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError, toAppError } from "../common/errors.js";
+import type { EndpointRef, FunctionLog, FunctionTarget } from "../common/function-protocol.js";
+import type { Logger } from "../common/logger.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { FunctionEntry, Manifest, ModuleBundle } from "../discovery/manifest.js";

@@ -5,13 +5,13 @@
  * stdout, stderr and `process.send` stay what they would be under `node`.
  *
  * The script asks for calls; `flash run` answers each with a value or an
- * error. Values travel in the value codec's encoding (shared/value-codec.ts),
+ * error. Values travel in the value codec's encoding (common/value-codec.ts),
  * the one function arguments and results use everywhere. Messages are
  * bounded: a line longer than MAX_MESSAGE_BYTES ends the channel.
  */
 import type { Duplex } from "node:stream";
-import type { ErrorCode } from "../shared/errors.js";
-import type { JsonValue } from "../shared/value-codec.js";
+import type { ErrorCode } from "../common/errors.js";
+import type { JsonValue } from "../common/value-codec.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 
 /** Variable naming the script for its `process.argv[1]`; script-child.ts removes it from the script's environment. */

@@ -13,10 +13,10 @@
  * that would slow the script's start.
  */
 import { Socket } from "node:net";
-import { AppError, isAppError } from "../shared/errors.js";
-import type { ErrorCode } from "../shared/errors.js";
-import { PACKAGE_ROOT } from "../shared/package-info.js";
-import { decodeValue, encodeValue } from "../shared/value-codec.js";
+import { AppError, isAppError } from "../common/errors.js";
+import type { ErrorCode } from "../common/errors.js";
+import { PACKAGE_ROOT } from "../common/package-info.js";
+import { decodeValue, encodeValue } from "../common/value-codec.js";
 import { setDispatcher } from "../sdk/registry.js";
 import type { RemoteCall } from "../sdk/registry.js";
 import { CHANNEL_FD, MessageTooLargeError, openChannel, SCRIPT_PATH_ENV } from "./script-channel.js";

@@ -6,12 +6,12 @@
  */
 import type { DiscoveryIssue } from "../discovery/manifest.js";
 import type { RouteInfo } from "../server/route-generation.js";
-import type { AppError } from "../shared/errors.js";
-import type { FunctionLog } from "../shared/function-protocol.js";
+import type { AppError } from "../common/errors.js";
+import type { FunctionLog } from "../common/function-protocol.js";
 import type { HealthResponse, JobStatus } from "../runpod/wire-types.js";
 import type { ProvisionOutcome } from "../provision/provisioner.js";
-import { TypedEmitter } from "../shared/typed-emitter.js";
-import type { Subscribable } from "../shared/typed-emitter.js";
+import { TypedEmitter } from "../common/typed-emitter.js";
+import type { Subscribable } from "../common/typed-emitter.js";
 import type { BackendChoice } from "./dev-options.js";
 
 /** Which backend, for humans. */

@@ -23,9 +23,9 @@ import { RESERVED_SCHEMA_NAMES } from "../server/function-schemas.js";
 import type { GenerationSchemas, SchemaSource } from "../server/function-schemas.js";
 import type { RouteGeneration } from "../server/route-generation.js";
 import type { RouteTable } from "../server/route-table.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../common/clock.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import type { DevSessionEmitter } from "./session-events.js";
 
 /** How long after a swap the extraction starts. */

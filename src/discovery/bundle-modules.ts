@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import type { BuildContext, Message, Metafile } from "esbuild";
-import { sha256 } from "../shared/hash.js";
+import { sha256 } from "../common/hash.js";
 import { collectExternalImports } from "./dependencies.js";
 import type { ExternalImport } from "./dependencies.js";
 import { BUNDLE_BANNER, createTagPlugin, toProjectPath } from "./tag-plugin.js";

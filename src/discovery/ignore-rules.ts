@@ -18,9 +18,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ignore from "ignore";
 import type { Ignore } from "ignore";
-import { isNeverSourceDir, NEVER_SOURCE_DIRS, TEST_DIRS } from "../shared/project-folders.js";
+import { isNeverSourceDir, NEVER_SOURCE_DIRS, TEST_DIRS } from "../common/project-folders.js";
 
-/** Folder names skipped at any depth: never source, and test code (shared/project-folders.ts). Hidden folders (`.x`) are skipped too. */
+/** Folder names skipped at any depth: never source, and test code (common/project-folders.ts). Hidden folders (`.x`) are skipped too. */
 export const ALWAYS_SKIPPED_DIRS: ReadonlySet<string> = new Set([...NEVER_SOURCE_DIRS, ...TEST_DIRS]);
 
 /** File names (relative to the root) whose change alters the ignore rules. */

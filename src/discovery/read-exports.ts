@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { LoadError, ReadExport, ReadRequest, WorkerMessage } from "./read-exports-protocol.js";
 
 /** The outcome of importing one bundle. */

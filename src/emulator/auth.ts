@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 /** The key carried by an Authorization header value, with or without the `Bearer` scheme. */
 export function extractKey(header: string | undefined): string | undefined {

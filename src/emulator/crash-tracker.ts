@@ -4,8 +4,8 @@
  * keep dying before they ever become ready, queued work is failed with a
  * clear error instead of waiting forever.
  */
-import { backoffDelay } from "../shared/backoff.js";
-import type { BackoffPolicy } from "../shared/backoff.js";
+import { backoffDelay } from "../common/backoff.js";
+import type { BackoffPolicy } from "../common/backoff.js";
 
 /** A worker exiting sooner than this after its start counts as a crash-loop failure. */
 export const EARLY_EXIT_MS = 30_000;

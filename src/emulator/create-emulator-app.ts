@@ -17,8 +17,8 @@
 import type { Agent } from "node:http";
 import Koa from "koa";
 import type { Context, Next } from "koa";
-import type { ByteBudget } from "../shared/byte-budget.js";
-import { isAppError } from "../shared/errors.js";
+import type { ByteBudget } from "../common/byte-budget.js";
+import { isAppError } from "../common/errors.js";
 import { ADMIN_PREFIX, handleAdminRoute } from "./admin-routes.js";
 import type { EmulatorContext } from "./emulator-context.js";
 import { faultMiddleware } from "./faults.js";

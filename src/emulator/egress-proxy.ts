@@ -19,8 +19,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { BlockList, connect, isIP } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 
 export type EgressPolicy = { kind: "none" } | { kind: "public" } | { kind: "hosts"; hosts: string[] };
 

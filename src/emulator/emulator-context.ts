@@ -1,5 +1,5 @@
 /** What every route module of the emulator works with. */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { EndpointStore } from "./endpoint-store.js";
 import type { FaultRegistry } from "./faults.js";
 import type { JobStore } from "./job-store.js";

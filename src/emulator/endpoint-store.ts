@@ -12,9 +12,9 @@ import type {
   EndpointWorkers,
   UpdateEndpointRequest,
 } from "../runpod/wire-types.js";
-import { stableStringify } from "../shared/hash.js";
-import type { Logger } from "../shared/logger.js";
-import { isRecord } from "../shared/is-record.js";
+import { stableStringify } from "../common/hash.js";
+import type { Logger } from "../common/logger.js";
+import { isRecord } from "../common/is-record.js";
 import { HttpError } from "./http-error.js";
 import { createRunpodId } from "./ids.js";
 import { loadStateFile, StateFileWriter } from "./state-file.js";

@@ -10,8 +10,8 @@ import * as v from "valibot";
 import type { CreateEndpointRequest, EndpointScaling, UpdateEndpointRequest } from "../runpod/wire-types.js";
 import { CreateEndpointRequestSchema, UpdateEndpointRequestSchema } from "../runpod/wire-schemas.js";
 import { HttpError } from "./http-error.js";
-import { isRecord } from "../shared/is-record.js";
-import { describeIssues } from "../shared/schema.js";
+import { isRecord } from "../common/is-record.js";
+import { describeIssues } from "../common/schema.js";
 
 /**
  * Bounds the OpenAPI schema leaves open (docs/limits.md, Emulator bounds).

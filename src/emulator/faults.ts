@@ -13,7 +13,7 @@
  */
 import type { Context, Next } from "koa";
 import { HttpError } from "./http-error.js";
-import { isRecord } from "../shared/is-record.js";
+import { isRecord } from "../common/is-record.js";
 
 /** What to do to matching requests (`route`), or to the workers of an endpoint (`endpoint`). */
 export interface FaultRule {

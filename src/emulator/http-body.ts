@@ -1,18 +1,18 @@
 /**
- * The emulator's request bodies, on the shared reader (shared/request-body.ts):
+ * The emulator's request bodies, on the shared reader (common/request-body.ts):
  * read with a size limit per API family and counted against the emulator's
  * budget of bodies in flight, parsed as JSON whatever the Content-Type says
  * (runpod-python posts JSON as form-urlencoded), with the shared nesting limit.
  * Errors come out as HttpErrors in the emulator's shapes.
  */
 import type { IncomingMessage } from "node:http";
-import { RUNPOD_LIMITS } from "../shared/body-limits.js";
-import type { ByteBudget } from "../shared/byte-budget.js";
-import { formatBytes } from "../shared/byte-budget.js";
-import { isAppError } from "../shared/errors.js";
-import { readBody as readSharedBody, readJsonRequest, releaseBody } from "../shared/request-body.js";
-import type { ReadBodyOptions } from "../shared/request-body.js";
-import type { CloseSignal } from "../shared/request-body.js";
+import { RUNPOD_LIMITS } from "../common/body-limits.js";
+import type { ByteBudget } from "../common/byte-budget.js";
+import { formatBytes } from "../common/byte-budget.js";
+import { isAppError } from "../common/errors.js";
+import { readBody as readSharedBody, readJsonRequest, releaseBody } from "../common/request-body.js";
+import type { ReadBodyOptions } from "../common/request-body.js";
+import type { CloseSignal } from "../common/request-body.js";
 import { HttpError } from "./http-error.js";
 
 /** Size limits per API family, in bytes (Runpod's, docs/limits.md). */

@@ -4,7 +4,7 @@
  * against one byte budget. When the budget is short, ended jobs are dropped
  * before their time, oldest first (docs/limits.md, Memory bounds).
  */
-import { ByteBudget, formatBytes } from "../shared/byte-budget.js";
+import { ByteBudget, formatBytes } from "../common/byte-budget.js";
 import { HttpError } from "./http-error.js";
 import { isTerminal, type JobRecord } from "./job-record.js";
 

@@ -7,7 +7,7 @@
 import type { Context } from "koa";
 import type { HealthResponse, JobPolicy, JobStatus } from "../runpod/wire-types.js";
 import type { EmulatorContext } from "./emulator-context.js";
-import { isRecord } from "../shared/is-record.js";
+import { isRecord } from "../common/is-record.js";
 import { BODY_LIMITS, jsonMemberRange, readJsonBody, releaseBody } from "./http-body.js";
 import { HttpError } from "./http-error.js";
 import { isTerminal, MAX_TIMEOUT_MS, toJobState, type JobRecord } from "./job-record.js";

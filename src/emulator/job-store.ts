@@ -9,8 +9,8 @@
  * timeout while it runs, an explicit TTL) and one sweep for result retention.
  */
 import type { JobDoneBody, JobPolicy, JobStatus, StreamChunk } from "../runpod/wire-types.js";
-import type { ByteBudget } from "../shared/byte-budget.js";
-import { formatBytes } from "../shared/byte-budget.js";
+import type { ByteBudget } from "../common/byte-budget.js";
+import { formatBytes } from "../common/byte-budget.js";
 import { createJobId } from "./ids.js";
 import { createJobRecord, isTerminal, takeStreamChunks, type JobInput, type JobRecord } from "./job-record.js";
 import { JobRetention } from "./job-retention.js";

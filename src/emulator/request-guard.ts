@@ -2,7 +2,7 @@
  * Who may talk to the emulator at all. It starts processes from endpoint
  * `args` (shell commands), so a web page the developer happens to visit must
  * not be able to create an endpoint through it, even when no API key is set.
- * The judging is shared with the dev server (shared/local-server-guard.ts);
+ * The judging is shared with the dev server (common/local-server-guard.ts);
  * the emulator's policy is the strictest one:
  *
  * - Every browser request is refused: the emulator serves no pages, so
@@ -18,10 +18,10 @@
  *   there) is the protection.
  */
 import type { Context, Next } from "koa";
-import { hostnameOf, isLocalHostname, judgeBrowserRequest } from "../shared/local-server-guard.js";
+import { hostnameOf, isLocalHostname, judgeBrowserRequest } from "../common/local-server-guard.js";
 import { HttpError } from "./http-error.js";
 
-export { isLocalHostname } from "../shared/local-server-guard.js";
+export { isLocalHostname } from "../common/local-server-guard.js";
 
 /** Settings of the request guard. */
 export interface RequestGuardOptions {

@@ -13,8 +13,8 @@
  * way Runpod does (docs/internals.md, "Container workers").
  */
 
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
 
 /** A resolved start command: what to spawn. */
 export interface StartCommand {

@@ -5,12 +5,12 @@
  * `RUNPOD_API_BASE_URL={url}` and `RUNPOD_ENDPOINT_BASE_URL={url}/v2`.
  */
 import { createServer, type Server } from "node:http";
-import { requestTimeoutOptions, type RequestTimeouts } from "../shared/body-limits.js";
-import { ByteBudget, megabytesFromEnv } from "../shared/byte-budget.js";
-import { AppError } from "../shared/errors.js";
-import { createLogger, type Logger } from "../shared/logger.js";
-import { CLI_ENTRY } from "../shared/package-info.js";
-import { registerSecret } from "../shared/redact.js";
+import { requestTimeoutOptions, type RequestTimeouts } from "../common/body-limits.js";
+import { ByteBudget, megabytesFromEnv } from "../common/byte-budget.js";
+import { AppError } from "../common/errors.js";
+import { createLogger, type Logger } from "../common/logger.js";
+import { CLI_ENTRY } from "../common/package-info.js";
+import { registerSecret } from "../common/redact.js";
 import { assertKeyForBind } from "./auth.js";
 import { createEmulatorApp } from "./create-emulator-app.js";
 import type { EmulatorContext } from "./emulator-context.js";

@@ -12,9 +12,9 @@
  */
 import { chmod, mkdir, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
-import type { Logger } from "../shared/logger.js";
-import { isRecord } from "../shared/is-record.js";
+import { writeFileAtomic } from "../common/atomic-write.js";
+import type { Logger } from "../common/logger.js";
+import { isRecord } from "../common/is-record.js";
 
 /** File name of the state inside the state dir. */
 export const STATE_FILE_NAME = "emulator-state.json";

@@ -10,7 +10,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import { HttpError } from "./http-error.js";
 
 /** Longest webhook URL taken. */

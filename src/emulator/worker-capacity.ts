@@ -6,7 +6,7 @@
  * `/health`, as Runpod counts workers it cannot place on a machine; their jobs
  * stay queued until they can start.
  */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { FaultRegistry } from "./faults.js";
 
 export class WorkerCapacity {

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { isProcessAlive } from "../shared/process-alive.js";
+import { isProcessAlive } from "../common/process-alive.js";
 import type { StartCommand } from "./start-command.js";
 
 /** How a worker process ended. */

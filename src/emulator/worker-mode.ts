@@ -1,5 +1,5 @@
 /** How the emulator runs workers: local processes (default) or Docker containers of the endpoint's image. */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 export type EmulatorWorkerMode = "process" | "container";
 

@@ -16,7 +16,7 @@
  * cold starts and image pulls keep a new worker initializing before its
  * process starts (faults.ts).
  */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { EndpointRecord, EndpointStore } from "./endpoint-store.js";
 import { createRunpodId } from "./ids.js";
 import type { JobStore } from "./job-store.js";

@@ -15,8 +15,8 @@ import type { PoolWorker } from "./pool-worker.js";
 import { containerCommand, resolveStartCommand } from "./start-command.js";
 import { buildWorkerEnv } from "./worker-env.js";
 import { launchWorkerProcess, type WorkerExit } from "./worker-launcher.js";
-import { Backoff } from "../shared/backoff.js";
-import { findFreePort } from "../shared/ports.js";
+import { Backoff } from "../common/backoff.js";
+import { findFreePort } from "../common/ports.js";
 
 /** Emulator-wide settings for spawning workers. */
 export interface SpawnSettings {

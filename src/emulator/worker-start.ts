@@ -3,7 +3,7 @@
  * (faults.ts; the worker stays initializing meanwhile), then its process or
  * container (worker-spawner.ts), and a warning if it never gets ready.
  */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { EndpointRecord } from "./endpoint-store.js";
 import type { FaultRegistry } from "./faults.js";
 import type { PoolWorker } from "./pool-worker.js";

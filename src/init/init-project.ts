@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import { packageNameProblems, suggestPackageName } from "./package-name.js";
 import { projectFiles, type ProjectFile } from "./project-template.js";
 

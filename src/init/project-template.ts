@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderProjectCompose, renderProjectDevcontainer } from "../container/project-container-files.js";
-import { isRecord } from "../shared/is-record.js";
-import { PACKAGE_ROOT } from "../shared/package-info.js";
+import { isRecord } from "../common/is-record.js";
+import { PACKAGE_ROOT } from "../common/package-info.js";
 
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates", "init");
 

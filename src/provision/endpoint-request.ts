@@ -7,7 +7,7 @@
  * runtime itself comes with the caller's requests (docs/internals.md, "The
  * worker runtime").
  */
-import { stableHash } from "../shared/hash.js";
+import { stableHash } from "../common/hash.js";
 import { resolveGpuSelection } from "../sdk/hardware.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { CreateEndpointRequest, UpdateEndpointRequest } from "../runpod/wire-types.js";

@@ -15,12 +15,12 @@
 import { randomUUID } from "node:crypto";
 import { readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
-import { withLock } from "../shared/lock.js";
-import type { Logger } from "../shared/logger.js";
-import { nullLogger } from "../shared/logger.js";
+import { writeFileAtomic } from "../common/atomic-write.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
+import { withLock } from "../common/lock.js";
+import type { Logger } from "../common/logger.js";
+import { nullLogger } from "../common/logger.js";
 import type { Endpoint } from "../runpod/wire-types.js";
 import { PROJECT_MARKER_ENV } from "./endpoint-request.js";
 import { corruptCopyPath, newerStateFileError } from "./resource-cache.js";

@@ -16,10 +16,10 @@
  * first call, and a corrupt one is kept aside and reported right away.
  */
 import { join } from "node:path";
-import { AppError, hasCode } from "../shared/errors.js";
-import { acquireLock, LOCK_DEFAULTS } from "../shared/lock.js";
-import type { LockHolder, LockOptions } from "../shared/lock.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError, hasCode } from "../common/errors.js";
+import { acquireLock, LOCK_DEFAULTS } from "../common/lock.js";
+import type { LockHolder, LockOptions } from "../common/lock.js";
+import type { Logger } from "../common/logger.js";
 import { createResourceCache } from "./resource-cache.js";
 
 export const SESSION_LOCK = "session.lock";

@@ -14,10 +14,10 @@
  * kept, and the others are orphans.
  */
 import pLimit from "p-limit";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError, hasCode, isAppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { AppError, hasCode, isAppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import type { ResourceSpec } from "../sdk/resources.js";
 import type { ControlPlaneClient } from "../runpod/control-plane.js";
 import type { Endpoint } from "../runpod/wire-types.js";

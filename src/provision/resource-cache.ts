@@ -14,13 +14,13 @@
  */
 import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
-import { withLock } from "../shared/lock.js";
-import type { LockOptions } from "../shared/lock.js";
-import type { Logger } from "../shared/logger.js";
-import { nullLogger } from "../shared/logger.js";
+import { writeFileAtomic } from "../common/atomic-write.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
+import { withLock } from "../common/lock.js";
+import type { LockOptions } from "../common/lock.js";
+import type { Logger } from "../common/logger.js";
+import { nullLogger } from "../common/logger.js";
 
 export const CACHE_VERSION = 1;
 

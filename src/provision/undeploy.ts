@@ -7,9 +7,9 @@
  * (docs/internals.md, "Endpoints and undeploy").
  */
 import pLimit from "p-limit";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError, isAppError } from "../shared/errors.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { AppError, isAppError } from "../common/errors.js";
 import type { Endpoint } from "../runpod/wire-types.js";
 import { PROJECT_MARKER_ENV } from "./endpoint-request.js";
 import { isStale } from "./endpoint-report.js";

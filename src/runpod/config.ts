@@ -3,7 +3,7 @@
  * environment. Read when a client is created (never at import), so tests and
  * the emulator can point them elsewhere by setting variables first.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 
 export const DEFAULT_API_BASE_URL = "https://api.runpod.io";
 export const DEFAULT_ENDPOINT_BASE_URL = "https://api.runpod.ai/v2";

@@ -2,8 +2,8 @@
  * Client of Runpod's REST v2 control plane (`/v2/serverless`): create, list,
  * read, update and delete serverless endpoints.
  */
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse } from "./errors.js";
 import { openClientHttp } from "./http.js";

@@ -13,8 +13,8 @@
 import { chmod, mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, sep } from "node:path";
-import { writeFileAtomic } from "../shared/atomic-write.js";
-import { AppError } from "../shared/errors.js";
+import { writeFileAtomic } from "../common/atomic-write.js";
+import { AppError } from "../common/errors.js";
 
 /** Points flash at another credentials file (tests; several accounts). */
 export const CREDENTIALS_FILE_ENV = "FLASH_CREDENTIALS_FILE";

@@ -4,9 +4,9 @@
  * HTTP status of the answer, which keeps that status and the parsed body so
  * callers can look at them without parsing messages.
  */
-import { AppError } from "../shared/errors.js";
-import type { AppErrorOptions, ErrorCode } from "../shared/errors.js";
-import { redact } from "../shared/redact.js";
+import { AppError } from "../common/errors.js";
+import type { AppErrorOptions, ErrorCode } from "../common/errors.js";
+import { redact } from "../common/redact.js";
 
 /** Longest piece of a response body quoted in an error message. */
 const MAX_MESSAGE_BODY = 300;

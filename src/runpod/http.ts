@@ -10,16 +10,16 @@
  * with the signal's reason, untouched.
  */
 import type { Dispatcher } from "undici";
-import { backoffDelay } from "../shared/backoff.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
+import { backoffDelay } from "../common/backoff.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
 import type * as Undici from "undici";
-import { AppError } from "../shared/errors.js";
-import { nullLogger } from "../shared/logger.js";
-import type { Logger } from "../shared/logger.js";
-import { redact, registerSecret } from "../shared/redact.js";
+import { AppError } from "../common/errors.js";
+import { nullLogger } from "../common/logger.js";
+import type { Logger } from "../common/logger.js";
+import { redact, registerSecret } from "../common/redact.js";
 import { RunpodError } from "./errors.js";
-import { WAIT_ENDED } from "../shared/abort-reason.js";
+import { WAIT_ENDED } from "../common/abort-reason.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
 

@@ -6,12 +6,12 @@
  * runpod-sdk does after its first runsync; a caller that gives up has the job
  * cancelled (docs/internals.md, "Function calls").
  */
-import { Backoff } from "../shared/backoff.js";
-import type { BackoffPolicy } from "../shared/backoff.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { Backoff } from "../common/backoff.js";
+import type { BackoffPolicy } from "../common/backoff.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse, RunpodError } from "./errors.js";
 import { openClientHttp } from "./http.js";
@@ -26,7 +26,7 @@ import {
 } from "./response-shapes.js";
 import type { ShapeContext } from "./response-shapes.js";
 import { isTerminalStatus } from "./wire-types.js";
-import { WAIT_ENDED } from "../shared/abort-reason.js";
+import { WAIT_ENDED } from "../common/abort-reason.js";
 import type {
   CancelResponse,
   HealthResponse,

@@ -4,8 +4,8 @@
  * `{emulator}/lb/{endpointId}/{path}` on a local emulator.
  */
 import { isIP } from "node:net";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import { normalizeBaseUrl } from "./config.js";
 import { errorFromResponse } from "./errors.js";
 import { openClientHttp } from "./http.js";

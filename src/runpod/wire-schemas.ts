@@ -10,7 +10,7 @@
  * "unexpected body" error (`missing job id`).
  */
 import * as v from "valibot";
-import { looseFields, objectMessage, strictFields, stringArray } from "../shared/schema.js";
+import { looseFields, objectMessage, strictFields, stringArray } from "../common/schema.js";
 import { JOB_STATUSES, POLICY_EXECUTION_TIMEOUT_MS } from "./wire-types.js";
 
 // ---------------------------------------------------------------------------

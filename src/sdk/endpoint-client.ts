@@ -5,10 +5,10 @@
  * (endpoint-runpod.ts). The same code runs in a script, inside a function on
  * a worker, and against `flash emulator`.
  */
-import { RUNPOD_LIMITS } from "../shared/body-limits.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError } from "../shared/errors.js";
+import { RUNPOD_LIMITS } from "../common/body-limits.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { AppError } from "../common/errors.js";
 import type { JobPolicy, JobRequest, JobState, JobStatus } from "../runpod/wire-types.js";
 import { EndpointJobError } from "./endpoint-errors.js";
 import { EndpointJob, LONG_POLL_MS } from "./endpoint-job.js";

@@ -5,8 +5,8 @@
  * INVALID_INPUT, BODY_TOO_LARGE, INVALID_CONFIG, CONFLICT, and the transport
  * codes of the Runpod clients.
  */
-import { AppError } from "../shared/errors.js";
-import type { ErrorCode } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
+import type { ErrorCode } from "../common/errors.js";
 import type { JobStatus } from "../runpod/wire-types.js";
 
 /** Why a job gave no result: how it ended, or that the caller's wait ran out (`WAIT_TIMEOUT`). */

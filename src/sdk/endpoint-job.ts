@@ -3,10 +3,10 @@
  * for its end (long polls of status-sync), its cancel (docs/internals.md,
  * "Endpoint").
  */
-import { Backoff } from "../shared/backoff.js";
-import type { BackoffPolicy } from "../shared/backoff.js";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
+import { Backoff } from "../common/backoff.js";
+import type { BackoffPolicy } from "../common/backoff.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
 import type { JobState, JobStatus } from "../runpod/wire-types.js";
 import { EndpointJobError } from "./endpoint-errors.js";
 import type { EndpointJobErrorReason } from "./endpoint-errors.js";

@@ -4,8 +4,8 @@
  * remote() configs take, so an Endpoint's functions are served, provisioned
  * and reloaded exactly like remote()'s (docs/internals.md, "Endpoint").
  */
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
 import type { CpuInstanceType, GpuGroup, GpuType } from "./hardware.js";
 import { checkDependencies, configError } from "./remote.js";
 import { CONFIG_LABEL } from "./resources.js";

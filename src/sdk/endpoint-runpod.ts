@@ -5,7 +5,7 @@
  * environment when a call is made (RUNPOD_API_KEY, RUNPOD_API_BASE_URL,
  * RUNPOD_ENDPOINT_BASE_URL), as everywhere in flash-ts.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type { ControlPlaneClient } from "../runpod/control-plane.js";
 import type * as RunpodIndex from "../runpod/index.js";
 import type { JobClient } from "../runpod/job-client.js";

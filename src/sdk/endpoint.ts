@@ -15,7 +15,7 @@
  * client loads the Runpod HTTP clients on its first call, so importing the SDK
  * stays light (workers import it too).
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import { createEndpointClient } from "./endpoint-client.js";
 import type { EndpointClient, QueryValue, RequestOptions, RunOptions, RunsyncOptions } from "./endpoint-client.js";
 import type { EndpointJob } from "./endpoint-job.js";

@@ -35,7 +35,7 @@ export type {
   ComputeKind,
 } from "./resources.js";
 export { GpuGroup, GpuType, CpuInstanceType } from "./hardware.js";
-export { AppError } from "../shared/errors.js";
+export { AppError } from "../common/errors.js";
 
 // Create the registry as soon as the SDK loads: bundles tag their modules
 // through globalThis and must find it there.

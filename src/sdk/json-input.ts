@@ -6,8 +6,8 @@
  * endpoint sends plain JSON (not flash-ts's value codec, which only flash-ts
  * workers read), so each of those is an error naming where it is instead.
  */
-import { AppError } from "../shared/errors.js";
-import { MAX_JSON_DEPTH } from "../shared/body-limits.js";
+import { AppError } from "../common/errors.js";
+import { MAX_JSON_DEPTH } from "../common/body-limits.js";
 
 /** Objects JSON.stringify turns into `{}` or an index map, losing their content. */
 const LOSSY = [Map, Set, WeakMap, WeakSet, RegExp, Error, Promise, ArrayBuffer, DataView] as const;

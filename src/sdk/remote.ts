@@ -5,7 +5,7 @@
  * callee (a pipeline). `{ local: true }` runs the function in the calling
  * process instead.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import { ResourceConfig } from "./resources.js";
 import { getRegistry, REMOTE_META } from "./registry.js";
 import type { HttpMethod, RemoteClassMeta, RemoteFunctionMeta, RemoteMeta, RemoteOptions } from "./registry.js";

@@ -4,8 +4,8 @@
  * LiveLoadBalancer / CpuLiveLoadBalancer, with the same field names and
  * defaults, validated when constructed.
  */
-import { AppError } from "../shared/errors.js";
-import { stableHash } from "../shared/hash.js";
+import { AppError } from "../common/errors.js";
+import { stableHash } from "../common/hash.js";
 import { isCpuInstanceType, isGpuGroup, isGpuType, unknownMember, CpuInstanceType, GpuGroup, GpuType } from "./hardware.js";
 
 export type ScalerType = "QUEUE_DELAY" | "REQUEST_COUNT";

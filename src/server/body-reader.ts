@@ -1,14 +1,14 @@
 /**
- * The dev server's JSON bodies, on the shared reader (shared/request-body.ts):
+ * The dev server's JSON bodies, on the shared reader (common/request-body.ts):
  * which content types may carry JSON, and a body read with the size limit,
  * the memory budget and the nesting limit. An oversized or refused body is
  * never buffered; the caller answers 413 or 503 and closes the connection.
  */
 import type { IncomingMessage } from "node:http";
-import type { ByteBudget } from "../shared/byte-budget.js";
-import { AppError } from "../shared/errors.js";
-import { hasBody, readJsonRequest } from "../shared/request-body.js";
-import type { CloseSignal, JsonBody } from "../shared/request-body.js";
+import type { ByteBudget } from "../common/byte-budget.js";
+import { AppError } from "../common/errors.js";
+import { hasBody, readJsonRequest } from "../common/request-body.js";
+import type { CloseSignal, JsonBody } from "../common/request-body.js";
 
 /** Options of {@link readJsonBody}. */
 export interface ReadJsonBodyOptions {
@@ -25,7 +25,7 @@ export interface ReadJsonBodyOptions {
   heldUntil?: CloseSignal;
 }
 
-export type { JsonBody } from "../shared/request-body.js";
+export type { JsonBody } from "../common/request-body.js";
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 

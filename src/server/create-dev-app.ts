@@ -13,11 +13,11 @@
 import Router from "@koa/router";
 import Koa from "koa";
 import type { Middleware } from "koa";
-import { ByteBudget } from "../shared/byte-budget.js";
-import { MAX_JSON_DEPTH } from "../shared/body-limits.js";
-import { AppError, hasCode, isAppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
-import { readPackageVersion } from "../shared/package-info.js";
+import { ByteBudget } from "../common/byte-budget.js";
+import { MAX_JSON_DEPTH } from "../common/body-limits.js";
+import { AppError, hasCode, isAppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
+import { readPackageVersion } from "../common/package-info.js";
 import { sendJson, toJsonText } from "./dev-context.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { DEFAULT_DOCS_DIR, DOCS_ASSET_PREFIX, isDocsAsset, sendDocsAsset } from "./docs.js";

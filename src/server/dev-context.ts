@@ -1,6 +1,6 @@
 /** The Koa state every dev server request carries, and JSON response helpers. */
 import type { ParameterizedContext } from "koa";
-import type { ErrorCode } from "../shared/errors.js";
+import type { ErrorCode } from "../common/errors.js";
 
 /** Per-request state, set by the first middleware. */
 export interface DevState {

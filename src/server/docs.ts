@@ -5,8 +5,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
-import { PACKAGE_ROOT } from "../shared/package-info.js";
+import { AppError } from "../common/errors.js";
+import { PACKAGE_ROOT } from "../common/package-info.js";
 import type { DevContext } from "./dev-context.js";
 
 /** Where the page's assets live in an installed package. */

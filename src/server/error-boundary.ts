@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
-import { AppError, isAppError, toErrorBody } from "../shared/errors.js";
+import { AppError, isAppError, toErrorBody } from "../common/errors.js";
 import { sendJson } from "./dev-context.js";
 import type { DevContext, DevState } from "./dev-context.js";
 

@@ -7,9 +7,9 @@
  * before the HTTP server, which would otherwise wait for them).
  */
 import { PassThrough } from "node:stream";
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import { AppError } from "../shared/errors.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import { AppError } from "../common/errors.js";
 import type { DevContext } from "./dev-context.js";
 
 /** Where the stream is served. */

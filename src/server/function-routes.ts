@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Middleware } from "koa";
-import type { ByteBudget } from "../shared/byte-budget.js";
-import { AppError } from "../shared/errors.js";
+import type { ByteBudget } from "../common/byte-budget.js";
+import { AppError } from "../common/errors.js";
 import type { DevContext, DevState } from "./dev-context.js";
 import { toJsonText } from "./dev-context.js";
 import type { FunctionInvoker } from "./invoker.js";

@@ -8,7 +8,7 @@
  * of the generation it was routed on, never those of a newer one.
  */
 import type { FunctionSchemas, SchemaIssue } from "../discovery/type-schema/index.js";
-import type { JsonSchema } from "../shared/json-schema.js";
+import type { JsonSchema } from "../common/json-schema.js";
 import type { RouteGeneration } from "./route-generation.js";
 
 /** The schemas of one generation, or why there are none. */

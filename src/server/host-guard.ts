@@ -1,6 +1,6 @@
 /**
  * The dev server's two guards; the judging itself is shared with the
- * emulator (shared/local-server-guard.ts).
+ * emulator (common/local-server-guard.ts).
  *
  * - hostGuard (every request): DNS rebinding. Only `localhost`,
  *   `*.localhost`, IP literals and names the user allows
@@ -14,11 +14,11 @@
  *   not guarded: they only read, and a link to `/docs` should open.
  */
 import type { Middleware } from "koa";
-import { AppError } from "../shared/errors.js";
-import { isAllowedHost, judgeBrowserRequest } from "../shared/local-server-guard.js";
+import { AppError } from "../common/errors.js";
+import { isAllowedHost, judgeBrowserRequest } from "../common/local-server-guard.js";
 import type { DevState } from "./dev-context.js";
 
-export { isAllowedHost, parseAllowedHosts, parseAllowedOrigins } from "../shared/local-server-guard.js";
+export { isAllowedHost, parseAllowedHosts, parseAllowedOrigins } from "../common/local-server-guard.js";
 
 export function hostGuard(allowed: readonly string[]): Middleware<DevState> {
   return async function hostGuardMiddleware(ctx, next) {

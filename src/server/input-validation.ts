@@ -1,6 +1,6 @@
 /**
  * Checks a function's input against the JSON Schema generated from its
- * parameter type (`shared/json-schema.ts`, the subset `discovery/type-schema`
+ * parameter type (`common/json-schema.ts`, the subset `discovery/type-schema`
  * produces) and lists every mismatch by JSON path, for a
  * `422 INVALID_INPUT`:
  *
@@ -18,9 +18,9 @@
  *   path parameter (always strings) are converted to the number, boolean or
  *   null the type asks for when the text is exactly that.
  */
-import { AppError } from "../shared/errors.js";
-import { definitionName, jsonPathKey, resolveRef } from "../shared/json-schema.js";
-import type { JsonSchema, JsonTypeName } from "../shared/json-schema.js";
+import { AppError } from "../common/errors.js";
+import { definitionName, jsonPathKey, resolveRef } from "../common/json-schema.js";
+import type { JsonSchema, JsonTypeName } from "../common/json-schema.js";
 
 /** One place where the input does not match. */
 export interface InputMismatch {

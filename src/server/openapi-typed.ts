@@ -6,9 +6,9 @@
  * schemas are ready, and its untyped forms otherwise.
  */
 import type { FunctionSchemas } from "../discovery/type-schema/index.js";
-import { isRecord } from "../shared/is-record.js";
-import type { JsonSchema } from "../shared/json-schema.js";
-import type { JsonValue } from "../shared/value-codec.js";
+import { isRecord } from "../common/is-record.js";
+import type { JsonSchema } from "../common/json-schema.js";
+import type { JsonValue } from "../common/value-codec.js";
 import { lbReadsBody } from "./request-input.js";
 import { loadBalancedRequest, queueRequestSchema } from "./request-schemas.js";
 import type { RouteInfo } from "./route-generation.js";

@@ -8,7 +8,7 @@
  * or for a function without usable types, they are documented as any JSON
  * and marked `x-flash-validated: false` with the reason.
  */
-import { ERROR_STATUS } from "../shared/errors.js";
+import { ERROR_STATUS } from "../common/errors.js";
 import type { GenerationSchemas } from "./function-schemas.js";
 import { typedFunction } from "./function-schemas.js";
 import { typedParts } from "./openapi-typed.js";

@@ -17,8 +17,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { HttpMethod } from "../sdk/registry.js";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
 import { readJsonBody } from "./body-reader.js";
 import type { ReadJsonBodyOptions } from "./body-reader.js";
 

@@ -6,8 +6,8 @@
  *   12:03:04 POST /gpu_worker/run_sync → live-gpu-worker 200 143 ms
  */
 import type { Middleware } from "koa";
-import type { ErrorCode } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import type { ErrorCode } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import type { DevState } from "./dev-context.js";
 
 /** What is known about a finished request. */

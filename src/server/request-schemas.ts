@@ -11,8 +11,8 @@
  *   converted where T says number or boolean).
  */
 import type { FunctionSchemas } from "../discovery/type-schema/index.js";
-import type { JsonSchema } from "../shared/json-schema.js";
-import { resolveRef } from "../shared/json-schema.js";
+import type { JsonSchema } from "../common/json-schema.js";
+import { resolveRef } from "../common/json-schema.js";
 
 /** The request body schema of a queue-based route. */
 export function queueRequestSchema(fn: Pick<FunctionSchemas, "input" | "inputRequired">): JsonSchema {

@@ -17,7 +17,7 @@
  *   so it can be reported.
  */
 import type { DiscoveryIssue, Manifest } from "../discovery/manifest.js";
-import { AppError, isAppError } from "../shared/errors.js";
+import { AppError, isAppError } from "../common/errors.js";
 import { createRouteGeneration } from "./route-generation.js";
 import type { RouteGeneration, RouteGenerationOptions, RouteInfo } from "./route-generation.js";
 import { compilePath, toRequestSegments } from "./route-matcher.js";

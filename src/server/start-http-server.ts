@@ -6,12 +6,12 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { requestTimeoutOptions } from "../shared/body-limits.js";
-import type { RequestTimeouts } from "../shared/body-limits.js";
-import { listenError } from "../shared/ports.js";
+import { requestTimeoutOptions } from "../common/body-limits.js";
+import type { RequestTimeouts } from "../common/body-limits.js";
+import { listenError } from "../common/ports.js";
 
-export { findFreePort } from "../shared/ports.js";
-export type { FreePort } from "../shared/ports.js";
+export { findFreePort } from "../common/ports.js";
+export type { FreePort } from "../common/ports.js";
 
 /** Anything with Koa's `callback()`. */
 export interface RequestHandlerFactory {

@@ -3,7 +3,7 @@
  * a maximum wait, and per-path coalescing so a batch says what changed
  * overall (add+change = add, add+unlink = nothing, unlink+add = change).
  */
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import type { FileChangeBatch, FileChangeKind } from "./types.js";
 
 /** Options of {@link ChangeBatcher}. */

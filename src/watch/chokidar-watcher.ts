@@ -7,7 +7,7 @@
 import { statSync, type Stats } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 import { ChangeBatcher } from "./change-batcher.js";
 import { createIgnoreMatcher, ENV_FILE, isIgnoredFilePath, normalizeRelPath } from "./ignore-rules.js";
 import type { FileChangeBatch, FileChangeKind, IgnorePredicate, Watcher, WatcherStats } from "./types.js";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
-import { systemClock } from "../shared/clock.js";
-import { nullLogger } from "../shared/logger.js";
-import { AppError } from "../shared/errors.js";
+import { systemClock } from "../common/clock.js";
+import { nullLogger } from "../common/logger.js";
+import { AppError } from "../common/errors.js";
 import { startChokidarWatcher } from "./chokidar-watcher.js";
 import { startPollWatcher } from "./poll-watcher.js";
 import { resolveWatchMode } from "./resolve-watch-mode.js";

@@ -2,12 +2,12 @@
  * What the watcher never looks at, in both modes. Skipping a directory here is
  * what keeps polling cheap: `node_modules` alone is often 10–100× the project.
  */
-import { isNeverSourceDir, NEVER_SOURCE_DIRS } from "../shared/project-folders.js";
+import { isNeverSourceDir, NEVER_SOURCE_DIRS } from "../common/project-folders.js";
 import type { IgnorePredicate } from "./types.js";
 
 /**
  * Directory names skipped at any depth: the folders that never hold source
- * (shared/project-folders.ts, which says why test folders are not among
+ * (common/project-folders.ts, which says why test folders are not among
  * them). Hidden folders are skipped too, see {@link isBuiltInIgnored}.
  */
 export const IGNORED_DIRECTORY_NAMES: ReadonlySet<string> = NEVER_SOURCE_DIRS;

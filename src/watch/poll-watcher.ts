@@ -39,8 +39,8 @@
  * p95 ~115 ms (40 ms debounce + half a 75 ms interval on average); 50 ms hot
  * polling would give p50 ~70 ms for +0.3 % CPU.
  */
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 import { ChangeBatcher } from "./change-batcher.js";
 import { createIgnoreMatcher, ENV_FILE, isIgnoredFilePath, normalizeRelPath } from "./ignore-rules.js";
 import { PollTree } from "./poll-tree.js";

@@ -1,4 +1,4 @@
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type { WatchMode } from "./types.js";
 
 /**

@@ -3,8 +3,8 @@
  * watching library) crosses this interface: the dev server sees batches of
  * project-relative paths and a few numbers it can print.
  */
-import type { Clock } from "../shared/clock.js";
-import type { Logger } from "../shared/logger.js";
+import type { Clock } from "../common/clock.js";
+import type { Logger } from "../common/logger.js";
 
 /** How a watcher learns about changes: stat polling, or the OS's file events (inotify/FSEvents). */
 export type WatchMode = "poll" | "native";

@@ -5,7 +5,7 @@
  * which request (module, endpoints, deadline) a remote call is made from.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { FunctionLog, FunctionRequest } from "../shared/function-protocol.js";
+import type { FunctionLog, FunctionRequest } from "../common/function-protocol.js";
 
 /** Per-call log buffers stop growing here, so a chatty function cannot blow up a job result. */
 const MAX_LOG_BYTES = 1024 * 1024;

@@ -5,9 +5,9 @@
  * `throw {code: 42}` reads the same wherever the function ran.
  */
 import { inspect, types } from "node:util";
-import type { FunctionErrorKind } from "../shared/function-protocol.js";
-import { encodeValue } from "../shared/value-codec.js";
-import type { JsonValue } from "../shared/value-codec.js";
+import type { FunctionErrorKind } from "../common/function-protocol.js";
+import { encodeValue } from "../common/value-codec.js";
+import type { JsonValue } from "../common/value-codec.js";
 
 /** A failure of the runtime around a call (as opposed to the user's function throwing). */
 export class CallError extends Error {

@@ -14,7 +14,7 @@
  *   second one stops at once.
  */
 import { dirname } from "node:path";
-import { createLogger } from "../shared/logger.js";
+import { createLogger } from "../common/logger.js";
 import type { BootstrapHandoverV1 } from "./bootstrap/bootstrap.js";
 import { runWorker } from "./index.js";
 import type { WorkerHandle } from "./index.js";

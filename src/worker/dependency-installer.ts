@@ -11,10 +11,10 @@
 import { spawn } from "node:child_process";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
-import { sha256 } from "../shared/hash.js";
-import type { Logger } from "../shared/logger.js";
-import { withLock } from "../shared/lock.js";
+import { AppError } from "../common/errors.js";
+import { sha256 } from "../common/hash.js";
+import type { Logger } from "../common/logger.js";
+import { withLock } from "../common/lock.js";
 
 /** The key of a module without dependencies: its modules live in `<cache>/deps/none/modules`. */
 export const NO_DEPENDENCIES = "none";

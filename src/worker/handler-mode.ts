@@ -9,8 +9,8 @@
 import { hostname } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { AppError } from "../shared/errors.js";
-import { isRecord } from "../shared/is-record.js";
+import { AppError } from "../common/errors.js";
+import { isRecord } from "../common/is-record.js";
 import type { JobContext, JobOutcome, JobResultBody, JobRunner } from "./job-runner.js";
 import { nativeImport } from "./module-cache.js";
 import type { WorkerJob } from "./platform-client.js";

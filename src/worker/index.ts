@@ -10,10 +10,10 @@
  * unless a `--handler` module is given, which runs a plain Runpod handler.
  */
 import type { FunctionClient } from "../calls/function-client.js";
-import { AppError } from "../shared/errors.js";
-import { nullLogger } from "../shared/logger.js";
-import type { Logger } from "../shared/logger.js";
-import { readPackageVersion } from "../shared/package-info.js";
+import { AppError } from "../common/errors.js";
+import { nullLogger } from "../common/logger.js";
+import type { Logger } from "../common/logger.js";
+import { readPackageVersion } from "../common/package-info.js";
 import { installConsoleCapture } from "./console-capture.js";
 import { createExecutor, defaultCacheDir } from "./execute.js";
 import type { Executor } from "./execute.js";

@@ -4,8 +4,8 @@
  * job into the body posted to job-done. Two runners exist: flash functions
  * (the job input is a FunctionRequest) and plain handlers (handler-mode.ts).
  */
-import { isAppError } from "../shared/errors.js";
-import { parseFunctionRequest } from "../shared/function-protocol.js";
+import { isAppError } from "../common/errors.js";
+import { parseFunctionRequest } from "../common/function-protocol.js";
 import type { WorkerJob } from "./platform-client.js";
 import type { Executor } from "./execute.js";
 import { createLiveLogSender } from "./live-logs.js";

@@ -15,14 +15,14 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { RUNPOD_LIMITS, requestTimeoutOptions } from "../shared/body-limits.js";
-import { ByteBudget } from "../shared/byte-budget.js";
-import { AppError, isAppError, toErrorBody } from "../shared/errors.js";
-import type { ErrorCode } from "../shared/errors.js";
-import { parseFunctionRequest } from "../shared/function-protocol.js";
-import { readJsonRequest } from "../shared/request-body.js";
-import type { FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
-import type { Logger } from "../shared/logger.js";
+import { RUNPOD_LIMITS, requestTimeoutOptions } from "../common/body-limits.js";
+import { ByteBudget } from "../common/byte-budget.js";
+import { AppError, isAppError, toErrorBody } from "../common/errors.js";
+import type { ErrorCode } from "../common/errors.js";
+import { parseFunctionRequest } from "../common/function-protocol.js";
+import { readJsonRequest } from "../common/request-body.js";
+import type { FunctionRequest, FunctionResponse } from "../common/function-protocol.js";
+import type { Logger } from "../common/logger.js";
 
 // Not `import … from "node:http"`: an ES import of node:http builds its whole namespace, which
 // loads Node's internal undici (~40 ms of cold start) for exports we never use.

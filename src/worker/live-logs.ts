@@ -7,11 +7,11 @@
  * the caller with the result instead, which always holds every line (up to
  * its own cap, worker/call-context.ts).
  */
-import { systemClock } from "../shared/clock.js";
-import type { Clock } from "../shared/clock.js";
-import type { FunctionLog } from "../shared/function-protocol.js";
-import { liveLogChunk } from "../shared/live-logs.js";
-import type { LiveLog, LiveLogChunk } from "../shared/live-logs.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
+import type { FunctionLog } from "../common/function-protocol.js";
+import { liveLogChunk } from "../common/live-logs.js";
+import type { LiveLog, LiveLogChunk } from "../common/live-logs.js";
 
 export interface LiveLogSenderOptions {
   /** Posts one chunk; false (or a rejection) means the channel is unavailable, and nothing more is sent. */

@@ -13,11 +13,11 @@
 import { lstat, mkdir, readFile, readlink, realpath, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isAppError } from "../shared/errors.js";
-import type { FunctionRequest } from "../shared/function-protocol.js";
-import { sha256 } from "../shared/hash.js";
-import type { Logger } from "../shared/logger.js";
-import { PACKAGE_ROOT } from "../shared/package-info.js";
+import { isAppError } from "../common/errors.js";
+import type { FunctionRequest } from "../common/function-protocol.js";
+import { sha256 } from "../common/hash.js";
+import type { Logger } from "../common/logger.js";
+import { PACKAGE_ROOT } from "../common/package-info.js";
 import { CallError } from "./call-error.js";
 import { resolveDependencySet } from "./dependency-installer.js";
 import type { DependencyInstaller, DependencySet } from "./dependency-installer.js";

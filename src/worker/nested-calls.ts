@@ -9,7 +9,7 @@
 import { createFunctionClient } from "../calls/function-client.js";
 import type { FunctionClient, JobApi, LoadBalancerApi } from "../calls/function-client.js";
 import type { RuntimeDelivery } from "../calls/runtime-delivery.js";
-import type { Logger } from "../shared/logger.js";
+import type { Logger } from "../common/logger.js";
 
 /** `makeDelivery` is asked for on the first nested call (reading a runtime bundle is not free). */
 export function nestedCalls(env: NodeJS.ProcessEnv, logger: Logger, makeDelivery?: () => RuntimeDelivery | undefined): FunctionClient {

@@ -8,7 +8,7 @@
  * The call is abandoned (its job cancelled) when the calling job is cancelled
  * or times out, and it waits no longer than the calling job's deadline.
  */
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import type { Dispatcher, RemoteCall } from "../sdk/registry.js";
 import type { FunctionClient } from "../calls/function-client.js";
 import { currentCall } from "./call-context.js";

@@ -6,8 +6,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 import type { JobOutcome, JobRunner } from "./job-runner.js";
 import type { WorkerJob } from "./platform-client.js";
 

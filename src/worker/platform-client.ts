@@ -12,12 +12,12 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { Agent } from "undici";
-import { Backoff, backoffDelay } from "../shared/backoff.js";
-import type { BackoffPolicy } from "../shared/backoff.js";
-import { RUNPOD_LIMITS } from "../shared/body-limits.js";
-import { formatBytes } from "../shared/byte-budget.js";
-import { AppError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
+import { Backoff, backoffDelay } from "../common/backoff.js";
+import type { BackoffPolicy } from "../common/backoff.js";
+import { RUNPOD_LIMITS } from "../common/body-limits.js";
+import { formatBytes } from "../common/byte-budget.js";
+import { AppError } from "../common/errors.js";
+import type { Logger } from "../common/logger.js";
 
 /** A job as delivered by job-take: the whole object is what a handler receives. */
 export interface WorkerJob {

@@ -5,8 +5,8 @@
  * it was killed outright), and stray errors in user code, which are reported
  * without taking down a worker that is running other jobs.
  */
-import { isProcessAlive } from "../shared/process-alive.js";
-import type { Logger } from "../shared/logger.js";
+import { isProcessAlive } from "../common/process-alive.js";
+import type { Logger } from "../common/logger.js";
 
 export interface ProcessGuardOptions {
   env: NodeJS.ProcessEnv;

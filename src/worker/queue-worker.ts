@@ -11,9 +11,9 @@
  * close() drains: no more takes, in-flight jobs finish and are posted.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { RUNPOD_LIMITS } from "../shared/body-limits.js";
-import { formatBytes } from "../shared/byte-budget.js";
-import type { Logger } from "../shared/logger.js";
+import { RUNPOD_LIMITS } from "../common/body-limits.js";
+import { formatBytes } from "../common/byte-budget.js";
+import type { Logger } from "../common/logger.js";
 import type { JobContext, JobOutcome, JobResultBody, JobRunner } from "./job-runner.js";
 import type { PlatformClient, WorkerJob } from "./platform-client.js";
 

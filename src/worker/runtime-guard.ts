@@ -11,8 +11,8 @@
  * - The endpoint's systemDependencies are installed before the first call;
  *   the install's output is that call's first log lines.
  */
-import { FUNCTION_PROTOCOL_VERSION } from "../shared/function-protocol.js";
-import type { FunctionFailure, FunctionLog, FunctionRequest, FunctionResponse } from "../shared/function-protocol.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../common/function-protocol.js";
+import type { FunctionFailure, FunctionLog, FunctionRequest, FunctionResponse } from "../common/function-protocol.js";
 import type { Executor } from "./execute.js";
 import type { SystemDependencies } from "./system-dependencies.js";
 

@@ -9,9 +9,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { AppError } from "../shared/errors.js";
-import { sha256 } from "../shared/hash.js";
-import { PACKAGE_ROOT, readPackageVersion } from "../shared/package-info.js";
+import { AppError } from "../common/errors.js";
+import { sha256 } from "../common/hash.js";
+import { PACKAGE_ROOT, readPackageVersion } from "../common/package-info.js";
 import { RuntimeDelivery } from "../calls/runtime-delivery.js";
 import type { RuntimeSource } from "../calls/runtime-delivery.js";
 

@@ -14,7 +14,7 @@
 import module from "node:module";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { PACKAGE_ROOT } from "../shared/package-info.js";
+import { PACKAGE_ROOT } from "../common/package-info.js";
 
 /** Resolved source path (or URL) → the project-relative file it stands for. */
 const sourceNames = new Map<string, string>();

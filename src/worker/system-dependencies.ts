@@ -15,10 +15,10 @@
 import { spawn } from "node:child_process";
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../shared/errors.js";
+import { AppError } from "../common/errors.js";
 import { isDebianPackageName } from "../sdk/resources.js";
-import { sha256 } from "../shared/hash.js";
-import type { Logger } from "../shared/logger.js";
+import { sha256 } from "../common/hash.js";
+import type { Logger } from "../common/logger.js";
 import { CallError } from "./call-error.js";
 
 

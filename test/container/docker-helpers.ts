@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { findFreePort } from "../../src/shared/ports.js";
+import { findFreePort } from "../../src/common/ports.js";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { createContainerRuntime } from "../../src/container/engine-runtime.js";
@@ -16,8 +16,8 @@ import type { ContainerRuntime } from "../../src/container/container-runtime.js"
 import { ensureDevImage } from "../../src/container/dev-image.js";
 import { projectIdentity } from "../../src/container/dev-container-spec.js";
 import { LABELS } from "../../src/container/labels.js";
-import { createLogger } from "../../src/shared/logger.js";
-import { PACKAGE_ROOT, readPackageVersion } from "../../src/shared/package-info.js";
+import { createLogger } from "../../src/common/logger.js";
+import { PACKAGE_ROOT, readPackageVersion } from "../../src/common/package-info.js";
 import { CLI, startProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 import { FIXTURES, REPO_ROOT } from "../helpers/paths.js";

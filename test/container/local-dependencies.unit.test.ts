@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { findOutsideDependencies, outsideDependencyMounts } from "../../src/container/local-dependencies.js";
 import { createDevContainerSpec } from "../../src/container/dev-container-spec.js";
-import { AppError } from "../../src/shared/errors.js";
+import { AppError } from "../../src/common/errors.js";
 
 describe("dependencies outside the project", () => {
   let base: string;

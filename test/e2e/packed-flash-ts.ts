@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { isProcessAlive } from "../../src/shared/process-alive.js";
+import { isProcessAlive } from "../../src/common/process-alive.js";
 
 const run = promisify(execFile);
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");

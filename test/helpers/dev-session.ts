@@ -12,7 +12,7 @@ import type { DevSession } from "../../src/dev/dev-session.js";
 import { DevSessionEmitter } from "../../src/dev/session-events.js";
 import type { DevSessionEventName, DevSessionEvents } from "../../src/dev/session-events.js";
 import type { DevSessionParts } from "../../src/dev/session-parts.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { createMemoryLogger } from "../../src/common/logger.js";
 
 export interface InProcessSession {
   session: DevSession;

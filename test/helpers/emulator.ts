@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../src/emulator/index.js";
 import type { Endpoint } from "../../src/runpod/wire-types.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { createMemoryLogger } from "../../src/common/logger.js";
 import { FIXTURES as TEST_FIXTURES } from "./paths.js";
 
 export const FIXTURES = join(TEST_FIXTURES, "emulator");

@@ -1,10 +1,10 @@
 /**
- * A Clock (src/shared/clock.ts) that moves only when the test says so. Code
+ * A Clock (src/common/clock.ts) that moves only when the test says so. Code
  * under test registers sleeps; the test waits until it does (`sleeping()`, an
  * event), then moves time with `advance()`. Nothing depends on how fast the
  * machine is, and a test of a 30-second timeout takes milliseconds.
  */
-import type { Clock } from "../../src/shared/clock.js";
+import type { Clock } from "../../src/common/clock.js";
 
 interface Sleeper {
   at: number;

@@ -4,8 +4,8 @@
  */
 import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { LockOwner } from "../../src/shared/lock.js";
-import { currentMachine } from "../../src/shared/machine.js";
+import type { LockOwner } from "../../src/common/lock.js";
+import { currentMachine } from "../../src/common/machine.js";
 
 /** A pid that does not exist (above the usual pid_max of 2^22). */
 export const DEAD_PID = 2 ** 22 + 12345;

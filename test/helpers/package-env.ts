@@ -1,7 +1,7 @@
 /**
  * Vitest setup file (runs in each test worker before its test file): names
  * the package chosen by the project's global setup in FLASH_TS_PACKAGE_ROOT,
- * where src/shared/package-info.ts looks for it when run from source. Child
+ * where src/common/package-info.ts looks for it when run from source. Child
  * processes inherit it, and it is harmless to them: compiled code finds its
  * own package.
  */

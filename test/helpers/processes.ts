@@ -5,8 +5,8 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { CLI_ENTRY } from "../../src/shared/package-info.js";
-import { isProcessAlive } from "../../src/shared/process-alive.js";
+import { CLI_ENTRY } from "../../src/common/package-info.js";
+import { isProcessAlive } from "../../src/common/process-alive.js";
 
 /**
  * The `flash` CLI of the package under test: the project's global setup
@@ -148,7 +148,7 @@ export function killIfAlive(pid: number): void {
   }
 }
 
-export { isProcessAlive as isAlive } from "../../src/shared/process-alive.js";
+export { isProcessAlive as isAlive } from "../../src/common/process-alive.js";
 
 /** True while any process of the group led by `pid` exists (workers run in their own group). */
 export function isGroupAlive(pid: number): boolean {

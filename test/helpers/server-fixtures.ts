@@ -6,15 +6,15 @@
 import type { FunctionEntry, Manifest, DiscoveryIssue } from "../../src/discovery/manifest.js";
 import type { HttpMethod } from "../../src/sdk/registry.js";
 import type { ResourceSpec } from "../../src/sdk/resources.js";
-import { createMemoryLogger } from "../../src/shared/logger.js";
-import type { Logger } from "../../src/shared/logger.js";
+import { createMemoryLogger } from "../../src/common/logger.js";
+import type { Logger } from "../../src/common/logger.js";
 import { createDevApp } from "../../src/server/create-dev-app.js";
 import type { DevAppOptions } from "../../src/server/create-dev-app.js";
 import type { FunctionInvoker, InvokeContext, InvokeResult } from "../../src/server/invoker.js";
 import { RouteTable } from "../../src/server/route-table.js";
 import type { RouteTableOptions } from "../../src/server/route-table.js";
 import { startHttpServer } from "../../src/server/start-http-server.js";
-import type { RequestTimeouts } from "../../src/shared/body-limits.js";
+import type { RequestTimeouts } from "../../src/common/body-limits.js";
 import type { RequestLogRecord } from "../../src/server/request-log.js";
 
 function spec(name: string, kind: "QB" | "LB"): ResourceSpec {

@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FUNCTION_PROTOCOL_VERSION } from "../../src/shared/function-protocol.js";
-import type { EndpointRef, FunctionRequest, FunctionResponse, FunctionSuccess } from "../../src/shared/function-protocol.js";
-import { sha256 } from "../../src/shared/hash.js";
-import { decodeValue, encodeValue } from "../../src/shared/value-codec.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../../src/common/function-protocol.js";
+import type { EndpointRef, FunctionRequest, FunctionResponse, FunctionSuccess } from "../../src/common/function-protocol.js";
+import { sha256 } from "../../src/common/hash.js";
+import { decodeValue, encodeValue } from "../../src/common/value-codec.js";
 import { FIXTURES } from "./paths.js";
 
 export interface TestModule {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.js";
 import type { EmulatorHandle } from "../../src/emulator/index.js";
-import { nullLogger } from "../../src/shared/logger.js";
+import { nullLogger } from "../../src/common/logger.js";
 import { REPO_ROOT, copyProject, startDevProcess } from "../helpers/dev-process.js";
 import type { DevProcess } from "../helpers/dev-process.js";
 

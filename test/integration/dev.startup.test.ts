@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {  } from "../helpers/dev-process.js";
 import { CLI } from "../helpers/processes.js";
-import { findFreePort } from "../../src/shared/ports.js";
+import { findFreePort } from "../../src/common/ports.js";
 
 async function freePort(): Promise<number> {
   return (await findFreePort("127.0.0.1")).port;

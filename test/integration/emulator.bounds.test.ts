@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint, JobState } from "../../src/runpod/wire-types.js";
-import { createLogger } from "../../src/shared/logger.js";
+import { createLogger } from "../../src/common/logger.js";
 import { openRaw as openRawAt, withContinue, type RawExchange } from "../helpers/raw-http.js";
 import { FAKE_WORKER_COMMAND, FIXTURES, useEmulator, type TestEmulator } from "../helpers/emulator.js";
 import { waitFor } from "../helpers/wait.js";

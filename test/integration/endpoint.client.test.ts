@@ -12,7 +12,7 @@ import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../src/common/package-info.js";
 import { FAKE_WORKER_COMMAND } from "../helpers/emulator.js";
 import { FIXTURES } from "../helpers/paths.js";
 import { killProcesses, startCli, startProcess } from "../helpers/processes.js";

@@ -10,7 +10,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PACKAGE_ROOT } from "../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../src/common/package-info.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startDevProcess } from "../helpers/dev-process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -70,7 +70,7 @@ async function cachedIds(): Promise<string[]> {
 
 /** A live process holding the cache's lock (through the real lock), until killed. */
 async function holdCacheLock(): Promise<ChildProcess> {
-  const script = `const { acquireLock } = await import(${JSON.stringify(`${DIST}/shared/lock.js`)});
+  const script = `const { acquireLock } = await import(${JSON.stringify(`${DIST}/common/lock.js`)});
 await acquireLock(${JSON.stringify(join(dir, ".runpod", "resources.json.lock"))});
 process.stdout.write("held\\n");
 setInterval(() => {}, 1 << 30);`;

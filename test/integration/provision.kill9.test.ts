@@ -10,9 +10,9 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PACKAGE_ROOT } from "../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../src/common/package-info.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireLock } from "../../src/shared/lock.js";
+import { acquireLock } from "../../src/common/lock.js";
 import { createResourceCache } from "../../src/provision/resource-cache.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/emulator/index.js";
-import { nullLogger } from "../../src/shared/logger.js";
+import { nullLogger } from "../../src/common/logger.js";
 import { removeProject, startDevProcess } from "../helpers/dev-process.js";
 import { isAlive, killProcesses, processTree, startCli } from "../helpers/processes.js";
 import type { StartedProcess } from "../helpers/processes.js";

@@ -5,7 +5,7 @@
  * logged as one debug line.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/shared/logger.js";
+import { createLogger } from "../../src/common/logger.js";
 import { openRaw as openRawAt, withContinue, type RawExchange } from "../helpers/raw-http.js";
 import { deferred, startTestServer, type TestServer } from "../helpers/server-fixtures.js";
 

@@ -5,7 +5,7 @@
  * Seeded, so a failure can be replayed with FLASH_FUZZ_SEED.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../../src/shared/errors.js";
+import { AppError } from "../../src/common/errors.js";
 import { startTestServer } from "../helpers/server-fixtures.js";
 import type { TestServer } from "../helpers/server-fixtures.js";
 

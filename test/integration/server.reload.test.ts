@@ -4,7 +4,7 @@
  * the reload wait bound, and clients that go away.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AppError } from "../../src/shared/errors.js";
+import { AppError } from "../../src/common/errors.js";
 import { deferred, lbEntry, manifestOf, qbEntry, standardFunctions, startTestServer } from "../helpers/server-fixtures.js";
 import type { TestServer } from "../helpers/server-fixtures.js";
 

@@ -334,7 +334,7 @@ describe("errors", () => {
   });
 
   it("maps the invoker's AppErrors to their status, with details", async () => {
-    const { AppError } = await import("../../src/shared/errors.js");
+    const { AppError } = await import("../../src/common/errors.js");
     const cases = [
       [new AppError("FUNCTION_ERROR", "boom", { details: { name: "TypeError", stack: "TypeError: boom\n    at boom.ts:7", logs: ["hello"] } }), 500],
       [new AppError("FUNCTION_TIMEOUT", "took too long"), 504],

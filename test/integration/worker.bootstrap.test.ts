@@ -10,12 +10,12 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { findFreePort } from "../../src/shared/ports.js";
+import { findFreePort } from "../../src/common/ports.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
-import type { FunctionRequest, RuntimeRef } from "../../src/shared/function-protocol.js";
-import { readPackageVersion } from "../../src/shared/package-info.js";
+import { parseFunctionResponse } from "../../src/common/function-protocol.js";
+import type { FunctionRequest, RuntimeRef } from "../../src/common/function-protocol.js";
+import { readPackageVersion } from "../../src/common/package-info.js";
 import { bootstrapScript } from "../../src/worker/bootstrap/start-command.js";
 import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../../src/worker/runtime-source.js";
 import type { RuntimeSource } from "../../src/worker/runtime-source.js";

@@ -6,7 +6,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryLogger } from "../../src/shared/logger.js";
+import { createMemoryLogger } from "../../src/common/logger.js";
 import { createDependencyInstaller, resolveDependencySet } from "../../src/worker/dependency-installer.js";
 import { createExecutor } from "../../src/worker/execute.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";

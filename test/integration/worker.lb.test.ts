@@ -3,7 +3,7 @@
  * serves GET /ping and POST /execute, and drains on SIGTERM.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
+import { parseFunctionResponse } from "../../src/common/function-protocol.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
 import { killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
 import type { WorkerProcess } from "../helpers/worker-process.js";

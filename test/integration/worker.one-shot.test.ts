@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
+import { parseFunctionResponse } from "../../src/common/function-protocol.js";
 import { bundleFixture, makeRequest, tempDir } from "../helpers/worker-bundles.js";
 import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FakePlatform } from "../helpers/fake-platform.js";
 import { bundle, bundleFixture, makeRequest, resultOf, tempDir, unique } from "../helpers/worker-bundles.js";
-import { parseFunctionResponse } from "../../src/shared/function-protocol.js";
+import { parseFunctionResponse } from "../../src/common/function-protocol.js";
 import { HANDLERS, killWorkerProcesses, startWorkerProcess } from "../helpers/worker-process.js";
 
 let platform: FakePlatform;

@@ -5,7 +5,7 @@
 import { dirname } from "node:path";
 import { resolveContainerMode } from "../../container/container-mode.js";
 import { KEY_SOURCE_ENV } from "../../dev/dev-options.js";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import type { ResolvedDevOptions } from "../../dev/dev-options.js";
 import type { CommandContext } from "../context.js";
 

@@ -4,8 +4,8 @@
  * otherwise (or with --no-container, or inside the container itself).
  */
 import { parseCommandArgs } from "../command-args.js";
-import { AppError } from "../../shared/errors.js";
-import { registerSecret } from "../../shared/redact.js";
+import { AppError } from "../../common/errors.js";
+import { registerSecret } from "../../common/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
 import { displayPath, resolveApiKey } from "../../runpod/credentials.js";

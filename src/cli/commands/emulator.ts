@@ -1,7 +1,7 @@
 /** `flash emulator`: run the local Runpod Serverless emulator until Ctrl-C. */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import type { Command } from "../context.js";
 
 const USAGE = `Usage: flash emulator [options]

@@ -1,6 +1,6 @@
 /** `flash init [dir]`: write a new project that `flash dev` serves at once. */
 import { relative, resolve } from "node:path";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import { initProject } from "../../init/init-project.js";
 import { parseCommandArgs } from "../command-args.js";
 import type { Command } from "../context.js";

@@ -3,8 +3,8 @@
  * runpod-python and Python Flash keep it too, so `flash dev`, `flash
  * endpoints` and `flash undeploy` find it without RUNPOD_API_KEY.
  */
-import { AppError, hasCode } from "../../shared/errors.js";
-import { registerSecret } from "../../shared/redact.js";
+import { AppError, hasCode } from "../../common/errors.js";
+import { registerSecret } from "../../common/redact.js";
 import { resolveRunpodConfig } from "../../runpod/config.js";
 import { createControlPlaneClient } from "../../runpod/control-plane.js";
 import { checkApiKey, credentialsPath, displayPath, saveApiKey } from "../../runpod/credentials.js";

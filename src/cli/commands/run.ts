@@ -5,8 +5,8 @@
  * default, Runpod with a key (docs/internals.md, "Calls from a script").
  */
 import { parseCommandArgs } from "../command-args.js";
-import { AppError } from "../../shared/errors.js";
-import { registerSecret } from "../../shared/redact.js";
+import { AppError } from "../../common/errors.js";
+import { registerSecret } from "../../common/redact.js";
 import { resolveDevOptions } from "../../dev/dev-options.js";
 import type { DevFlags } from "../../dev/dev-options.js";
 import { resolveApiKey } from "../../runpod/credentials.js";

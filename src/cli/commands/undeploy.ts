@@ -3,7 +3,7 @@
  * on Runpod and drop them from the cache. Asks on a terminal; elsewhere it
  * needs --yes. Another project's endpoint is deleted only by its id with --force.
  */
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import { formatDuration, planUndeploy, runUndeploy } from "../../provision/index.js";
 import type { PlannedDeletion, UndeployEvent } from "../../provision/index.js";
 import { parseCommandArgs } from "../command-args.js";

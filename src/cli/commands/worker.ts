@@ -3,8 +3,8 @@
  * the mode comes from the environment the platform (or the emulator) gives
  * the process. See src/worker/index.ts.
  */
-import { AppError } from "../../shared/errors.js";
-import { registerSecret } from "../../shared/redact.js";
+import { AppError } from "../../common/errors.js";
+import { registerSecret } from "../../common/redact.js";
 import type { WorkerHandle } from "../../worker/index.js";
 import type { Command } from "../context.js";
 

@@ -13,8 +13,8 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import ts from "typescript";
-import type { JsonSchema } from "../../shared/json-schema.js";
-import type { JsonValue } from "../../shared/value-codec.js";
+import type { JsonSchema } from "../../common/json-schema.js";
+import type { JsonValue } from "../../common/value-codec.js";
 import { locateFunction } from "./locate-function.js";
 import type { LocatedFunction } from "./locate-function.js";
 import { createProjectProgram } from "./program-host.js";

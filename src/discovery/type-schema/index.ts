@@ -17,5 +17,5 @@ export type { ExtractOutcome, TypeSchemaService, TypeSchemaServiceOptions } from
 export type { ExtractOptions, FunctionSchemas, SchemaIssue, SchemaSet, SchemaTarget } from "./extractor.js";
 export type { SchemaNote } from "./schema-walk.js";
 export type { ProgramStats } from "./program-host.js";
-export { DEFINITIONS_PREFIX } from "../../shared/json-schema.js";
-export type { JsonSchema, JsonTypeName } from "../../shared/json-schema.js";
+export { DEFINITIONS_PREFIX } from "../../common/json-schema.js";
+export type { JsonSchema, JsonTypeName } from "../../common/json-schema.js";

@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import type { ExtractOptions, SchemaSet, SchemaTarget } from "./extractor.js";
 import type { ExtractMessage, ResultMessage, SchemaThreadData } from "./schema-protocol.js";
 

@@ -4,9 +4,9 @@
  * pre-fill the docs page's try-it form). Both follow `$ref`s into the
  * definitions, each definition at most once per walk, so recursive types end.
  */
-import { definitionName, jsonPathKey } from "../../shared/json-schema.js";
-import type { JsonSchema, JsonTypeName } from "../../shared/json-schema.js";
-import type { JsonValue } from "../../shared/value-codec.js";
+import { definitionName, jsonPathKey } from "../../common/json-schema.js";
+import type { JsonSchema, JsonTypeName } from "../../common/json-schema.js";
+import type { JsonValue } from "../../common/value-codec.js";
 
 /** A place in a function's input or output that is not validated, and why. */
 export interface SchemaNote {

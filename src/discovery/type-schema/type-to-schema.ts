@@ -8,9 +8,9 @@
  * mapping and the list of such types are in docs/type-schemas.md.
  */
 import ts from "typescript";
-import { DEFINITIONS_PREFIX } from "../../shared/json-schema.js";
-import type { JsonSchema, JsonTypeName } from "../../shared/json-schema.js";
-import type { JsonValue } from "../../shared/value-codec.js";
+import { DEFINITIONS_PREFIX } from "../../common/json-schema.js";
+import type { JsonSchema, JsonTypeName } from "../../common/json-schema.js";
+import type { JsonValue } from "../../common/value-codec.js";
 
 /** Nesting of types past which a type is given up as "any" (endless generic expansions). */
 const MAX_DEPTH = 64;

@@ -9,7 +9,7 @@
  * the script is one single-quoted word and contains no `'`.
  */
 import { transformSync } from "esbuild";
-import { AppError } from "../../shared/errors.js";
+import { AppError } from "../../common/errors.js";
 import { bootstrapMain } from "./bootstrap.js";
 
 let script: string | undefined;

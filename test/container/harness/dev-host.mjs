@@ -3,7 +3,7 @@
 // that must not depend on the dev command's wiring. Options come as JSON in
 // argv[2]; `command` replaces the inner `flash dev` (a stand-in server).
 import { runDevContainer } from "../../../dist/container/index.js";
-import { createLogger } from "../../../dist/shared/logger.js";
+import { createLogger } from "../../../dist/common/logger.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}");
 const handlers = [];

@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { errorForFailure, errorForJob, errorForLbAnswer, errorForTransport, FunctionCallError } from "../../../src/calls/call-errors.js";
 import type { CallSite } from "../../../src/calls/call-errors.js";
-import { AppError } from "../../../src/shared/errors.js";
-import type { FunctionErrorKind, FunctionFailure } from "../../../src/shared/function-protocol.js";
+import { AppError } from "../../../src/common/errors.js";
+import type { FunctionErrorKind, FunctionFailure } from "../../../src/common/function-protocol.js";
 import { RunpodError } from "../../../src/runpod/errors.js";
 import type { JobState } from "../../../src/runpod/wire-types.js";
 

@@ -7,12 +7,12 @@
 import { describe, expect, it } from "vitest";
 import { createFunctionClient } from "../../../src/calls/function-client.js";
 import type { FunctionCall, JobApi, LoadBalancerApi, LocalRunner } from "../../../src/calls/function-client.js";
-import { AppError } from "../../../src/shared/errors.js";
-import { FUNCTION_PROTOCOL_VERSION } from "../../../src/shared/function-protocol.js";
-import type { EndpointRef, FunctionRequest, FunctionResponse } from "../../../src/shared/function-protocol.js";
+import { AppError } from "../../../src/common/errors.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../../../src/common/function-protocol.js";
+import type { EndpointRef, FunctionRequest, FunctionResponse } from "../../../src/common/function-protocol.js";
 import type { RunToCompletionOptions } from "../../../src/runpod/job-client.js";
 import type { JobRequest, JobState } from "../../../src/runpod/wire-types.js";
-import { encodeValue } from "../../../src/shared/value-codec.js";
+import { encodeValue } from "../../../src/common/value-codec.js";
 
 const qb: EndpointRef = { id: "ep-q", name: "live-q", kind: "QB" };
 const lb: EndpointRef = { id: "ep-l", name: "live-l", kind: "LB", url: "http://127.0.0.1:9/lb/ep-l" };

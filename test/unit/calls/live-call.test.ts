@@ -8,10 +8,10 @@
 import { describe, expect, it } from "vitest";
 import { createFunctionClient } from "../../../src/calls/function-client.js";
 import type { CallObserver, FunctionCall, JobApi, LoadBalancerApi } from "../../../src/calls/index.js";
-import { FUNCTION_PROTOCOL_VERSION } from "../../../src/shared/function-protocol.js";
-import type { EndpointRef, FunctionLog, FunctionResponse } from "../../../src/shared/function-protocol.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../../../src/common/function-protocol.js";
+import type { EndpointRef, FunctionLog, FunctionResponse } from "../../../src/common/function-protocol.js";
 import type { HealthResponse, JobState, StreamResponse } from "../../../src/runpod/wire-types.js";
-import { encodeValue } from "../../../src/shared/value-codec.js";
+import { encodeValue } from "../../../src/common/value-codec.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { waitFor } from "../../helpers/wait.js";
 

@@ -1,7 +1,7 @@
 /** How every command reads its options (cli/command-args.ts). */
 import { describe, expect, it } from "vitest";
 import { parseCommandArgs } from "../../../src/cli/command-args.js";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 
 describe("parseCommandArgs", () => {
   it("reads the options a command declares", () => {

@@ -12,8 +12,8 @@ import { detectDocker, isInsideContainer } from "../../../src/container/detect.j
 import { resolveContainerMode } from "../../../src/container/index.js";
 import { resolvePublishAddress } from "../../../src/container/host-port.js";
 import { LABELS } from "../../../src/container/labels.js";
-import { AppError } from "../../../src/shared/errors.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { AppError } from "../../../src/common/errors.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { FakeContainerRuntime } from "./fake-container-runtime.js";
 
 describe("Docker endpoints", () => {

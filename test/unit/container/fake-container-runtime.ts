@@ -3,7 +3,7 @@
  * images, volumes and containers in maps, and lets a test decide when a
  * container exits (`exit(id, code)`) or how it reacts to a signal.
  */
-import { AppError } from "../../../src/shared/errors.js";
+import { AppError } from "../../../src/common/errors.js";
 import type {
   AttachHandle,
   AttachOptions,

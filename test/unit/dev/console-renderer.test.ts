@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { renderConsole } from "../../../src/dev/console-renderer.js";
 import { DevSessionEmitter } from "../../../src/dev/session-events.js";
-import { AppError } from "../../../src/shared/errors.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { AppError } from "../../../src/common/errors.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
 import { manifestOf, qbEntry } from "../../helpers/server-fixtures.js";
 

@@ -12,9 +12,9 @@ import type { DiscoveryIssue, FunctionEntry, Manifest, ModuleBundle } from "../.
 import type { ProvisionedEndpoint } from "../../../src/provision/provisioner.js";
 import type { CachedEndpoint } from "../../../src/provision/resource-cache.js";
 import type { ResourceSpec } from "../../../src/sdk/resources.js";
-import { AppError } from "../../../src/shared/errors.js";
-import type { FunctionLog, FunctionRequest } from "../../../src/shared/function-protocol.js";
-import { decodeValue, encodeValue } from "../../../src/shared/value-codec.js";
+import { AppError } from "../../../src/common/errors.js";
+import type { FunctionLog, FunctionRequest } from "../../../src/common/function-protocol.js";
+import { decodeValue, encodeValue } from "../../../src/common/value-codec.js";
 import type { JobState } from "../../../src/runpod/wire-types.js";
 import type { FileChangeBatch, Watcher } from "../../../src/watch/types.js";
 

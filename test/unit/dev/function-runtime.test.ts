@@ -12,7 +12,7 @@ import { DevSessionEmitter } from "../../../src/dev/session-events.js";
 import type { DevSessionEvents } from "../../../src/dev/session-events.js";
 import type { CachedEndpoint } from "../../../src/provision/resource-cache.js";
 import { getRegistry } from "../../../src/sdk/registry.js";
-import { nullLogger } from "../../../src/shared/logger.js";
+import { nullLogger } from "../../../src/common/logger.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { qbEntry } from "../../helpers/server-fixtures.js";
 import { FakeDiscovery, fakeBackend } from "./fake-parts.js";

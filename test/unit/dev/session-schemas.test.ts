@@ -15,8 +15,8 @@ import type { DiscoveryIssue, FunctionEntry } from "../../../src/discovery/manif
 import type { ExtractOptions, ExtractOutcome, SchemaSet, SchemaTarget, TypeSchemaService, TypeSchemaServiceOptions } from "../../../src/discovery/type-schema/index.js";
 import { RouteTable } from "../../../src/server/route-table.js";
 import type { RouteGeneration } from "../../../src/server/route-generation.js";
-import { AppError } from "../../../src/shared/errors.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { AppError } from "../../../src/common/errors.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { manifestOf, qbEntry } from "../../helpers/server-fixtures.js";
 

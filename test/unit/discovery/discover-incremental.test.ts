@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 import { copyFixture, openDiscovery, qbModule, routeList, writeFile, writeProject } from "./helpers.js";
 
 describe("incremental discovery", () => {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../../src/common/package-info.js";
 import { copyFixture, openDiscovery, routeList } from "./helpers.js";
 
 describe("discover() on the routes fixture", () => {

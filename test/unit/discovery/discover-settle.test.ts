@@ -7,7 +7,7 @@
 import { rmSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Clock } from "../../../src/shared/clock.js";
+import type { Clock } from "../../../src/common/clock.js";
 import { openDiscovery, qbModule, routeList, writeProject } from "./helpers.js";
 
 function fakeClock(): Clock & { advance(ms: number): void } {

@@ -6,7 +6,7 @@ import { EndpointStore } from "../../../src/emulator/endpoint-store.js";
 import { validateCreateEndpoint, validateUpdateEndpoint } from "../../../src/emulator/endpoint-validation.js";
 import { HttpError } from "../../../src/emulator/http-error.js";
 import { STATE_FILE_NAME } from "../../../src/emulator/state-file.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 
 const valid = {
   name: "live-gpu-worker",

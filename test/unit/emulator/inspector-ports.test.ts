@@ -10,7 +10,7 @@ import { createPoolWorker } from "../../../src/emulator/pool-worker.js";
 import type { LaunchOptions, WorkerExit, WorkerProcess } from "../../../src/emulator/worker-launcher.js";
 import { spawnWorker } from "../../../src/emulator/worker-spawner.js";
 import type { SpawnSettings } from "../../../src/emulator/worker-spawner.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 
 describe("InspectorPorts", () => {
   it("takes the lowest port no worker holds and nothing listens on, and gives it back", async () => {

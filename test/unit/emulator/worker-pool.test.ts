@@ -8,7 +8,7 @@ import { StopChannel } from "../../../src/emulator/stop-channel.js";
 import type { LaunchOptions, WorkerExit, WorkerProcess } from "../../../src/emulator/worker-launcher.js";
 import { WorkerPool } from "../../../src/emulator/worker-pool.js";
 import { createFaultRegistry } from "../../../src/emulator/faults.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 
 class FakeProcess implements WorkerProcess {
   static nextPid = 1000;

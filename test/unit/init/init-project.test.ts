@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { initProject } from "../../../src/init/init-project.js";
 import { projectFiles, renderPackageJson } from "../../../src/init/project-template.js";
-import { AppError } from "../../../src/shared/errors.js";
-import { readPackageVersion } from "../../../src/shared/package-info.js";
+import { AppError } from "../../../src/common/errors.js";
+import { readPackageVersion } from "../../../src/common/package-info.js";
 
 const EXPECTED = [
   ".devcontainer/devcontainer.json",

@@ -33,10 +33,10 @@ describe("boundaries/imports", () => {
     expect(problems("emulator/x.ts", `const m = await import("../container/docker-container-runtime.js");`)).toEqual([]);
     expect(problems("sdk/x.ts", `import type { JobClient } from "../runpod/job-client.js";`)).toEqual([]);
     expect(problems("sdk/x.ts", `const r = await import("../runpod/index.js");`)).toEqual([]);
-    expect(problems("discovery/type-schema/x.ts", `import { AppError } from "../../shared/errors.js";`)).toEqual([]);
+    expect(problems("discovery/type-schema/x.ts", `import { AppError } from "../../common/errors.js";`)).toEqual([]);
     expect(problems("cli/x.ts", `import { startDevSession } from "../dev/dev-session.js";`)).toEqual([]);
     expect(problems("runpod/http.ts", `import { Agent } from "undici";`)).toEqual([]);
-    expect(problems("shared/x.ts", `import type { Dispatcher } from "undici";`)).toEqual([]);
+    expect(problems("common/x.ts", `import type { Dispatcher } from "undici";`)).toEqual([]);
   });
 
   it("refuses a folder its row does not name, whatever the kind of import", () => {
@@ -47,7 +47,7 @@ describe("boundaries/imports", () => {
     expect(problems("server/x.ts", `const d = await import("../dev/dev-session.js");`)).toEqual([
       expect.stringContaining("server/ may not import dev/dev-session.ts"),
     ]);
-    expect(problems("shared/x.ts", `export { AppError } from "../runpod/errors.js";`)).toHaveLength(1);
+    expect(problems("common/x.ts", `export { AppError } from "../runpod/errors.js";`)).toHaveLength(1);
     expect(problems("discovery/type-schema/x.ts", `import { startEmulator } from "../../emulator/index.js";`)).toHaveLength(1);
   });
 

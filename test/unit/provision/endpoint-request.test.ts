@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as v from "valibot";
 import { CpuLiveLoadBalancer, CpuLiveServerless, LiveLoadBalancer, LiveServerless } from "../../../src/sdk/index.js";
 import { CreateEndpointRequestSchema, UpdateEndpointRequestSchema } from "../../../src/runpod/wire-schemas.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { CONFIG_HASH_ENV, endpointConfigHash, resolveWorkerRuntime, toCreateEndpointRequest, toUpdateEndpointRequest } from "../../../src/provision/endpoint-request.js";
 import { createProvisioner } from "../../../src/provision/provisioner.js";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";

@@ -1,5 +1,5 @@
 /** An in-memory control plane recording every call (a fake for the provisioning unit tests). */
-import { AppError } from "../../../src/shared/errors.js";
+import { AppError } from "../../../src/common/errors.js";
 import type { ControlPlane } from "../../../src/provision/provisioner.js";
 import type { CreateEndpointRequest, Endpoint, UpdateEndpointRequest } from "../../../src/runpod/wire-types.js";
 

@@ -14,7 +14,7 @@ import { createResourceCache } from "../../../src/provision/resource-cache.js";
 import { loadProjectId } from "../../../src/provision/project-id.js";
 import { resolveWorkerRuntime } from "../../../src/provision/endpoint-request.js";
 import { LiveServerless } from "../../../src/sdk/index.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { PROJECT, asideFiles, entry } from "./state-fixtures.js";
 import { createFakeControlPlane } from "./fake-control-plane.js";
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { claimProjectSession } from "../../../src/provision/project-session.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { beatHandMade, handMadeLock } from "../../helpers/lock-fixtures.js";
 

@@ -13,10 +13,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createProvisioner } from "../../../src/provision/provisioner.js";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";
 import { CONFIG_HASH_ENV, PROJECT_MARKER_ENV, endpointConfigHash, resolveWorkerRuntime, toCreateEndpointRequest } from "../../../src/provision/endpoint-request.js";
-import { acquireLock } from "../../../src/shared/lock.js";
-import type { HeldLock } from "../../../src/shared/lock.js";
+import { acquireLock } from "../../../src/common/lock.js";
+import type { HeldLock } from "../../../src/common/lock.js";
 import { CpuLiveLoadBalancer, LiveServerless, GpuGroup } from "../../../src/sdk/index.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createFakeControlPlane } from "./fake-control-plane.js";
 
 const PROJECT = "project-aaaa-1111";

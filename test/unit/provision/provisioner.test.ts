@@ -7,7 +7,7 @@ import { createResourceCache } from "../../../src/provision/resource-cache.js";
 import { resolveWorkerRuntime, toCreateEndpointRequest, PROJECT_MARKER_ENV } from "../../../src/provision/endpoint-request.js";
 import { loadProjectId } from "../../../src/provision/project-id.js";
 import { CpuLiveLoadBalancer, LiveServerless, GpuGroup, GpuType } from "../../../src/sdk/index.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createFakeControlPlane } from "./fake-control-plane.js";
 
 let dir: string;

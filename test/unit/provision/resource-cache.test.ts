@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createResourceCache } from "../../../src/provision/resource-cache.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { asideFiles, entry } from "./state-fixtures.js";
 
 let dir: string;

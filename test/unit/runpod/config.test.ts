@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { AppError } from "../../../src/shared/errors.js";
+import { AppError } from "../../../src/common/errors.js";
 import { DEFAULT_API_BASE_URL, DEFAULT_ENDPOINT_BASE_URL, normalizeBaseUrl, resolveRunpodConfig } from "../../../src/runpod/config.js";
 
 describe("resolveRunpodConfig", () => {

@@ -11,7 +11,7 @@ import {
   saveApiKey,
   writeApiKeyToToml,
 } from "../../../src/runpod/credentials.js";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 
 let home: string;
 beforeEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AppError } from "../../../src/shared/errors.js";
-import { redact } from "../../../src/shared/redact.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { AppError } from "../../../src/common/errors.js";
+import { redact } from "../../../src/common/redact.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { RunpodError } from "../../../src/runpod/errors.js";
 import { createHttpClient, openClientHttp, retryAfterMs } from "../../../src/runpod/http.js";
 import type { HttpClient } from "../../../src/runpod/http.js";

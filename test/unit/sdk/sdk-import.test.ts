@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../../src/common/package-info.js";
 
 const HEAVY = /[\\/]node_modules[\\/](undici|koa|@koa|esbuild|typescript|chokidar|dockerode)[\\/]/;
 

@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 import { checkJsonContentType, readJsonBody } from "../../../src/server/body-reader.js";
 import { queryToMap, readQbInput } from "../../../src/server/request-input.js";
 

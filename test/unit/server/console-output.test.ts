@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { formatRouteTable } from "../../../src/server/route-banner.js";
 import { formatRequestLine, logRequest } from "../../../src/server/request-log.js";
 import type { RequestLogRecord } from "../../../src/server/request-log.js";

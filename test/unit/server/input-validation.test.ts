@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { invalidInputError, validateInput } from "../../../src/server/input-validation.js";
-import type { JsonSchema } from "../../../src/shared/json-schema.js";
-import { toErrorBody } from "../../../src/shared/errors.js";
+import type { JsonSchema } from "../../../src/common/json-schema.js";
+import { toErrorBody } from "../../../src/common/errors.js";
 
 const REF = "#/components/schemas/";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument, filePrefix } from "../../../src/server/openapi.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
-import { ERROR_STATUS } from "../../../src/shared/errors.js";
+import { ERROR_STATUS } from "../../../src/common/errors.js";
 import { lbEntry, manifestOf, qbEntry, standardFunctions } from "../../helpers/server-fixtures.js";
 import type { FunctionSchemas } from "../../../src/discovery/type-schema/index.js";
 import type { GenerationSchemas } from "../../../src/server/function-schemas.js";

@@ -1,7 +1,7 @@
 /** How an input schema appears in a queue request body and in a load-balanced route's body, query and path. */
 import { describe, expect, it } from "vitest";
 import { loadBalancedRequest, queueRequestSchema } from "../../../src/server/request-schemas.js";
-import type { JsonSchema } from "../../../src/shared/json-schema.js";
+import type { JsonSchema } from "../../../src/common/json-schema.js";
 
 const REF = "#/components/schemas/";
 

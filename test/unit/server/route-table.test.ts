@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 import { createRouteGeneration } from "../../../src/server/route-generation.js";
 import { RouteTable } from "../../../src/server/route-table.js";
 import { lbEntry, manifestOf, qbEntry, standardFunctions } from "../../helpers/server-fixtures.js";

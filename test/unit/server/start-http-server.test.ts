@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 import { findFreePort, startHttpServer, urlHost } from "../../../src/server/start-http-server.js";
 import type { RequestHandlerFactory } from "../../../src/server/start-http-server.js";
 

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { FunctionSchemas } from "../../../src/discovery/type-schema/index.js";
 import type { GenerationSchemas, SchemaSource } from "../../../src/server/function-schemas.js";
 import type { RouteGeneration } from "../../../src/server/route-generation.js";
-import type { JsonSchema } from "../../../src/shared/json-schema.js";
+import type { JsonSchema } from "../../../src/common/json-schema.js";
 import { deferred, lbEntry, manifestOf, qbEntry, startTestServer } from "../../helpers/server-fixtures.js";
 import type { TestServer } from "../../helpers/server-fixtures.js";
 

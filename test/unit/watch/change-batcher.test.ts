@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { ChangeBatcher } from "../../../src/watch/change-batcher.js";
 import type { FileChangeBatch } from "../../../src/watch/types.js";
 

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import type { Watcher } from "../../../src/watch/types.js";
 import { FakeClock } from "../../helpers/fake-clock.js";

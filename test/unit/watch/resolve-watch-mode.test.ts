@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
+import { hasCode } from "../../../src/common/errors.js";
 import { createTempProject } from "./watch-helpers.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import { resolveWatchMode } from "../../../src/watch/resolve-watch-mode.js";

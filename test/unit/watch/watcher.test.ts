@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } f
 import { join } from "node:path";
 import { setTimeout as spacing } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createWatcher } from "../../../src/watch/create-watcher.js";
 import { describeWatcher } from "../../../src/watch/describe-watcher.js";
 import type { CreateWatcherOptions, Watcher, WatchMode } from "../../../src/watch/types.js";

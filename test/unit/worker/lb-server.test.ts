@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FUNCTION_PROTOCOL_VERSION } from "../../../src/shared/function-protocol.js";
-import type { FunctionRequest, FunctionResponse } from "../../../src/shared/function-protocol.js";
-import { nullLogger } from "../../../src/shared/logger.js";
+import { FUNCTION_PROTOCOL_VERSION } from "../../../src/common/function-protocol.js";
+import type { FunctionRequest, FunctionResponse } from "../../../src/common/function-protocol.js";
+import { nullLogger } from "../../../src/common/logger.js";
 import { startLbServer } from "../../../src/worker/lb-server.js";
 import type { LbServer } from "../../../src/worker/lb-server.js";
 

@@ -1,7 +1,7 @@
 /** The worker's live log sender: batching, one post at a time, rate caps, and what is left for the result. */
 import { describe, expect, it } from "vitest";
 import { createLiveLogSender } from "../../../src/worker/live-logs.js";
-import type { LiveLogChunk } from "../../../src/shared/live-logs.js";
+import type { LiveLogChunk } from "../../../src/common/live-logs.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 
 function setup(options: { maxLinesPerSecond?: number; maxBytesPerSecond?: number; maxLineBytes?: number; maxPendingBytes?: number } = {}) {
@@ -167,7 +167,7 @@ describe("live log sender", () => {
 describe("function jobs with live logs", () => {
   it("stream the function's lines while it runs, wait for the post in flight, and keep the result whole", async () => {
     const { createFunctionJobRunner } = await import("../../../src/worker/job-runner.js");
-    const { FUNCTION_PROTOCOL_VERSION } = await import("../../../src/shared/function-protocol.js");
+    const { FUNCTION_PROTOCOL_VERSION } = await import("../../../src/common/function-protocol.js");
     let resume!: () => void;
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     let onLog: ((log: { stream: "stdout" | "stderr"; text: string }, seq: number) => void) | undefined;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFunctionClient } from "../../../src/calls/function-client.js";
 import type { JobApi, LoadBalancerApi } from "../../../src/calls/function-client.js";
 import type { RunToCompletionOptions } from "../../../src/runpod/job-client.js";
-import type { EndpointRef, FunctionRequest } from "../../../src/shared/function-protocol.js";
+import type { EndpointRef, FunctionRequest } from "../../../src/common/function-protocol.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import { bundle, makeRequest, resultOf, tempDir, unique } from "../../helpers/worker-bundles.js";

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { nullLogger } from "../../../src/shared/logger.js";
+import { nullLogger } from "../../../src/common/logger.js";
 import { appendQuery, createPlatformClient, resolvePlatformConfig } from "../../../src/worker/platform-client.js";
 import type { PlatformClient } from "../../../src/worker/platform-client.js";
 import { FakePlatform } from "../../helpers/fake-platform.js";

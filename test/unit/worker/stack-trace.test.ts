@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../../src/shared/package-info.js";
+import { PACKAGE_ROOT } from "../../../src/common/package-info.js";
 import { createExecutor } from "../../../src/worker/execute.js";
 import type { Executor } from "../../../src/worker/execute.js";
 import { cleanStack, registerModuleSources } from "../../../src/worker/stack-trace.js";

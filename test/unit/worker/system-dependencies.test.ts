@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 import { createSystemDependencies, parseSystemDependencies } from "../../../src/worker/system-dependencies.js";
 import type { CommandRunner } from "../../../src/worker/system-dependencies.js";
 

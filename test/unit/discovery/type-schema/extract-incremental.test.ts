@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
 import type { TypeSchemaExtractor } from "../../../../src/discovery/type-schema/extractor.js";
-import type { JsonSchema } from "../../../../src/shared/json-schema.js";
+import type { JsonSchema } from "../../../../src/common/json-schema.js";
 import { copyProject, REF, target, writeFile } from "./helpers.js";
 
 const TARGETS = [target("workers/users.ts", "createUser"), target("workers/misc.ts", "text"), target("workers/kinds.ts", "everything")];

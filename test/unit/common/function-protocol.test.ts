@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseFunctionRequest, parseFunctionResponse, isFunctionRequest } from "../../../src/shared/function-protocol.js";
-import { sha256 } from "../../../src/shared/hash.js";
+import { parseFunctionRequest, parseFunctionResponse, isFunctionRequest } from "../../../src/common/function-protocol.js";
+import { sha256 } from "../../../src/common/hash.js";
 
 const hash = sha256("export {}");
 

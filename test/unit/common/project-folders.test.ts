@@ -1,5 +1,5 @@
 /**
- * One list of folders that never hold source (shared/project-folders.ts),
+ * One list of folders that never hold source (common/project-folders.ts),
  * read by discovery and the watcher alike; the one difference (test folders,
  * skipped by discovery only) is explicit.
  */
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadIgnoreRules } from "../../../src/discovery/ignore-rules.js";
-import { NEVER_SOURCE_DIRS, TEST_DIRS } from "../../../src/shared/project-folders.js";
+import { NEVER_SOURCE_DIRS, TEST_DIRS } from "../../../src/common/project-folders.js";
 import { createIgnoreMatcher } from "../../../src/watch/ignore-rules.js";
 
 const root = mkdtempSync(join(tmpdir(), "flash-folders-"));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hasCode } from "../../../src/shared/errors.js";
-import { hostnameOf, isLocalHostname, judgeBrowserRequest, normalizeOrigin, parseAllowedOrigins } from "../../../src/shared/local-server-guard.js";
+import { hasCode } from "../../../src/common/errors.js";
+import { hostnameOf, isLocalHostname, judgeBrowserRequest, normalizeOrigin, parseAllowedOrigins } from "../../../src/common/local-server-guard.js";
 
 describe("parseAllowedOrigins", () => {
   it("normalises origins and drops duplicates and blanks", () => {

@@ -2,9 +2,9 @@ import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it, vi } from "vitest";
-import { ByteBudget } from "../../../src/shared/byte-budget.js";
-import { hasCode, type AppError } from "../../../src/shared/errors.js";
-import { hasBody, PARSED_BYTES_PER_VALUE, parseJsonBody, readBody, readJsonRequest, releaseBody, scanJson } from "../../../src/shared/request-body.js";
+import { ByteBudget } from "../../../src/common/byte-budget.js";
+import { hasCode, type AppError } from "../../../src/common/errors.js";
+import { hasBody, PARSED_BYTES_PER_VALUE, parseJsonBody, readBody, readJsonRequest, releaseBody, scanJson } from "../../../src/common/request-body.js";
 
 /** A readable with headers, standing in for an IncomingMessage; chunks are written once `send()` is called (at once by default). */
 function fakeRequest(headers: Record<string, string>, chunks: (string | Buffer)[], { manual = false } = {}) {

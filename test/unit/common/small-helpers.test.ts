@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { isRecord } from "../../../src/shared/is-record.js";
-import { isProcessAlive } from "../../../src/shared/process-alive.js";
+import { isRecord } from "../../../src/common/is-record.js";
+import { isProcessAlive } from "../../../src/common/process-alive.js";
 
 describe("isRecord", () => {
   it("accepts plain objects only", () => {

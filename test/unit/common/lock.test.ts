@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireLock, withLock } from "../../../src/shared/lock.js";
-import type { LockHolder } from "../../../src/shared/lock.js";
-import { currentMachine, machineTag } from "../../../src/shared/machine.js";
+import { acquireLock, withLock } from "../../../src/common/lock.js";
+import type { LockHolder } from "../../../src/common/lock.js";
+import { currentMachine, machineTag } from "../../../src/common/machine.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 import { DEAD_PID, beatHandMade, handMadeLock } from "../../helpers/lock-fixtures.js";
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 
 function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  // Compiled, this file is <package>/dist/shared/package-info.js.
+  // Compiled, this file is <package>/dist/common/package-info.js.
   if (!import.meta.url.endsWith(".ts")) return join(here, "..", "..");
   // From src/ (only the test runner loads it so), two folders up is the repository,
   // whose dist/ may be missing or older than src/. The package whose CLI is spawned

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { redact, registerSecret } from "../../../src/shared/redact.js";
-import { createMemoryLogger } from "../../../src/shared/logger.js";
+import { redact, registerSecret } from "../../../src/common/redact.js";
+import { createMemoryLogger } from "../../../src/common/logger.js";
 
 describe("redaction", () => {
   registerSecret("rpa_SUPERSECRETKEY123");

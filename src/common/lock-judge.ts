@@ -1,7 +1,7 @@
 /**
  * What a lock waiter sees and how it judges it (docs/internals.md, "Locks"):
  * the owner file of a lock or guard, and whether its holder is gone. Used by
- * shared/lock.ts only.
+ * common/lock.ts only.
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ export interface LockOwner {
   pid: number;
   /** Host name, for messages (a container's is its id). */
   host: string;
-  /** Pids are comparable only between equal machine identities (see shared/machine.ts). */
+  /** Pids are comparable only between equal machine identities (see common/machine.ts). */
   machine: string;
   /** The holder process's start time, where the system tells (a reused pid is then not mistaken for it). */
   started?: string;

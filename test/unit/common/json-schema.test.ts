@@ -1,7 +1,7 @@
 /** The shared JSON Schema helpers: reference names, resolution, path steps. */
 import { describe, expect, it } from "vitest";
-import { definitionName, jsonPathKey, resolveRef } from "../../../src/shared/json-schema.js";
-import type { JsonSchema } from "../../../src/shared/json-schema.js";
+import { definitionName, jsonPathKey, resolveRef } from "../../../src/common/json-schema.js";
+import type { JsonSchema } from "../../../src/common/json-schema.js";
 
 describe("json-schema helpers", () => {
   it("reads definition names from component and $defs references only", () => {

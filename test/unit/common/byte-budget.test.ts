@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ByteBudget, formatBytes, megabytesFromEnv } from "../../../src/shared/byte-budget.js";
-import { hasCode } from "../../../src/shared/errors.js";
+import { ByteBudget, formatBytes, megabytesFromEnv } from "../../../src/common/byte-budget.js";
+import { hasCode } from "../../../src/common/errors.js";
 
 describe("byte budget", () => {
   it("takes what fits and refuses the rest, until bytes are given back", () => {

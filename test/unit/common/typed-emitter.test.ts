@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TypedEmitter } from "../../../src/shared/typed-emitter.js";
-import { isAppError } from "../../../src/shared/errors.js";
+import { TypedEmitter } from "../../../src/common/typed-emitter.js";
+import { isAppError } from "../../../src/common/errors.js";
 
 interface Events {
   started: { id: number };

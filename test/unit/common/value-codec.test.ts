@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeValue, encodeValue, ValueCodecError } from "../../../src/shared/value-codec.js";
+import { decodeValue, encodeValue, ValueCodecError } from "../../../src/common/value-codec.js";
 
 const roundTrip = (value: unknown) => decodeValue(JSON.parse(JSON.stringify(encodeValue(value))));
 

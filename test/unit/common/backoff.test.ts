@@ -1,6 +1,6 @@
-/** The one growing pause (shared/backoff.ts). */
+/** The one growing pause (common/backoff.ts). */
 import { describe, expect, it } from "vitest";
-import { Backoff, backoffDelay } from "../../../src/shared/backoff.js";
+import { Backoff, backoffDelay } from "../../../src/common/backoff.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 
 describe("backoffDelay", () => {

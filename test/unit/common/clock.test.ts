@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { systemClock } from "../../../src/shared/clock.js";
+import { systemClock } from "../../../src/common/clock.js";
 import { FakeClock } from "../../helpers/fake-clock.js";
 
 describe("systemClock", () => {
