@@ -141,7 +141,7 @@ export function toJobState(job: JobRecord, now: number): JobState {
     delayTime: Math.max(0, Math.round(delayEnd - job.queuedAt)),
     executionTime: job.startedAt === undefined ? 0 : Math.max(0, Math.round((job.finishedAt ?? now) - job.startedAt)),
   };
-  // Ended jobs always name their worker, "" when none took them (contract checklist F):
+  // Ended jobs always name their worker, "" when none took them (docs/internals.md, The emulator):
   // clients read the field without checking for it.
   if (job.workerId !== undefined) state.workerId = job.workerId;
   else if (isTerminal(job)) state.workerId = "";

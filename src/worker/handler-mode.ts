@@ -1,7 +1,7 @@
 /**
  * Handler mode: `flash worker --handler ./handler.js` runs a plain Node.js
- * Runpod handler, the way runpod-python's `serverless.start` does (contracts
- * D.6). The module's default export (or a named `handler`) receives the job
+ * Runpod handler, the way runpod-python's `serverless.start` does (docs/worker-protocol.md,
+ * Results). The module's default export (or a named `handler`) receives the job
  * `{ id, input, … }` and a context `{ signal, progress, jobId }`; it may be
  * sync or async; a generator (async or not) streams: each value it yields is
  * posted as a stream chunk and the final output is the list of them.
@@ -64,7 +64,7 @@ export async function loadHandler(file: string, cwd: string): Promise<HandlerMod
 }
 
 
-/** The job-done body for a handler's return value (D.6): `error` and `refresh_worker` keys are lifted out. */
+/** The job-done body for a handler's return value (docs/worker-protocol.md, Results): `error` and `refresh_worker` keys are lifted out. */
 export function shapeHandlerResult(value: unknown): JobResultBody {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return { output: value === undefined ? null : value };
   const { error, refresh_worker: refresh, ...rest } = value;
@@ -80,7 +80,7 @@ export interface ErrorIdentity {
   version: string;
 }
 
-/** The job-done body for a handler that threw (D.6): `error` is a JSON string describing it. */
+/** The job-done body for a handler that threw (docs/worker-protocol.md, Results): `error` is a JSON string describing it. */
 export function handlerErrorBody(error: unknown, who: ErrorIdentity): JobResultBody {
   const err = error instanceof Error ? error : undefined;
   return {

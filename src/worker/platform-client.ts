@@ -36,7 +36,7 @@ export interface PlatformConfig {
   jobTakeUrl: string;
   /** job-take-batch URL, when the take URL has a `/job-take/` segment. */
   jobTakeBatchUrl: string | undefined;
-  /** job-stop URL (D.8), when the take URL has a `/job-take/` segment. */
+  /** job-stop URL (docs/worker-protocol.md, Stopping a job), when the take URL has a `/job-take/` segment. */
   jobStopUrl: string | undefined;
   /** job-done template with the worker id substituted; `$ID` is the job id. */
   jobDoneTemplate: string;
@@ -80,7 +80,7 @@ export function resolvePlatformConfig(env: NodeJS.ProcessEnv, version: string): 
       throw new AppError("INVALID_INPUT", `RUNPOD_PING_INTERVAL must be a whole number of milliseconds ≥ 100 (got ${JSON.stringify(env.RUNPOD_PING_INTERVAL)})`);
     }
   }
-  // $ID in the take URL is the worker id (D.2); substitute both placeholders for robustness.
+  // $ID in the take URL is the worker id (docs/worker-protocol.md, URL templates); substitute both placeholders for robustness.
   const jobTakeUrl = take.replaceAll("$RUNPOD_POD_ID", workerId).replaceAll("$ID", workerId);
   const hasTakeSegment = jobTakeUrl.includes("/job-take/");
   return {
@@ -126,7 +126,7 @@ export interface PlatformClient {
   close(): Promise<void>;
 }
 
-/** Each long-poll is bounded here and simply repeated (D.4, D.8). */
+/** Each long-poll is bounded here and simply repeated (docs/worker-protocol.md, Taking jobs, Stopping a job). */
 const LONG_POLL_MS = 90_000;
 const POST_ATTEMPTS = 3;
 /** Pause before resending a result the platform did not take: 100 ms, then 300 ms. */
@@ -290,7 +290,7 @@ export function createPlatformClient(config: PlatformConfig, options: PlatformCl
       }
       const body = JSON.stringify({ output: output === undefined ? null : output });
       checkSize(body, RUNPOD_LIMITS.streamChunk, "a stream chunk");
-      // Stream chunks carry isStream=false, as runpod-python sends them (D.7).
+      // Stream chunks carry isStream=false, as runpod-python sends them (docs/worker-protocol.md, Results).
       return post(appendQuery(jobUrl(config.streamTemplate, jobId), "isStream=false"), body, jobId, "stream chunk");
     },
 

@@ -126,7 +126,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       outcome = { body: { error: errorMessage(error) }, isStream: false, failed: true };
     }
     release(entry);
-    if (entry.stopped) return; // D.8: nothing is posted for a stopped job
+    if (entry.stopped) return; // nothing is posted for a stopped job (docs/worker-protocol.md, Stopping a job)
     try {
       await client.postResult(job.id, serializeBody(outcome.body), outcome.isStream);
       if (debug) logger.debug(`job ${job.id} done in ${(performance.now() - started).toFixed(1)} ms`);
@@ -184,7 +184,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       const started = performance.now();
       const { jobIds, retryAfterMs } = await client.pollStop(signal);
       for (const id of jobIds) stopJob(id, "was stopped by the platform");
-      // D.8: after an empty answer wait at least a second (a platform that does not hold the poll).
+      // after an empty answer wait at least a second (docs/worker-protocol.md, Stopping a job) (a platform that does not hold the poll).
       const wait = retryAfterMs > 0 ? retryAfterMs : jobIds.length === 0 ? 1000 - (performance.now() - started) : 0;
       if (wait > 0) await delay(wait, undefined, { signal }).catch(() => {});
     }

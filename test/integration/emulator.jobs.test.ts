@@ -108,7 +108,7 @@ describe("job API", () => {
   it("cancel removes a queued job and tells a running worker to stop", async () => {
     const queued = await run(parked.id, { output: 1 });
     expect(await t.json(`/v2/${parked.id}/cancel/${queued.id}`, { method: "POST", json: {} })).toEqual({ id: queued.id, status: "CANCELLED" });
-    // An ended job always names its worker, "" when none took it (contract checklist F).
+    // An ended job always names its worker, "" when none took it (docs/internals.md, The emulator).
     expect(await status(parked.id, queued.id)).toMatchObject({ status: "CANCELLED", workerId: "" });
 
     const running = await run(ep.id, { sleepMs: 30_000, markerDir: markers });

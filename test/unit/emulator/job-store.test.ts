@@ -123,7 +123,7 @@ describe("JobStore", () => {
     store.close();
   });
 
-  it("shows workerId on every ended job, \"\" when no worker took it (contract checklist F)", () => {
+  it("shows workerId on every ended job, \"\" when no worker took it", () => {
     const { store } = createStore();
     const queued = store.submit(EP, { input: jobInput(1) }, false);
     expect(toJobState(queued, Date.now())).not.toHaveProperty("workerId");
