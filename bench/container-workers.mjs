@@ -19,35 +19,25 @@
 // Env: BENCH_COLD_ROUNDS (default 7), BENCH_WARM_CALLS (default 300).
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmulator } from "../dist/emulator/index.js";
 import { createControlPlaneClient, createHttpClient, createJobClient } from "../dist/runpod/index.js";
-import { createDiscovery } from "../dist/discovery/index.js";
 import { encodeValue } from "../dist/common/value-codec.js";
 import { readPackageVersion } from "../dist/common/package-info.js";
 import { bootstrapStartCommand } from "../dist/worker/bootstrap/start-command.js";
-import { RuntimeDelivery } from "../dist/worker/runtime-delivery.js";
+import { RuntimeDelivery } from "../dist/calls/runtime-delivery.js";
 import { PACKAGED_RUNTIME_FILE, loadRuntimeSource } from "../dist/worker/runtime-source.js";
 import { nullLogger } from "../dist/common/logger.js";
+import { bundleTrivialFunction } from "./lib/trivial-function.mjs";
 import { summarize, median } from "./lib/percentiles.mjs";
 
 const IMAGE = "node:24-bookworm-slim";
 const COLD_ROUNDS = Number(process.env.BENCH_COLD_ROUNDS ?? 7);
 const WARM_CALLS = Number(process.env.BENCH_WARM_CALLS ?? 300);
 
-const project = await mkdtemp(join(tmpdir(), "flash-bench-containers-"));
-await writeFile(
-  join(project, "trivial.ts"),
-  `import { remote, CpuLiveServerless } from "flash-ts";
-export const add = remote(new CpuLiveServerless({ name: "bench" }), async (input: { a: number; b: number }) => input.a + input.b);
-`,
-);
-const discovery = createDiscovery({ root: project });
-const manifest = await discovery.discover();
-await discovery.close();
-const module = manifest.modules["trivial.ts"];
+const { project, module } = await bundleTrivialFunction("flash-bench-containers-");
 const request = (withCode) => ({
   flash: 1,
   module: withCode ? { hash: module.hash, code: module.code } : { hash: module.hash },

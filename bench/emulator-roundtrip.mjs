@@ -9,13 +9,11 @@
 //
 // Env: BENCH_JOBS (default 3000), BENCH_WORKERS (default 2), BENCH_WORKER_CONCURRENCY (default 8).
 import { createServer } from "node:http";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { startEmulator } from "../dist/emulator/index.js";
 import { createControlPlaneClient, createHttpClient, createJobClient } from "../dist/runpod/index.js";
-import { createDiscovery } from "../dist/discovery/index.js";
 import { encodeValue } from "../dist/common/value-codec.js";
+import { bundleTrivialFunction } from "./lib/trivial-function.mjs";
 import { summarize } from "./lib/percentiles.mjs";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
@@ -41,17 +39,7 @@ async function measure(call, { jobs, concurrency }) {
 }
 
 // A trivial function, bundled exactly as flash dev bundles it.
-const project = await mkdtemp(join(tmpdir(), "flash-bench-rt-"));
-await writeFile(
-  join(project, "trivial.ts"),
-  `import { remote, CpuLiveServerless } from "flash-ts";
-export const add = remote(new CpuLiveServerless({ name: "bench" }), async (input: { a: number; b: number }) => input.a + input.b);
-`,
-);
-const discovery = createDiscovery({ root: project });
-const manifest = await discovery.discover();
-await discovery.close();
-const module = manifest.modules["trivial.ts"];
+const { project, module } = await bundleTrivialFunction("flash-bench-rt-");
 
 const emulator = await startEmulator({ port: 0, cwd: project, logger: undefined });
 const http = createHttpClient();
