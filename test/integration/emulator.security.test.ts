@@ -243,7 +243,8 @@ describe("flash emulator and its API key (real processes)", () => {
     const emu = runEmulator([]);
     const url = (await emu.url)!;
     expect(url, emu.output()).toBeDefined();
-    expect(emu.output()).toMatch(/without an API key.*FLASH_EMULATOR_API_KEY/s);
+    // The warning goes to stderr, the URL to stdout: two pipes, so it may arrive after the URL.
+    await waitFor("the no-key warning", () => /without an API key.*FLASH_EMULATOR_API_KEY/s.test(emu.output()), 10_000);
     expect(await listStatus(url)).toBe(200);
   });
 
