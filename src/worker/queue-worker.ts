@@ -49,6 +49,15 @@ interface Running {
   pending: boolean;
 }
 
+/**
+ * A stop can overtake the take that hands its job out (the platform cancels a
+ * job while its take answer is on the way): such a stop is kept this long, so
+ * the job is not run when it arrives. Short, because a job id can come back
+ * (a retried job keeps its id), and bounded in number.
+ */
+const EARLY_STOP_KEPT_MS = 10_000;
+const EARLY_STOPS_MAX = 256;
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -86,6 +95,8 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   let onDrained: (() => void) | undefined;
   const stopTaking = new AbortController();
   const stopBackground = new AbortController();
+  /** Stops for jobs this worker does not hold (yet): id → when the stop came. */
+  const earlyStops = new Map<string, number>();
 
   const wake = (): void => {
     const resume = wakeFetcher;
@@ -135,10 +146,27 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
   }
 
+  function rememberEarlyStop(id: string): void {
+    const now = performance.now();
+    for (const [old, at] of earlyStops) {
+      if (now - at < EARLY_STOP_KEPT_MS && earlyStops.size < EARLY_STOPS_MAX) break;
+      earlyStops.delete(old); // oldest first (insertion order)
+    }
+    earlyStops.set(id, now);
+  }
+
   function start(job: WorkerJob): void {
     if (jobs.has(job.id)) {
       logger.warn(`job ${job.id} was handed out again while it is still running; ignored`);
       return;
+    }
+    const stoppedAt = earlyStops.get(job.id);
+    if (stoppedAt !== undefined) {
+      earlyStops.delete(job.id);
+      if (performance.now() - stoppedAt < EARLY_STOP_KEPT_MS) {
+        logger.info(`job ${job.id} was stopped by the platform before it started; not run`);
+        return;
+      }
     }
     const entry: Running = { job, controller: new AbortController(), executing: true, stopped: false, pending: true };
     jobs.set(job.id, entry);
@@ -183,7 +211,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     while (!signal.aborted) {
       const started = performance.now();
       const { jobIds, retryAfterMs } = await client.pollStop(signal);
-      for (const id of jobIds) stopJob(id, "was stopped by the platform");
+      for (const id of jobIds) {
+        if (jobs.has(id)) stopJob(id, "was stopped by the platform");
+        else rememberEarlyStop(id);
+      }
       // after an empty answer wait at least a second (docs/worker-protocol.md, Stopping a job) (a platform that does not hold the poll).
       const wait = retryAfterMs > 0 ? retryAfterMs : jobIds.length === 0 ? 1000 - (performance.now() - started) : 0;
       if (wait > 0) await delay(wait, undefined, { signal }).catch(() => {});

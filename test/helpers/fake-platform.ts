@@ -46,6 +46,8 @@ export class FakePlatform {
   readonly pings: URLSearchParams[] = [];
   /** Ids of jobs taken by workers, in order. */
   readonly taken: string[] = [];
+  /** Ids of jobs whose stop was sent to a worker (answered on its job-stop poll), in order. */
+  readonly stopsSent: string[] = [];
   /** Answers for the next posts to job-done (status codes), consumed in order. */
   readonly doneStatuses: number[] = [];
   readonly #events = new EventEmitter();
@@ -171,6 +173,7 @@ export class FakePlatform {
   #answerStop(waiter: Waiter): void {
     clearTimeout(waiter.timer);
     const ids = this.#toStop.splice(0);
+    this.stopsSent.push(...ids);
     waiter.res.writeHead(200, { "content-type": "application/json" });
     waiter.res.end(JSON.stringify({ jobsToStop: [...ids, 42] })); // a non-string id is dropped by the worker
     this.#changed();

@@ -127,6 +127,25 @@ describe("flash worker in queue mode with a handler", () => {
     expect(await worker.exited).toBe(0);
   });
 
+  it("a stop that overtakes its job's take: the job is not run when it arrives, nothing is posted, the slot stays free", async () => {
+    const worker = startWorkerProcess(["--handler", jobsHandler], env());
+    await platform.waitFor(() => platform.requests.some((r) => r.path.includes("/job-stop/")), "the worker's first job-stop poll");
+    // The platform cancelled "early" while its take answer was still on the way: the stop comes first.
+    platform.stop("early");
+    const polls = (): number => platform.requests.filter((r) => r.path.includes("/job-stop/")).length;
+    const answeredAt = await platform.waitFor(() => platform.stopsSent.includes("early") && polls(), "the stop to be sent");
+    // The worker polls again only after it handled that answer.
+    await platform.waitFor(() => polls() > answeredAt, "the next job-stop poll");
+    platform.enqueue({ id: "early", input: { action: "hang" } });
+    await worker.waitForStderr(/job early was stopped by the platform before it started/);
+    // Concurrency 1 and "early" would never return: the next job runs only if it was not started.
+    platform.enqueue({ id: "next", input: { action: "echo", value: "runs" } });
+    expect((await platform.waitForResult("next")).body).toEqual({ output: { echo: "runs", id: "next", extra: null } });
+    expect(platform.results.some((r) => r.jobId === "early")).toBe(false);
+    worker.signal("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  });
+
   it("on SIGTERM stops taking jobs, finishes the job in flight, posts it, and exits 0", async () => {
     const worker = startWorkerProcess(["--handler", jobsHandler], env());
     platform.enqueue({ id: "t1", input: { action: "slow", ms: 400 } });
