@@ -13,6 +13,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { RUNPOD_LIMITS } from "../common/body-limits.js";
 import { formatBytes } from "../common/byte-budget.js";
+import { systemClock } from "../common/clock.js";
+import type { Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import type { JobContext, JobOutcome, JobResultBody, JobRunner } from "./job-runner.js";
 import type { PlatformClient, WorkerJob } from "./platform-client.js";
@@ -25,6 +27,8 @@ export interface QueueWorkerOptions {
   logger: Logger;
   /** Jobs taken before this worker started (by the bootstrap), run before the first take. */
   initialJobs?: readonly WorkerJob[];
+  /** Judges how old a stop is (tests pass a fake one). */
+  clock?: Clock;
 }
 
 export interface QueueWorker {
@@ -86,6 +90,7 @@ function serializeBody(body: JobResultBody): string {
 
 export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const { client, runner, logger } = options;
+  const clock = options.clock ?? systemClock;
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const debug = logger.level === "debug";
   const jobs = new Map<string, Running>();
@@ -147,7 +152,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   }
 
   function rememberEarlyStop(id: string): void {
-    const now = performance.now();
+    const now = clock.now();
     for (const [old, at] of earlyStops) {
       if (now - at < EARLY_STOP_KEPT_MS && earlyStops.size < EARLY_STOPS_MAX) break;
       earlyStops.delete(old); // oldest first (insertion order)
@@ -163,7 +168,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     const stoppedAt = earlyStops.get(job.id);
     if (stoppedAt !== undefined) {
       earlyStops.delete(job.id);
-      if (performance.now() - stoppedAt < EARLY_STOP_KEPT_MS) {
+      if (clock.now() - stoppedAt < EARLY_STOP_KEPT_MS) {
         logger.info(`job ${job.id} was stopped by the platform before it started; not run`);
         return;
       }
