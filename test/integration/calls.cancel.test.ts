@@ -68,16 +68,20 @@ function endpointOf(name: string): { id: string; workers: { jobs: string[] }[] }
   return runpod.state().endpoints.find((e) => e.name === name);
 }
 
-/** Waits until a worker of the endpoint runs a job, and returns that job's id. */
-async function runningJob(endpointName: string, exclude: ReadonlySet<string> = new Set()): Promise<{ endpointId: string; jobId: string }> {
+/**
+ * Waits until a worker of the endpoint runs a job, and returns that job's id.
+ * Fails at once, saying so, when `call` (which should start it) answered before any such job ran.
+ */
+async function runningJob(endpointName: string, call: StartedCall, exclude: ReadonlySet<string> = new Set()): Promise<{ endpointId: string; jobId: string }> {
   let found: { endpointId: string; jobId: string } | undefined;
   await waitFor(`a running job on ${endpointName}`, () => {
-      const endpoint = endpointOf(endpointName);
-      const jobId = endpoint?.workers.flatMap((w) => w.jobs).find((id) => !exclude.has(id));
-      if (endpoint && jobId) found = { endpointId: endpoint.id, jobId };
-      return found !== undefined;
-    }, 60_000);
-  return found!;
+    const endpoint = endpointOf(endpointName);
+    const jobId = endpoint?.workers.flatMap((w) => w.jobs).find((id) => !exclude.has(id));
+    if (endpoint && jobId) found = { endpointId: endpoint.id, jobId };
+    return found !== undefined || call.answer() !== undefined;
+  }, 30_000);
+  if (!found) throw new Error(`the call answered ${JSON.stringify(call.answer())} before any job ran on ${endpointName}`);
+  return found;
 }
 
 async function jobStatus(endpointId: string, jobId: string): Promise<string> {
@@ -86,14 +90,26 @@ async function jobStatus(endpointId: string, jobId: string): Promise<string> {
   return body.status ?? `HTTP ${res.status}`;
 }
 
-/** Starts a call the test can abandon; its promise never rejects. */
-function startCall(path: string, body: unknown): { abort: () => void; done: Promise<{ status: number; text: string } | "aborted"> } {
+type CallAnswer = { status: number; text: string } | "aborted";
+interface StartedCall {
+  abort(): void;
+  /** Never rejects. */
+  done: Promise<CallAnswer>;
+  /** The answer once it came, else undefined. */
+  answer(): CallAnswer | undefined;
+}
+
+/** Starts a call the test can abandon. */
+function startCall(path: string, body: unknown): StartedCall {
   const controller = new AbortController();
-  const done = fetch(dev.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: controller.signal }).then(
-    async (res) => ({ status: res.status, text: await res.text() }),
-    () => "aborted" as const,
-  );
-  return { abort: () => controller.abort(), done };
+  let answer: CallAnswer | undefined;
+  const done = fetch(dev.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: controller.signal })
+    .then(
+      async (res): Promise<CallAnswer> => ({ status: res.status, text: await res.text() }),
+      () => "aborted" as const,
+    )
+    .then((value) => (answer = value));
+  return { abort: () => controller.abort(), done, answer: () => answer };
 }
 
 async function waitForStatus(endpointId: string, jobId: string, wanted: string, timeoutMs: number): Promise<number> {
@@ -109,7 +125,7 @@ describe("abandoned calls are cancelled", () => {
   it("a 15 s job abandoned by its client after 2 s is CANCELLED within 1 s, and its worker stops running it", async () => {
     const submitted = performance.now();
     const call = startCall("/one/slow/run_sync", { input: { ms: 15_000 } });
-    const { endpointId, jobId } = await runningJob("live-one");
+    const { endpointId, jobId } = await runningJob("live-one", call);
     // The client gives up 2 s after it asked (the job is running by then).
     await waitFor("2 s after the call", () => performance.now() - submitted >= 2000, 5000);
     expect(await jobStatus(endpointId, jobId)).toBe("IN_PROGRESS");
@@ -128,7 +144,7 @@ describe("abandoned calls are cancelled", () => {
 
   it("a nested call is cancelled when its parent job is cancelled", async () => {
     const call = startCall("/nest/outerCall/run_sync", { input: { ms: 15_000 } });
-    const inner = await runningJob("live-inner");
+    const inner = await runningJob("live-inner", call);
     call.abort();
     await waitForStatus(inner.endpointId, inner.jobId, "CANCELLED", 5000);
     expect(await call.done).toBe("aborted");
@@ -137,7 +153,7 @@ describe("abandoned calls are cancelled", () => {
   it("a remote call made by a local function is cancelled when the local call's client goes away", async () => {
     const before = new Set(endpointOf("live-inner")?.workers.flatMap((w) => w.jobs) ?? []);
     const call = startCall("/nest/localCall/run_sync", { input: { ms: 15_000 } });
-    const inner = await runningJob("live-inner", before);
+    const inner = await runningJob("live-inner", call, before);
     call.abort();
     await waitForStatus(inner.endpointId, inner.jobId, "CANCELLED", 5000);
     expect(await call.done).toBe("aborted");
@@ -146,7 +162,7 @@ describe("abandoned calls are cancelled", () => {
   it("a nested call is cancelled when its parent times out", async () => {
     const before = new Set(endpointOf("live-inner")?.workers.flatMap((w) => w.jobs) ?? []);
     const call = startCall("/nest/outerTimesOut/run_sync", { input: { ms: 15_000 } });
-    const inner = await runningJob("live-inner", before);
+    const inner = await runningJob("live-inner", call, before);
     const answer = await call.done;
     expect(answer).not.toBe("aborted");
     if (answer === "aborted") return;
@@ -158,7 +174,7 @@ describe("abandoned calls are cancelled", () => {
   it("a reload does not cancel a call whose client still waits: it finishes on its generation", async () => {
     const before = new Set(endpointOf("live-one")?.workers.flatMap((w) => w.jobs) ?? []);
     const call = startCall("/one/slow/run_sync", { input: { ms: 3000 } });
-    const { endpointId, jobId } = await runningJob("live-one", before);
+    const { endpointId, jobId } = await runningJob("live-one", call, before);
     const from = dev.output().length;
     await appendFile(join(dir, "one.ts"), "\n// saved while a call runs\n");
     await dev.waitForOutput(/Reloaded \d+ route/, 30_000, from);
@@ -173,7 +189,7 @@ describe("abandoned calls are cancelled", () => {
   it("Ctrl-C with a call in flight: that job ends CANCELLED before flash dev exits", async () => {
     const before = new Set(endpointOf("live-one")?.workers.flatMap((w) => w.jobs) ?? []);
     const call = startCall("/one/slow/run_sync", { input: { ms: 15_000 } });
-    const { endpointId, jobId } = await runningJob("live-one", before);
+    const { endpointId, jobId } = await runningJob("live-one", call, before);
     const stopped = performance.now();
     const code = await dev.stop("SIGINT");
     expect(code).toBe(0);
