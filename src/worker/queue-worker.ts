@@ -57,7 +57,8 @@ interface Running {
  * A stop can overtake the take that hands its job out (the platform cancels a
  * job while its take answer is on the way): such a stop is kept this long, so
  * the job is not run when it arrives. Short, because a job id can come back
- * (a retried job keeps its id), and bounded in number.
+ * (a retried job keeps its id), and bounded in number
+ * (docs/worker-protocol.md, Stopping a job).
  */
 const EARLY_STOP_KEPT_MS = 10_000;
 const EARLY_STOPS_MAX = 256;
